@@ -1,0 +1,425 @@
+//! [`Ctx`]: a server's view of itself, and the receive loop under every
+//! server loop.
+//!
+//! # The receive path
+//!
+//! Per message: one relaxed load of the stop state, one `try_recv`, and the
+//! bookkeeping of the message before (one store each to the handled counter
+//! and the heartbeat). Only when the mailbox is empty does the server block,
+//! in a select over the mailbox and the stop signal's wake channel (and the
+//! next tick's deadline), with its heartbeat marked idle. No clock is read per
+//! message.
+//!
+//! # Stop priority
+//!
+//! A stop request is seen before the next message is taken: `Immediate`
+//! stops after the message in hand, `Drain` goes on taking messages until the
+//! queue is empty. See `docs/runtime-semantics.md`, "Stopping".
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Select, TryRecvError as ChanTryRecv};
+use threadbutler_supervisor::heartbeat::HeartbeatWriter;
+use threadbutler_supervisor::{BoxError, Stage, StopMode, StopSignal};
+
+use crate::Hub;
+use crate::address::Address;
+use crate::mailbox::{HandledCounter, MailboxCore};
+use crate::message::Message;
+use crate::server::Server;
+
+/// How often, in messages, a busy tick loop reads the clock.
+const TICK_CHECK_EVERY: u32 = 64;
+
+/// Why [`Ctx::try_recv`] returned no message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryRecvError {
+    /// Nothing is queued.
+    Empty,
+    /// The server was asked to stop (and, for a drain, the queue is empty):
+    /// return from `run`.
+    Stopped,
+}
+
+/// Why [`Ctx::recv_timeout`] returned no message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecvTimeoutError {
+    /// Nothing arrived in time.
+    Timeout,
+    /// The server was asked to stop (and, for a drain, the queue is empty):
+    /// return from `run`.
+    Stopped,
+}
+
+impl fmt::Display for TryRecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TryRecvError::Empty => "the mailbox is empty",
+            TryRecvError::Stopped => "the server was asked to stop",
+        })
+    }
+}
+
+impl fmt::Display for RecvTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RecvTimeoutError::Timeout => "no message within the timeout",
+            RecvTimeoutError::Stopped => "the server was asked to stop",
+        })
+    }
+}
+
+impl std::error::Error for TryRecvError {}
+impl std::error::Error for RecvTimeoutError {}
+
+/// What the receive path produced.
+pub(crate) enum Next<M> {
+    Msg(M),
+    Tick,
+    Stop,
+    /// Nothing by the deadline (or nothing now, when not waiting).
+    Empty,
+}
+
+#[derive(Clone, Copy)]
+enum Wait {
+    No,
+    Until(Option<Instant>),
+}
+
+struct Ticker {
+    interval: Duration,
+    next: Instant,
+    countdown: u32,
+}
+
+impl Ticker {
+    fn fire(&mut self, now: Instant) {
+        self.next += self.interval;
+        if self.next <= now {
+            // Fell behind: skip the missed ticks rather than burst.
+            self.next = now + self.interval;
+        }
+    }
+}
+
+/// A server's handle on itself and the hub, passed to every hook.
+pub struct Ctx<S: Server> {
+    name: Arc<str>,
+    id: u64,
+    hub: Hub,
+    core: Arc<MailboxCore<S::Msg>>,
+    rx: Receiver<S::Msg>,
+    stop: Arc<StopSignal>,
+    heartbeat: HeartbeatWriter,
+    counter: Arc<HandledCounter>,
+    handled: u64,
+    in_flight: Option<&'static str>,
+    stage: Stage,
+    stopped_itself: bool,
+    ticker: Option<Ticker>,
+    request_timeout: Duration,
+}
+
+impl<S: Server> Ctx<S> {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        name: Arc<str>,
+        id: u64,
+        hub: Hub,
+        core: Arc<MailboxCore<S::Msg>>,
+        stop: Arc<StopSignal>,
+        heartbeat: HeartbeatWriter,
+        request_timeout: Duration,
+    ) -> Self {
+        let rx = core.receiver();
+        let counter = core.register_reader();
+        Ctx {
+            name,
+            id,
+            hub,
+            core,
+            rx,
+            stop,
+            heartbeat,
+            counter,
+            handled: 0,
+            in_flight: None,
+            stage: Stage::Init,
+            stopped_itself: false,
+            ticker: None,
+            request_timeout,
+        }
+    }
+
+    /// The server's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// This instance's id, unique in the process; a restarted server gets a
+    /// new one. Log fields call it `id`.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The hub, to send to other servers.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// This server's own address.
+    pub fn address(&self) -> Address<S> {
+        Address::new(Arc::clone(&self.core), self.request_timeout)
+    }
+
+    /// Records progress inside a long handler, so the heartbeat watchdog does
+    /// not take it for hung. One store; call it as often as you like.
+    #[inline]
+    pub fn beat(&mut self) {
+        self.heartbeat.bump();
+    }
+
+    /// Stops this server after the current handler returns (ThreadButler's
+    /// kill from inside). It ends with [`ExitReason::Normal`](crate::ExitReason::Normal):
+    /// under a supervisor, a `Permanent` server is then restarted, a
+    /// `Transient` or `Temporary` one is not. Without a supervisor, what is
+    /// still queued is dead-lettered.
+    pub fn stop(&mut self) {
+        self.stopped_itself = true;
+        self.stop.request(StopMode::Immediate);
+    }
+
+    /// True once this server was asked to stop, from outside or by
+    /// [`stop`](Self::stop). A custom loop checks it between other work; the
+    /// receive methods also report it.
+    #[inline]
+    pub fn should_stop(&self) -> bool {
+        self.stop.is_requested()
+    }
+
+    /// Waits for the next message. `None` means stop: return from `run`.
+    /// During a drain it returns what is queued, then `None`.
+    pub fn recv(&mut self) -> Option<S::Msg> {
+        match self.next(Wait::Until(None), false) {
+            Next::Msg(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Takes the next message if one is queued.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] if none is, [`TryRecvError::Stopped`] when
+    /// the server should return from `run`.
+    pub fn try_recv(&mut self) -> Result<S::Msg, TryRecvError> {
+        match self.next(Wait::No, false) {
+            Next::Msg(m) => Ok(m),
+            Next::Empty | Next::Tick => Err(TryRecvError::Empty),
+            Next::Stop => Err(TryRecvError::Stopped),
+        }
+    }
+
+    /// Waits at most `timeout` for the next message.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvTimeoutError::Timeout`] if none came,
+    /// [`RecvTimeoutError::Stopped`] when the server should return from `run`.
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<S::Msg, RecvTimeoutError> {
+        let deadline = Instant::now().checked_add(timeout);
+        match self.next(Wait::Until(deadline), false) {
+            Next::Msg(m) => Ok(m),
+            Next::Empty | Next::Tick => Err(RecvTimeoutError::Timeout),
+            Next::Stop => Err(RecvTimeoutError::Stopped),
+        }
+    }
+
+    pub(crate) fn start_ticks(&mut self, interval: Duration) {
+        self.ticker = Some(Ticker {
+            interval,
+            next: Instant::now() + interval,
+            countdown: TICK_CHECK_EVERY,
+        });
+    }
+
+    pub(crate) fn set_stage(&mut self, stage: Stage) {
+        self.stage = stage;
+    }
+
+    pub(crate) fn stage(&self) -> Stage {
+        self.stage
+    }
+
+    pub(crate) fn stopped_itself(&self) -> bool {
+        self.stopped_itself
+    }
+
+    pub(crate) fn core(&self) -> &Arc<MailboxCore<S::Msg>> {
+        &self.core
+    }
+
+    /// The message received and not finished when `run` ended, if any.
+    pub(crate) fn take_in_flight(&mut self) -> Option<&'static str> {
+        self.in_flight.take()
+    }
+
+    /// Counts the message in hand as handled.
+    #[inline]
+    pub(crate) fn finish_in_flight(&mut self) {
+        if self.in_flight.take().is_some() {
+            self.handled += 1;
+            self.counter.publish(self.handled);
+            self.heartbeat.bump();
+            self.stage = Stage::Run;
+        }
+    }
+
+    /// Marks the end of a tick as progress.
+    pub(crate) fn finish_tick(&mut self) {
+        self.heartbeat.bump();
+        self.stage = Stage::Run;
+    }
+
+    pub(crate) fn retire(&self) {
+        self.core.retire_reader(&self.counter);
+    }
+
+    #[inline]
+    fn begin(&mut self, msg: S::Msg) -> Next<S::Msg> {
+        self.in_flight = Some(msg.type_name());
+        self.stage = Stage::Handle;
+        Next::Msg(msg)
+    }
+
+    /// The receive path; see the module docs.
+    #[inline]
+    fn next(&mut self, wait: Wait, ticks: bool) -> Next<S::Msg> {
+        self.finish_in_flight();
+        loop {
+            match self.stop.mode() {
+                None => {}
+                Some(StopMode::Drain) => {
+                    return match self.rx.try_recv() {
+                        Ok(m) => self.begin(m),
+                        Err(_) => Next::Stop,
+                    };
+                }
+                Some(StopMode::Immediate) => return Next::Stop,
+            }
+            if ticks && let Some(t) = &mut self.ticker {
+                t.countdown -= 1;
+                if t.countdown == 0 {
+                    t.countdown = TICK_CHECK_EVERY;
+                    let now = Instant::now();
+                    if now >= t.next {
+                        t.fire(now);
+                        return Next::Tick;
+                    }
+                }
+            }
+            match self.rx.try_recv() {
+                Ok(m) => return self.begin(m),
+                // The core holds a sender for as long as we hold it.
+                Err(ChanTryRecv::Disconnected) => return Next::Stop,
+                Err(ChanTryRecv::Empty) => {}
+            }
+            let until = match wait {
+                Wait::No => return Next::Empty,
+                Wait::Until(d) => d,
+            };
+            let tick_at = if ticks {
+                self.ticker.as_ref().map(|t| t.next)
+            } else {
+                None
+            };
+            let deadline = match (until, tick_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            self.heartbeat.set_busy(false);
+            let woke = self.block(deadline);
+            self.heartbeat.set_busy(true);
+            match woke {
+                Woke::Msg(m) => return self.begin(m),
+                Woke::Closed => return Next::Stop,
+                Woke::Signal => continue,
+                Woke::Deadline => {
+                    let now = Instant::now();
+                    if let (Some(t), Some(at)) = (self.ticker.as_mut(), tick_at)
+                        && now >= at
+                    {
+                        t.fire(now);
+                        t.countdown = TICK_CHECK_EVERY;
+                        return Next::Tick;
+                    }
+                    if until.is_some_and(|u| now >= u) {
+                        return Next::Empty;
+                    }
+                }
+            }
+        }
+    }
+
+    fn block(&self, deadline: Option<Instant>) -> Woke<S::Msg> {
+        let mut sel = Select::new();
+        let mail = sel.recv(&self.rx);
+        let signal = sel.recv(self.stop.waker());
+        let op = match deadline {
+            None => sel.select(),
+            Some(d) => match sel.select_deadline(d) {
+                Ok(op) => op,
+                Err(_) => return Woke::Deadline,
+            },
+        };
+        let i = op.index();
+        if i == mail {
+            match op.recv(&self.rx) {
+                Ok(m) => Woke::Msg(m),
+                Err(_) => Woke::Closed,
+            }
+        } else {
+            debug_assert_eq!(i, signal);
+            // The token only says "look at the state again".
+            let _ = op.recv(self.stop.waker());
+            Woke::Signal
+        }
+    }
+}
+
+enum Woke<M> {
+    Msg(M),
+    Signal,
+    Deadline,
+    Closed,
+}
+
+impl<S: Server> fmt::Debug for Ctx<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ctx")
+            .field("name", &self.name)
+            .field("id", &self.id)
+            .field("handled", &self.handled)
+            .field("stage", &self.stage)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The default server loop: see [`Server::run`].
+pub(crate) fn default_loop<S: Server>(server: &mut S, ctx: &mut Ctx<S>) -> Result<(), BoxError> {
+    loop {
+        match ctx.next(Wait::Until(None), true) {
+            Next::Msg(m) => server.handle(m, ctx)?,
+            Next::Tick => {
+                ctx.set_stage(Stage::Tick);
+                server.on_tick(ctx)?;
+                ctx.finish_tick();
+            }
+            Next::Stop => return Ok(()),
+            Next::Empty => {}
+        }
+    }
+}

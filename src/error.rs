@@ -1,0 +1,156 @@
+//! The crate's error types (send and request errors live with their
+//! operations, in `send_error` and `reply`).
+
+use std::fmt;
+use std::io;
+
+use crate::ExitReason;
+use crate::reply::RequestError;
+use crate::send_error::{SendError, SendTimeoutError, TrySendError};
+
+/// Why a server (or client mailbox) could not be started.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SpawnError {
+    /// A live mailbox already has this name.
+    NameTaken {
+        /// The name.
+        name: String,
+    },
+    /// A bounded capacity of 0 was asked for.
+    InvalidCapacity {
+        /// The server's name.
+        name: String,
+    },
+    /// The hub is shutting down and starts nothing new.
+    ShuttingDown {
+        /// The server's name.
+        name: String,
+    },
+    /// The OS refused to create the thread.
+    Thread {
+        /// The server's name.
+        name: String,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The factory or `on_start` failed.
+    StartFailed {
+        /// The server's name.
+        name: String,
+        /// How it failed.
+        reason: ExitReason,
+    },
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::NameTaken { name } => write!(f, "a mailbox named {name:?} already exists"),
+            SpawnError::InvalidCapacity { name } => {
+                write!(f, "mailbox {name:?}: a bounded capacity must be at least 1")
+            }
+            SpawnError::ShuttingDown { name } => {
+                write!(f, "server {name:?} not started: the hub is shutting down")
+            }
+            SpawnError::Thread { name, source } => {
+                write!(f, "server {name:?}: could not spawn its thread: {source}")
+            }
+            SpawnError::StartFailed { name, reason } => {
+                write!(f, "server {name:?} failed to start: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SpawnError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SpawnError::Thread { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Any threadbutler error, for `?` in functions that mix operations.
+///
+/// Converting a send or request error into this type drops the message it
+/// carried (it is named in the error); match on the specific error instead
+/// where the message must be kept.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// Starting a server failed.
+    Spawn(SpawnError),
+    /// No standalone server has this name.
+    UnknownServer {
+        /// The name asked for.
+        name: String,
+    },
+    /// A send failed; the message was dropped by the conversion.
+    Send {
+        /// The message's type.
+        message_type: &'static str,
+        /// What went wrong.
+        detail: String,
+    },
+    /// A request got no answer.
+    Request {
+        /// The request message's type.
+        message_type: &'static str,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The call would wait for the calling server itself to stop.
+    WouldDeadlock,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Spawn(e) => e.fmt(f),
+            Error::UnknownServer { name } => write!(f, "no standalone server is named {name:?}"),
+            Error::Send {
+                message_type,
+                detail,
+            } => write!(f, "sending {message_type}: {detail}"),
+            Error::Request {
+                message_type,
+                detail,
+            } => write!(f, "request {message_type}: {detail}"),
+            Error::WouldDeadlock => f.write_str(
+                "a server cannot wait for itself to stop; use request_shutdown or ctx.stop",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Spawn(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<SpawnError> for Error {
+    fn from(e: SpawnError) -> Self {
+        Error::Spawn(e)
+    }
+}
+
+macro_rules! send_into_error {
+    ($($ty:ident => $variant:ident),+) => {$(
+        impl<M> From<$ty<M>> for Error {
+            fn from(e: $ty<M>) -> Self {
+                Error::$variant {
+                    message_type: std::any::type_name::<M>(),
+                    detail: e.to_string(),
+                }
+            }
+        }
+    )+};
+}
+
+send_into_error!(SendError => Send, TrySendError => Send, SendTimeoutError => Send, RequestError => Request);

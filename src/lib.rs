@@ -1,0 +1,123 @@
+//! threadbutler: supervised server threads with typed mailboxes.
+//!
+//! A **server** is a thread that lives as long as the program, with one
+//! typed mailbox. Mailboxes belong to the **hub**, which routes each message
+//! by its type to the one server that accepts it. Servers start in order,
+//! stop in reverse order, fail without taking the program down, and never
+//! lose a message silently: what is not handled is a **dead letter** with a
+//! reason.
+//!
+//! # A server in five steps
+//!
+//! ```
+//! use threadbutler::prelude::*;
+//!
+//! // 1. Message types: plain structs of your own.
+//! pub struct Add(pub u64);
+//! pub struct Total(pub Reply<u64>);
+//!
+//! // 2. The server's message enum; the type alone decides where it goes.
+//! threadbutler::messages! { pub enum CounterMsg for Counter { Add, Total } }
+//!
+//! // 3. The server's state.
+//! #[derive(Default)]
+//! pub struct Counter { sum: u64 }
+//!
+//! // 4. Its handlers.
+//! impl Server for Counter {
+//!     fn handle(&mut self, msg: CounterMsg, _ctx: &mut Ctx<Self>) -> Result<(), BoxError> {
+//!         match msg {
+//!             CounterMsg::Add(Add(n)) => self.sum += n,
+//!             CounterMsg::Total(Total(reply)) => reply.send(self.sum),
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! // 5. A hub, the server on it, messages, and an orderly stop.
+//! let hub = Hub::new();
+//! let counter = hub.spawn("counter", Counter::default)?;   // factory: rebuilt on restart
+//! hub.send(Add(5))?;                                      // routed by type
+//! counter.send(Add(2))?;                                  // or straight to the address
+//! assert_eq!(hub.request(Total)?, 7);                     // request/reply with a timeout
+//! let report = hub.shutdown()?;                           // drains, reverse start order
+//! assert!(report.is_clean());
+//! # Ok::<(), threadbutler::Error>(())
+//! ```
+//!
+//! # Nothing is lost
+//!
+//! A send that is not accepted gives the message back in its error
+//! ([`TrySendError::Full`], [`SendError::Closed`], ...). An accepted message
+//! is handled or dead-lettered, and the counters show it:
+//!
+//! ```
+//! use threadbutler::prelude::*;
+//! use std::time::Duration;
+//!
+//! pub struct Job(pub u32);
+//! pub struct Worker;
+//! threadbutler::messages! { pub enum WorkerMsg for Worker { Job } }
+//! impl Server for Worker {
+//!     fn handle(&mut self, msg: WorkerMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
+//!         let WorkerMsg::Job(Job(n)) = msg;
+//!         if n == 3 { panic!("job 3 is cursed") }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! let (dead_tx, dead_rx) = crossbeam_channel::unbounded();
+//! let hub = Hub::builder("jobs").on_dead_letter(move |d| { let _ = dead_tx.send(d); }).build();
+//! let worker = hub.spawn("worker", || Worker)?;
+//! for n in 1..=5 {
+//!     let _ = worker.send(Job(n)); // after the panic the mailbox is closed
+//! }
+//! let report = hub.join("worker")?;
+//! assert!(matches!(report.outcome, Outcome::Exited(ExitReason::Panicked { .. })));
+//! let first = dead_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+//! assert_eq!(first.message_type, "Job");
+//! assert!(matches!(first.reason, DeadReason::InFlight(_)));
+//! let s = report.mailbox;
+//! assert_eq!(s.accepted, s.handled + s.dead_lettered);
+//! # Ok::<(), threadbutler::Error>(())
+//! ```
+//!
+//! The guarantees are stated in `docs/runtime-semantics.md`.
+#![forbid(unsafe_code)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    rust_2018_idioms
+)]
+
+mod address;
+mod client;
+mod ctx;
+mod dead_letter;
+mod error;
+mod hub;
+mod instance;
+mod mailbox;
+mod message;
+mod reply;
+mod send_error;
+mod server;
+mod standalone;
+
+pub mod prelude;
+
+pub use address::Address;
+pub use client::{Client, ClientOptions};
+pub use ctx::{Ctx, RecvTimeoutError, TryRecvError};
+pub use dead_letter::{DeadLetter, DeadReason};
+pub use error::{Error, SpawnError};
+pub use hub::{Hub, HubBuilder};
+pub use mailbox::{Capacity, MailboxStats, WakeFn};
+pub use message::{Endpoint, Message, Routed};
+pub use reply::{Reply, RequestError};
+pub use send_error::{NoRoute, SendError, SendTimeoutError, TrySendError};
+pub use server::Server;
+pub use standalone::{Outcome, ServerBuilder, ShutdownReport, StopReport};
+pub use threadbutler_supervisor::heartbeat::HeartbeatSample;
+pub use threadbutler_supervisor::{BoxError, ExitReason, Shutdown, Stage, StopMode};

@@ -1,0 +1,48 @@
+//! The supervision engine behind [threadbutler], generic over children and
+//! knowing nothing of messages.
+//!
+//! This crate holds the vocabulary a supervisor and its children share:
+//!
+//! - [`ExitReason`]: why a child ended, with the [`Stage`] it was in.
+//! - [`Shutdown`]: how a child is asked to stop (`Drain(timeout)` or
+//!   `Immediate`).
+//! - [`StopSignal`]: the stop request itself, which reaches a child even
+//!   when its mailbox is full or it is blocked waiting for one.
+//! - [`heartbeat`]: the progress counter and busy flag a child publishes and a
+//!   supervisor samples, at the cost of one uncontended store per message.
+//!
+//! Users normally depend on `threadbutler`, which re-exports what they need.
+//!
+//! ```
+//! use threadbutler_supervisor::{ExitReason, Shutdown, Stage, StopSignal, StopMode};
+//! use std::time::Duration;
+//!
+//! let stop = StopSignal::new();
+//! assert_eq!(stop.mode(), None);
+//! stop.request(Shutdown::Drain(Duration::from_secs(1)).mode());
+//! assert_eq!(stop.mode(), Some(StopMode::Drain));
+//!
+//! let why = ExitReason::Panicked { stage: Stage::Handle, message: "boom".into() };
+//! assert!(why.is_failure());
+//! assert!(!ExitReason::Shutdown.is_failure());
+//! ```
+//!
+//! [threadbutler]: https://docs.rs/threadbutler
+#![forbid(unsafe_code)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    rust_2018_idioms
+)]
+
+mod exit;
+pub mod heartbeat;
+mod panic;
+mod shutdown;
+mod stop;
+
+pub use exit::{BoxError, ExitReason, Stage};
+pub use panic::panic_message;
+pub use shutdown::Shutdown;
+pub use stop::{StopMode, StopSignal};
