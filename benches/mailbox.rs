@@ -1,1 +1,265 @@
-fn main() {}
+//! Mailbox benchmarks: threadbutler against a raw crossbeam baseline, each in
+//! the same criterion group so that the result reads as a ratio.
+//!
+//! - `one_way`: 1,000,000 `u64`-carrying messages from the bench thread to
+//!   a receiver thread per iteration, then a wait until the receiver has
+//!   consumed them all. The time per iteration in ms is the cost per message
+//!   in ns (criterion also prints it as throughput, `Melem/s`).
+//! - `round_trip`: one request and its reply per iteration.
+//!
+//! The receiver threads and servers are started once per benchmark and
+//! stopped after it. Run with `cargo bench --bench mailbox`; the results
+//! and the machine they were taken on are in `docs/benchmarks.md`.
+
+use std::hint::black_box;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use crossbeam_channel::{Receiver, Sender, bounded};
+use threadbutler::prelude::*;
+
+/// Messages per `one_way` iteration.
+const MESSAGES: u64 = 1_000_000;
+/// Mailbox and raw channel capacity.
+const CAPACITY: usize = 1024;
+/// Generous, so that a noisy machine never turns a slow drain into an error.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+// ---------------------------------------------------------------------------
+// The threadbutler servers.
+
+/// One counted message.
+pub struct N(pub u64);
+/// Asks for the count since the last `Done`, and resets it.
+pub struct Done(pub Reply<u64>);
+
+threadbutler::messages! { pub enum SinkMsg for Sink { N, Done } }
+
+/// Counts what it receives.
+#[derive(Default)]
+pub struct Sink {
+    count: u64,
+}
+
+impl Server for Sink {
+    fn handle(&mut self, msg: SinkMsg, _ctx: &mut Ctx<Self>) -> Result<(), BoxError> {
+        match msg {
+            SinkMsg::N(N(n)) => {
+                black_box(n);
+                self.count += 1;
+            }
+            SinkMsg::Done(Done(reply)) => reply.send(std::mem::take(&mut self.count)),
+        }
+        Ok(())
+    }
+}
+
+/// A request carrying a value, answered with the same value.
+pub struct Echo(pub u64, pub Reply<u64>);
+
+threadbutler::messages! { pub enum EchoerMsg for Echoer { Echo } }
+
+/// Answers every `Echo` with its value.
+pub struct Echoer;
+
+impl Server for Echoer {
+    fn handle(&mut self, msg: EchoerMsg, _ctx: &mut Ctx<Self>) -> Result<(), BoxError> {
+        let EchoerMsg::Echo(Echo(n, reply)) = msg;
+        reply.send(n);
+        Ok(())
+    }
+}
+
+fn hub() -> Hub {
+    Hub::builder("bench")
+        .request_timeout(REQUEST_TIMEOUT)
+        .build()
+}
+
+fn shut_down(hub: &Hub) {
+    let report = hub.shutdown().expect("the bench thread is not a server");
+    assert!(report.is_clean(), "unclean shutdown: {report:?}");
+}
+
+// ---------------------------------------------------------------------------
+// The raw baselines.
+
+/// The raw one-way receiver's messages: same shape as `SinkMsg` (a `u64`,
+/// or a sentinel carrying the channel to answer on).
+enum RawMsg {
+    N(u64),
+    Done(Sender<u64>),
+}
+
+/// A thread that counts `RawMsg::N` with plain `recv()` and answers the
+/// count on each `Done`. It ends when the sender is dropped.
+fn raw_sink(rx: Receiver<RawMsg>) -> JoinHandle<()> {
+    thread::spawn(move || {
+        let mut count = 0u64;
+        while let Ok(msg) = rx.recv() {
+            match msg {
+                RawMsg::N(n) => {
+                    black_box(n);
+                    count += 1;
+                }
+                RawMsg::Done(ack) => {
+                    let _ = ack.send(std::mem::take(&mut count));
+                }
+            }
+        }
+    })
+}
+
+/// A thread that answers every `u64` with itself on `tx`, with plain
+/// `recv()`. It ends when the request sender is dropped.
+fn raw_echo(rx: Receiver<u64>, tx: Sender<u64>) -> JoinHandle<()> {
+    thread::spawn(move || {
+        while let Ok(n) = rx.recv() {
+            if tx.send(n).is_err() {
+                break;
+            }
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------
+// The groups.
+
+fn one_way(c: &mut Criterion) {
+    let mut group = c.benchmark_group("one_way");
+    group
+        .throughput(Throughput::Elements(MESSAGES))
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(6));
+
+    group.bench_function("raw_crossbeam_bounded_1024", |b| {
+        let (tx, rx) = bounded::<RawMsg>(CAPACITY);
+        let receiver = raw_sink(rx);
+        b.iter(|| {
+            for i in 0..MESSAGES {
+                tx.send(RawMsg::N(i))
+                    .unwrap_or_else(|_| panic!("raw receiver gone"));
+            }
+            let (ack_tx, ack_rx) = bounded(1);
+            tx.send(RawMsg::Done(ack_tx))
+                .unwrap_or_else(|_| panic!("raw receiver gone"));
+            let count = ack_rx.recv().expect("raw receiver answers Done");
+            assert_eq!(count, MESSAGES);
+        });
+        drop(tx);
+        receiver.join().expect("raw receiver thread");
+    });
+
+    group.bench_function("threadbutler_address_send", |b| {
+        let hub = hub();
+        let sink = hub
+            .server("sink", Sink::default)
+            .capacity(Capacity::Bounded(CAPACITY))
+            .spawn()
+            .expect("spawn the sink");
+        b.iter(|| {
+            for i in 0..MESSAGES {
+                if sink.send(N(i)).is_err() {
+                    panic!("sink mailbox closed");
+                }
+            }
+            let count = sink.request(Done).expect("the sink answers Done");
+            assert_eq!(count, MESSAGES);
+        });
+        shut_down(&hub);
+    });
+
+    group.finish();
+}
+
+fn round_trip(c: &mut Criterion) {
+    let mut group = c.benchmark_group("round_trip");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+
+    // Request channel bounded(1024) like the mailbox, reply channel
+    // bounded(1) like `Reply`; both made once and reused.
+    group.bench_function("raw_two_channel_ping_pong", |b| {
+        let (req_tx, req_rx) = bounded::<u64>(CAPACITY);
+        let (rep_tx, rep_rx) = bounded::<u64>(1);
+        let server = raw_echo(req_rx, rep_tx);
+        let mut i = 0u64;
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            req_tx.send(i).expect("raw echo thread alive");
+            let n = rep_rx.recv().expect("raw echo thread answers");
+            debug_assert_eq!(n, i);
+            n
+        });
+        drop(req_tx);
+        server.join().expect("raw echo thread");
+    });
+
+    // Diagnostic, not a baseline: the raw ping-pong with a fresh bounded(1)
+    // reply channel per request, sent along with the value, as `Reply` does.
+    // Separates the cost of the one-shot reply channel from the rest.
+    group.bench_function("raw_ping_pong_fresh_reply_channel", |b| {
+        let (req_tx, req_rx) = bounded::<(u64, Sender<u64>)>(CAPACITY);
+        let server = thread::spawn(move || {
+            while let Ok((n, reply)) = req_rx.recv() {
+                let _ = reply.try_send(n);
+            }
+        });
+        let mut i = 0u64;
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            let (rep_tx, rep_rx) = bounded::<u64>(1);
+            req_tx
+                .send((i, rep_tx))
+                .unwrap_or_else(|_| panic!("raw echo thread gone"));
+            let n = rep_rx.recv().expect("raw echo thread answers");
+            debug_assert_eq!(n, i);
+            n
+        });
+        drop(req_tx);
+        server.join().expect("raw echo thread");
+    });
+
+    group.bench_function("threadbutler_request", |b| {
+        let hub = hub();
+        let echo = hub
+            .server("echo", || Echoer)
+            .capacity(Capacity::Bounded(CAPACITY))
+            .spawn()
+            .expect("spawn the echoer");
+        let mut i = 0u64;
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            let n = echo.request(|r| Echo(i, r)).expect("the echoer answers");
+            debug_assert_eq!(n, i);
+            n
+        });
+        shut_down(&hub);
+    });
+
+    group.bench_function("threadbutler_hub_request", |b| {
+        let hub = hub();
+        hub.server("echo", || Echoer)
+            .capacity(Capacity::Bounded(CAPACITY))
+            .spawn()
+            .expect("spawn the echoer");
+        let mut i = 0u64;
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            let n = hub.request(|r| Echo(i, r)).expect("the echoer answers");
+            debug_assert_eq!(n, i);
+            n
+        });
+        shut_down(&hub);
+    });
+
+    group.finish();
+}
+
+criterion_group!(benches, one_way, round_trip);
+criterion_main!(benches);

@@ -2,5 +2,5 @@
 
 pub use crate::{
     Address, BoxError, Capacity, Client, Ctx, DeadLetter, DeadReason, Endpoint, ExitReason, Hub,
-    Message, Outcome, Reply, Routed, Server, Shutdown,
+    Message, Outcome, Reply, Routed, Server, Shutdown, Stage,
 };
