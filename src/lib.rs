@@ -121,3 +121,8 @@ pub use server::Server;
 pub use standalone::{Outcome, ServerBuilder, ShutdownReport, StopReport};
 pub use threadbutler_supervisor::heartbeat::HeartbeatSample;
 pub use threadbutler_supervisor::{BoxError, ExitReason, Shutdown, Stage, StopMode};
+
+/// The README's example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

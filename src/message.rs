@@ -72,6 +72,8 @@ pub trait Routed: Send + Sized + 'static {
 ///   `To = Counter`, and `From<Add> for CounterMsg` and so on.
 ///
 /// A variant can also be named apart from its type: `Get(kv::GetRequest)`.
+/// The list may be empty, for a server that only ticks or runs its own loop
+/// (its enum then has no values, and `match msg {}` handles it).
 ///
 /// Listing one type for two endpoints does not compile:
 ///
@@ -88,7 +90,7 @@ macro_rules! messages {
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident for $endpoint:ty {
-            $($variant:ident $(($ty:ty))?),+ $(,)?
+            $($variant:ident $(($ty:ty))?),* $(,)?
         }
     ) => {
         $(#[$meta])*
@@ -96,14 +98,14 @@ macro_rules! messages {
             $(
                 #[allow(missing_docs)]
                 $variant($crate::__message_type!($variant $(($ty))?)),
-            )+
+            )*
         }
 
         impl $crate::Message for $name {
             #[inline]
             fn type_name(&self) -> &'static str {
-                match self {
-                    $($name::$variant(_) => ::core::stringify!($variant),)+
+                match *self {
+                    $($name::$variant(_) => ::core::stringify!($variant),)*
                 }
             }
         }
@@ -149,7 +151,7 @@ macro_rules! messages {
                     }
                 }
             }
-        )+
+        )*
     };
 }
 
