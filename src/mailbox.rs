@@ -76,7 +76,7 @@ pub type WakeFn = Arc<dyn Fn() + Send + Sync>;
 pub struct MailboxStats {
     /// Messages the mailbox took in.
     pub accepted: u64,
-    /// Messages a handler finished (with or without error) or a client read.
+    /// Messages a handler finished without failing, or a client read.
     pub handled: u64,
     /// Messages handed to the dead-letter sink.
     pub dead_lettered: u64,
