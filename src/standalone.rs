@@ -25,9 +25,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, bounded};
+use crossbeam_channel::bounded;
 use threadbutler_supervisor::heartbeat::{HeartbeatReader, HeartbeatSample, heartbeat};
-use threadbutler_supervisor::{ExitReason, Shutdown, Stage, StopMode, StopSignal};
+use threadbutler_supervisor::{ExitCell, ExitReason, Shutdown, Stage, StopMode, StopSignal};
 
 use crate::address::Address;
 use crate::dead_letter::DeadReason;
@@ -108,7 +108,7 @@ pub(crate) struct ServerSlot {
     stop: Arc<StopSignal>,
     heartbeat: HeartbeatReader,
     mailbox: Arc<dyn MailboxControl>,
-    exit_rx: Receiver<ExitReason>,
+    exit: Arc<ExitCell>,
     thread: Mutex<Option<JoinHandle<()>>>,
     outcome: Mutex<Option<Outcome>>,
     drain_deadline_missed: AtomicBool,
@@ -153,11 +153,7 @@ impl ServerSlot {
         if let Some(o) = self.settled() {
             return self.report(o);
         }
-        let outcome = match self.exit_rx.recv() {
-            Ok(r) => Outcome::Exited(r),
-            Err(_) => lost_thread(),
-        };
-        let o = self.settle(outcome);
+        let o = self.settle(Outcome::Exited(self.exit.wait()));
         self.report(o)
     }
 
@@ -170,10 +166,9 @@ impl ServerSlot {
         self.mailbox.close();
         self.stop.request(self.shutdown.mode());
         match self.shutdown {
-            Shutdown::Drain(timeout) => match self.exit_rx.recv_timeout(timeout) {
-                Ok(r) => return self.finish_report(Outcome::Exited(r)),
-                Err(RecvTimeoutError::Disconnected) => return self.finish_report(lost_thread()),
-                Err(RecvTimeoutError::Timeout) => {
+            Shutdown::Drain(timeout) => match self.exit.wait_timeout(timeout) {
+                Some(r) => return self.finish_report(Outcome::Exited(r)),
+                None => {
                     self.drain_deadline_missed.store(true, Ordering::SeqCst);
                     self.stop.request(StopMode::Immediate);
                     let left = self.mailbox.finish(DeadReason::DrainDeadline);
@@ -185,10 +180,9 @@ impl ServerSlot {
                 tracing::info!(server = %self.name, left, "queue dead-lettered by an immediate stop");
             }
         }
-        match self.exit_rx.recv_timeout(abandon_after) {
-            Ok(r) => self.finish_report(Outcome::Exited(r)),
-            Err(RecvTimeoutError::Disconnected) => self.finish_report(lost_thread()),
-            Err(RecvTimeoutError::Timeout) => {
+        match self.exit.wait_timeout(abandon_after) {
+            Some(r) => self.finish_report(Outcome::Exited(r)),
+            None => {
                 tracing::error!(server = %self.name, grace = ?abandon_after, "server abandoned: it did not stop by its deadline");
                 self.finish_report(Outcome::Abandoned)
             }
@@ -201,13 +195,18 @@ impl ServerSlot {
     }
 }
 
-/// The thread ended without reporting, which `instance::run` rules out short
-/// of an abort; report it as a failure rather than hang.
-fn lost_thread() -> Outcome {
-    Outcome::Exited(ExitReason::Panicked {
-        stage: Stage::Run,
-        message: "the server thread ended without reporting its exit".into(),
-    })
+/// Sets the exit cell when the thread ends, even by a panic that escaped
+/// `instance::run` (which catches every panic of user code), so that no
+/// waiter hangs.
+struct ReportOnExit(Arc<ExitCell>);
+
+impl Drop for ReportOnExit {
+    fn drop(&mut self) {
+        self.0.set(ExitReason::Panicked {
+            stage: Stage::Run,
+            message: "the server thread ended without reporting its exit".into(),
+        });
+    }
 }
 
 /// Configures a standalone server before [`spawn`](ServerBuilder::spawn).
@@ -267,7 +266,8 @@ impl<S: Server> ServerBuilder<'_, S> {
         let core = hub.register::<S>(&self.name, self.capacity, self.wake)?;
         let stop = Arc::new(StopSignal::new());
         let (writer, reader) = heartbeat();
-        let (exit_tx, exit_rx) = bounded(1);
+        let exit = Arc::new(ExitCell::new());
+        let report = ReportOnExit(Arc::clone(&exit));
         let (started_tx, started_rx) = bounded(1);
         let launch = Launch::<S> {
             name: Arc::clone(&self.name),
@@ -285,8 +285,7 @@ impl<S: Server> ServerBuilder<'_, S> {
         }
         let spawned = builder.spawn(move || {
             let reason = instance::run(launch, started_tx);
-            // The stopper may be gone (abandoned us); then nobody listens.
-            let _ = exit_tx.send(reason);
+            report.0.set(reason);
         });
         let thread = match spawned {
             Ok(t) => t,
@@ -305,13 +304,10 @@ impl<S: Server> ServerBuilder<'_, S> {
             hub.unregister(&self.name);
             let reason = match started {
                 Ok(Err(reason)) => reason,
-                _ => match exit_rx.try_recv() {
-                    Ok(r) => r,
-                    Err(_) => ExitReason::Panicked {
-                        stage: Stage::Init,
-                        message: "the server thread ended before reporting its start".into(),
-                    },
-                },
+                _ => exit.get().unwrap_or_else(|| ExitReason::Panicked {
+                    stage: Stage::Init,
+                    message: "the server thread ended before reporting its start".into(),
+                }),
             };
             return Err(SpawnError::StartFailed {
                 name: self.name.to_string(),
@@ -324,7 +320,7 @@ impl<S: Server> ServerBuilder<'_, S> {
             stop,
             heartbeat: reader,
             mailbox: core.clone(),
-            exit_rx,
+            exit,
             thread: Mutex::new(Some(thread)),
             outcome: Mutex::new(None),
             drain_deadline_missed: AtomicBool::new(false),

@@ -55,7 +55,9 @@ fn a_server_that_ignores_stop_is_abandoned_and_the_shutdown_goes_on() {
     gate.wait_arrival();
     addr.send(Later).expect("queued behind the stuck one");
 
-    let report = hub.shutdown().expect("shutdown returns despite the stuck server");
+    let report = hub
+        .shutdown()
+        .expect("shutdown returns despite the stuck server");
     let stubborn = report.server("stubborn").expect("reported");
     assert!(matches!(stubborn.outcome, Outcome::Abandoned));
     assert!(stubborn.drain_deadline_missed);
@@ -64,11 +66,17 @@ fn a_server_that_ignores_stop_is_abandoned_and_the_shutdown_goes_on() {
         Outcome::Exited(ExitReason::Shutdown)
     ));
     assert!(!report.is_clean());
-    let d = dead.recv_timeout(integration_tests::PATIENCE).expect("Later was dead-lettered");
+    let d = dead
+        .recv_timeout(integration_tests::PATIENCE)
+        .expect("Later was dead-lettered");
     assert_eq!(d.message_type, "Later");
 
     // Let the stuck handler finish: the abandoned thread takes nothing more.
     gate.open(1);
     integration_tests::wait_until("the abandoned thread ends", || addr.stats().handled == 1);
-    assert_eq!(later.get(), 0, "the abandoned thread took no further message");
+    assert_eq!(
+        later.get(),
+        0,
+        "the abandoned thread took no further message"
+    );
 }

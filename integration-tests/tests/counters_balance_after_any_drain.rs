@@ -62,7 +62,11 @@ fn books_balance(shutdown: Shutdown) {
     let s = addr.stats();
     assert_eq!(s.queued, 0, "{s:?}");
     assert_eq!(s.accepted, s.handled + s.dead_lettered, "{s:?}");
-    assert_eq!(s.accepted, ok.load(Ordering::SeqCst), "every Ok send is counted: {s:?}");
+    assert_eq!(
+        s.accepted,
+        ok.load(Ordering::SeqCst),
+        "every Ok send is counted: {s:?}"
+    );
     assert!(report.outcome.is_clean());
 }
 

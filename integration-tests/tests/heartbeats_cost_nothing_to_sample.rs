@@ -33,14 +33,20 @@ fn progress_counts_messages_and_beats_and_busy_tracks_work() {
     let gate = Gate::new();
     let hub = Hub::new();
     let g = gate.clone();
-    let addr = hub.spawn("beater", move || Beater { gate: g.clone() }).expect("starts");
+    let addr = hub
+        .spawn("beater", move || Beater { gate: g.clone() })
+        .expect("starts");
 
-    wait_until("the server is idle", || !hub.heartbeat("beater").expect("known").busy);
+    wait_until("the server is idle", || {
+        !hub.heartbeat("beater").expect("known").busy
+    });
     let idle = hub.heartbeat("beater").expect("known");
     assert_eq!(idle.progress, 0);
 
     addr.send(Quick).expect("sent");
-    wait_until("one message finished", || hub.heartbeat("beater").expect("known").progress == 1);
+    wait_until("one message finished", || {
+        hub.heartbeat("beater").expect("known").progress == 1
+    });
 
     addr.send(Long(3)).expect("sent");
     gate.wait_arrival();
@@ -48,7 +54,10 @@ fn progress_counts_messages_and_beats_and_busy_tracks_work() {
     assert!(working.busy, "busy inside a handler");
     assert_eq!(working.progress, 4, "one message and three beats");
     let again = hub.heartbeat("beater").expect("known");
-    assert!(again.is_hung_since(&working), "busy with no progress looks hung to a watchdog");
+    assert!(
+        again.is_hung_since(&working),
+        "busy with no progress looks hung to a watchdog"
+    );
 
     gate.open(1);
     wait_until("idle again", || {

@@ -38,7 +38,13 @@ fn several_named_instances_of_one_server_type_run_side_by_side() {
         other => panic!("expected Ambiguous, got {other:?}"),
     }
     // Named lookup finds each; a wrong endpoint type finds nothing.
-    assert_eq!(hub.address::<Cell>("b").expect("b").request(Get).expect("b"), 1);
+    assert_eq!(
+        hub.address::<Cell>("b")
+            .expect("b")
+            .request(Get)
+            .expect("b"),
+        1
+    );
     struct Other;
     threadbutler::messages! { enum OtherMsg for Other { Nothing } }
     struct Nothing;
@@ -55,7 +61,9 @@ fn a_name_is_unique_while_its_server_lives_and_free_after() {
         Err(threadbutler::SpawnError::NameTaken { .. })
     ));
     hub.stop("cell").expect("stopped");
-    let again = hub.spawn("cell", Cell::default).expect("the name is free again");
+    let again = hub
+        .spawn("cell", Cell::default)
+        .expect("the name is free again");
     again.send(Incr).expect("sent");
     assert_eq!(hub.request(Get).expect("routed to the new one"), 1);
     hub.shutdown().expect("shutdown");
@@ -64,8 +72,14 @@ fn a_name_is_unique_while_its_server_lives_and_free_after() {
 #[test]
 fn a_zero_capacity_is_rejected() {
     let hub = Hub::new();
-    let r = hub.server("cell", Cell::default).capacity(Capacity::Bounded(0)).spawn();
-    assert!(matches!(r, Err(threadbutler::SpawnError::InvalidCapacity { .. })));
+    let r = hub
+        .server("cell", Cell::default)
+        .capacity(Capacity::Bounded(0))
+        .spawn();
+    assert!(matches!(
+        r,
+        Err(threadbutler::SpawnError::InvalidCapacity { .. })
+    ));
 }
 
 #[test]

@@ -42,7 +42,10 @@ fn a_request_to_a_stopped_server_errors_at_once() {
     assert!(matches!(r, Err(RequestError::Closed(Ask(_)))), "{r:?}");
     let r = addr.request_timeout(Ask, LONG);
     assert!(matches!(r, Err(RequestError::Closed(_))), "{r:?}");
-    assert!(t.elapsed() < LONG / 2, "errored without waiting for the timeout");
+    assert!(
+        t.elapsed() < LONG / 2,
+        "errored without waiting for the timeout"
+    );
 }
 
 #[test]
@@ -52,9 +55,15 @@ fn a_reply_dropped_by_a_failing_server_errors_at_once() {
     let t = Instant::now();
     let r = hub.request_timeout(AskAndDie, LONG);
     assert!(matches!(r, Err(RequestError::Dropped)), "{r:?}");
-    assert!(t.elapsed() < LONG / 2, "errored without waiting for the timeout");
+    assert!(
+        t.elapsed() < LONG / 2,
+        "errored without waiting for the timeout"
+    );
     let report = hub.join("oracle").expect("known");
-    assert!(matches!(report.outcome, Outcome::Exited(ExitReason::Panicked { .. })));
+    assert!(matches!(
+        report.outcome,
+        Outcome::Exited(ExitReason::Panicked { .. })
+    ));
 }
 
 #[test]
@@ -68,7 +77,9 @@ fn an_unanswered_request_times_out() {
 
 #[test]
 fn the_hub_default_request_timeout_applies() {
-    let hub = Hub::builder("short").request_timeout(Duration::from_millis(20)).build();
+    let hub = Hub::builder("short")
+        .request_timeout(Duration::from_millis(20))
+        .build();
     hub.spawn("oracle", Oracle::default).expect("starts");
     let r = hub.request(Ignore);
     assert!(matches!(r, Err(RequestError::Timeout)), "{r:?}");

@@ -47,7 +47,10 @@ fn a_tick_server_ticks_handles_messages_and_stops() {
     hub.send(Note(7)).expect("sent");
     assert_eq!(notes.recv_timeout(PATIENCE).expect("handled"), 7);
     let report = hub.stop("ticker").expect("known");
-    assert!(matches!(report.outcome, Outcome::Exited(ExitReason::Shutdown)));
+    assert!(matches!(
+        report.outcome,
+        Outcome::Exited(ExitReason::Shutdown)
+    ));
 }
 
 // A server that owns its loop: it polls an outside source (here a plain
@@ -103,7 +106,10 @@ fn a_custom_loop_reads_its_own_source_and_its_mailbox_and_obeys_stop() {
     addr.send(Line(2)).expect("mail");
     assert_eq!(seen.recv_timeout(PATIENCE).expect("seen"), "mail 2");
     let report = hub.stop("poller").expect("known");
-    assert!(matches!(report.outcome, Outcome::Exited(ExitReason::Shutdown)));
+    assert!(matches!(
+        report.outcome,
+        Outcome::Exited(ExitReason::Shutdown)
+    ));
     assert_eq!(report.mailbox.handled, 1);
 }
 
@@ -124,5 +130,9 @@ impl Server for ZeroTicker {
 fn a_zero_tick_interval_fails_the_start() {
     let hub = Hub::new();
     let err = hub.spawn("zero", || ZeroTicker).expect_err("rejected");
-    assert!(err.to_string().contains("tick_interval must be greater than zero"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("tick_interval must be greater than zero"),
+        "{err}"
+    );
 }

@@ -37,7 +37,10 @@ fn three(hub: &Hub) -> (Arc<Mutex<Vec<String>>>, Vec<Address<Named>>) {
         .iter()
         .map(|name| {
             let s = Arc::clone(&stops);
-            hub.spawn(name, move || Named { stops: Arc::clone(&s) }).expect("starts")
+            hub.spawn(name, move || Named {
+                stops: Arc::clone(&s),
+            })
+            .expect("starts")
         })
         .collect();
     (stops, addrs)
@@ -48,7 +51,10 @@ fn shutdown_stops_servers_in_reverse_start_order() {
     let hub = Hub::new();
     let (stops, _) = three(&hub);
     let report = hub.shutdown().expect("shutdown");
-    assert_eq!(*stops.lock().expect("lock"), vec!["third", "second", "first"]);
+    assert_eq!(
+        *stops.lock().expect("lock"),
+        vec!["third", "second", "first"]
+    );
     let order: Vec<&str> = report.servers.iter().map(|s| &*s.server).collect();
     assert_eq!(order, vec!["third", "second", "first"]);
     assert!(report.is_clean());
@@ -60,7 +66,10 @@ fn a_server_stops_itself_from_a_handler_with_a_normal_exit() {
     let (_, addrs) = three(&hub);
     addrs[1].send(Quit).expect("sent");
     let report = hub.join("second").expect("known");
-    assert!(matches!(report.outcome, Outcome::Exited(ExitReason::Normal)));
+    assert!(matches!(
+        report.outcome,
+        Outcome::Exited(ExitReason::Normal)
+    ));
     // The others still run.
     addrs[0].send(Hello).expect("first runs");
     addrs[2].send(Hello).expect("third runs");
@@ -75,12 +84,17 @@ fn a_handler_can_stop_everything_at_once() {
     addrs[0].send(QuitAll).expect("sent");
     let report = hub.wait();
     assert_eq!(report.servers.len(), 3);
-    assert_eq!(*stops.lock().expect("lock"), vec!["third", "second", "first"]);
+    assert_eq!(
+        *stops.lock().expect("lock"),
+        vec!["third", "second", "first"]
+    );
     assert!(report.is_clean());
     // Nothing new starts once a shutdown began.
     let s = Arc::clone(&stops);
     assert!(matches!(
-        hub.spawn("late", move || Named { stops: Arc::clone(&s) }),
+        hub.spawn("late", move || Named {
+            stops: Arc::clone(&s)
+        }),
         Err(threadbutler::SpawnError::ShuttingDown { .. })
     ));
 }
@@ -90,11 +104,46 @@ fn stop_one_from_outside_leaves_the_rest_running() {
     let hub = Hub::new();
     let (stops, addrs) = three(&hub);
     let report = hub.stop("first").expect("known");
-    assert!(matches!(report.outcome, Outcome::Exited(ExitReason::Shutdown)));
+    assert!(matches!(
+        report.outcome,
+        Outcome::Exited(ExitReason::Shutdown)
+    ));
     assert_eq!(*stops.lock().expect("lock"), vec!["first"]);
     addrs[1].send(Hello).expect("second runs");
     // A shutdown afterwards reports the stopped one as it ended.
     let all = hub.shutdown().expect("shutdown");
     assert_eq!(all.servers.len(), 3);
-    assert!(matches!(hub.stop("nobody"), Err(threadbutler::Error::UnknownServer { .. })));
+    assert!(matches!(
+        hub.stop("nobody"),
+        Err(threadbutler::Error::UnknownServer { .. })
+    ));
+}
+
+#[test]
+fn concurrent_stop_join_and_shutdown_all_see_the_same_clean_exit() {
+    let hub = Hub::new();
+    let (_, _) = three(&hub);
+    let handles: Vec<_> = (0..3)
+        .map(|i| {
+            let hub = hub.clone();
+            std::thread::spawn(move || match i {
+                0 => hub.stop("second").expect("known").outcome,
+                1 => hub.join("second").expect("known").outcome,
+                _ => hub
+                    .shutdown()
+                    .expect("shutdown")
+                    .server("second")
+                    .expect("reported")
+                    .outcome
+                    .clone(),
+            })
+        })
+        .collect();
+    for h in handles {
+        let outcome = h.join().expect("thread");
+        assert!(
+            matches!(outcome, Outcome::Exited(ExitReason::Shutdown)),
+            "{outcome:?}"
+        );
+    }
 }

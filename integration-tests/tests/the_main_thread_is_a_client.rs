@@ -33,20 +33,28 @@ fn servers_send_to_the_main_threads_mailbox_and_wake_it() {
     let mut main = hub
         .client_with::<Main>(
             "main",
-            ClientOptions::new().capacity(Capacity::Unbounded).on_wake(move || {
-                w.fetch_add(1, Ordering::SeqCst);
-            }),
+            ClientOptions::new()
+                .capacity(Capacity::Unbounded)
+                .on_wake(move || {
+                    w.fetch_add(1, Ordering::SeqCst);
+                }),
         )
         .expect("client");
     hub.spawn("worker", || Worker).expect("starts");
     hub.send(Start(5)).expect("sent");
     let mut got = Vec::new();
     while got.len() < 5 {
-        let MainMsg::Progress(Progress(p)) = main.recv_timeout(integration_tests::PATIENCE).expect("progress");
+        let MainMsg::Progress(Progress(p)) = main
+            .recv_timeout(integration_tests::PATIENCE)
+            .expect("progress");
         got.push(p);
     }
     assert_eq!(got, vec![1, 2, 3, 4, 5]);
-    assert_eq!(wakes.load(Ordering::SeqCst), 5, "one wake per accepted send");
+    assert_eq!(
+        wakes.load(Ordering::SeqCst),
+        5,
+        "one wake per accepted send"
+    );
     assert!(main.try_recv().is_none());
     assert!(main.recv_timeout(Duration::from_millis(1)).is_none());
     let stats = hub.stats("main").expect("registered");
@@ -62,7 +70,9 @@ fn dropping_a_client_dead_letters_its_queue_and_frees_its_name() {
     let addr = main.address();
     addr.send(Progress(1)).expect("queued");
     drop(main);
-    let d = dead.try_recv().expect("the queued message is a dead letter");
+    let d = dead
+        .try_recv()
+        .expect("the queued message is a dead letter");
     assert!(matches!(d.reason, DeadReason::Dropped));
     assert!(addr.send(Progress(2)).is_err(), "closed");
     hub.client::<Main>("main").expect("the name is free again");

@@ -3,7 +3,8 @@
 //!
 //! This crate holds the vocabulary a supervisor and its children share:
 //!
-//! - [`ExitReason`]: why a child ended, with the [`Stage`] it was in.
+//! - [`ExitReason`]: why a child ended, with the [`Stage`] it was in, and
+//!   the [`ExitCell`] its thread leaves it in.
 //! - [`Shutdown`]: how a child is asked to stop (`Drain(timeout)` or
 //!   `Immediate`).
 //! - [`StopSignal`]: the stop request itself, which reaches a child even
@@ -37,12 +38,14 @@
 )]
 
 mod exit;
+mod exit_cell;
 pub mod heartbeat;
 mod panic;
 mod shutdown;
 mod stop;
 
 pub use exit::{BoxError, ExitReason, Stage};
+pub use exit_cell::ExitCell;
 pub use panic::panic_message;
 pub use shutdown::Shutdown;
 pub use stop::{StopMode, StopSignal};
