@@ -41,11 +41,13 @@ mod exit;
 mod exit_cell;
 pub mod heartbeat;
 mod panic;
+mod policy;
 mod shutdown;
 mod stop;
 
 pub use exit::{BoxError, ExitReason, Stage};
 pub use exit_cell::ExitCell;
 pub use panic::panic_message;
+pub use policy::{Backoff, Intensity, InvalidBackoff, JitterRng, Restart, RestartWindow, Strategy};
 pub use shutdown::Shutdown;
 pub use stop::{StopMode, StopSignal};
