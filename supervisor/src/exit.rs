@@ -73,6 +73,21 @@ pub enum ExitReason {
         /// The heartbeat timeout it missed.
         timeout: Duration,
     },
+    /// A supervisor gave up: its children restarted more than its intensity
+    /// allows. Its parent handles this like any child failure.
+    GaveUp {
+        /// The restarts allowed per period.
+        max_restarts: u32,
+        /// The period.
+        period: Duration,
+    },
+    /// A supervisor could not start one of its children, so it did not start.
+    ChildStartFailed {
+        /// The child's path.
+        child: Arc<str>,
+        /// Why it failed.
+        reason: Box<ExitReason>,
+    },
 }
 
 impl ExitReason {
@@ -92,6 +107,8 @@ impl ExitReason {
             ExitReason::Failed { .. }
                 | ExitReason::Panicked { .. }
                 | ExitReason::HeartbeatMissed { .. }
+                | ExitReason::GaveUp { .. }
+                | ExitReason::ChildStartFailed { .. }
         )
     }
 
@@ -103,6 +120,8 @@ impl ExitReason {
             ExitReason::Failed { .. } => "failed",
             ExitReason::Panicked { .. } => "panicked",
             ExitReason::HeartbeatMissed { .. } => "heartbeat_missed",
+            ExitReason::GaveUp { .. } => "gave_up",
+            ExitReason::ChildStartFailed { .. } => "child_start_failed",
         }
     }
 }
@@ -116,6 +135,16 @@ impl fmt::Display for ExitReason {
             ExitReason::Panicked { stage, message } => write!(f, "{stage} panicked: {message}"),
             ExitReason::HeartbeatMissed { timeout } => {
                 write!(f, "no progress within the heartbeat timeout of {timeout:?}")
+            }
+            ExitReason::GaveUp {
+                max_restarts,
+                period,
+            } => write!(
+                f,
+                "gave up: more than {max_restarts} restarts within {period:?}"
+            ),
+            ExitReason::ChildStartFailed { child, reason } => {
+                write!(f, "child {child} failed to start: {reason}")
             }
         }
     }

@@ -37,17 +37,30 @@
     rust_2018_idioms
 )]
 
+mod child;
+mod engine;
+mod event;
 mod exit;
 mod exit_cell;
 pub mod heartbeat;
 mod panic;
 mod policy;
 mod shutdown;
+mod spec;
+mod status;
 mod stop;
+mod tree;
+mod worker;
 
 pub use exit::{BoxError, ExitReason, Stage};
 pub use exit_cell::ExitCell;
 pub use panic::panic_message;
 pub use policy::{Backoff, Intensity, InvalidBackoff, JitterRng, Restart, RestartWindow, Strategy};
+pub use child::{Child, ChildDetails, FnChild, Life, StartNotice};
+pub use engine::RemoveReport;
+pub use event::{Event, EventBus};
 pub use shutdown::Shutdown;
+pub use spec::{ChildSpec, SupervisorSpec};
+pub use status::{ChildState, StatusNode};
+pub use tree::{AddChildError, Supervisor, SupervisorChild, SupervisorRef};
 pub use stop::{StopMode, StopSignal};

@@ -1,0 +1,199 @@
+//! The child abstraction: what a supervisor starts, stops, watches and
+//! restarts, without knowing what the child does.
+//!
+//! # Anatomy
+//!
+//! A [`Child`] is shared (`Arc<dyn Child>`) between its spec and the threads
+//! that run it. The supervisor owns one *worker thread* per child, named after
+//! the child. Each life of the child is one call of [`Child::run`] on that
+//! thread, handed a fresh [`Life`]: the instance id, the stop signal, the
+//! heartbeat writer, and the [`StartNotice`] to give once initialisation
+//! succeeded. When `run` returns, the worker reports the exit reason and waits
+//! for the next life. So a restart after a caught failure reuses the thread
+//! (no spawn; thread-locals persist), and only a hung or abandoned child, or
+//! one whose spec asks for it, gets a new thread.
+//!
+//! The hooks other than `run` are called on the supervisor's thread and must
+//! not block: they tell the child what becomes of the work queued for it.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crossbeam_channel::Sender;
+
+use crate::heartbeat::HeartbeatWriter;
+use crate::{ExitReason, StopMode, StopSignal};
+
+/// Something a supervisor runs: a server, a nested supervisor, a plain
+/// closure on a thread.
+pub trait Child: Send + Sync + 'static {
+    /// Runs one life of the child on the calling thread and returns why it
+    /// ended. Call [`Life::started`] (or its notice) once initialisation
+    /// succeeded; returning before that is a failed start. Must return soon
+    /// after the life's stop signal is set (see [`StopSignal`]). A panic that
+    /// escapes is caught by the worker and reported as a failure.
+    fn run(&self, life: Life) -> ExitReason;
+
+    /// The child is being stopped for good (shutdown, removal, the
+    /// supervisor giving up), in `mode`: refuse new work now. A server
+    /// closes its mailbox, and for `Immediate` dead-letters the queue.
+    fn on_final_stop(&self, mode: StopMode) {
+        let _ = mode;
+    }
+
+    /// A final drain passed its deadline: what is left will not be handled.
+    /// Returns how many queued items were given up.
+    fn on_drain_deadline(&self) -> u64 {
+        0
+    }
+
+    /// The child will never run again (it stopped for good, was removed, or
+    /// ended and is not restarted): release what it holds.
+    fn on_retired(&self) {}
+
+    /// Checks the child's own configuration (a nested supervisor checks its
+    /// tree). Called before anything starts.
+    ///
+    /// # Errors
+    ///
+    /// A message naming what is wrong.
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// This child as a supervisor, if it is one (to reach nested trees).
+    fn as_supervisor(&self) -> Option<&crate::SupervisorChild> {
+        None
+    }
+
+    /// Live details for the status tree.
+    fn details(&self) -> ChildDetails {
+        ChildDetails::default()
+    }
+}
+
+/// What a child adds to its row in the status tree.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ChildDetails {
+    /// What kind of child this is, e.g. `"server"`, `"supervisor"`, `"thread"`.
+    pub kind: &'static str,
+    /// Messages waiting in its mailbox, if it has one.
+    pub mailbox_depth: Option<usize>,
+    /// A nested supervisor's own tree.
+    pub children: Vec<crate::StatusNode>,
+}
+
+/// The one-shot "I have started" of a life.
+pub struct StartNotice {
+    notify: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl StartNotice {
+    /// A notice that runs `f` when given.
+    pub fn new(f: impl FnOnce() + Send + 'static) -> Self {
+        StartNotice {
+            notify: Some(Box::new(f)),
+        }
+    }
+
+    /// A notice that sends `()` on `tx` when given.
+    pub fn channel(tx: Sender<()>) -> Self {
+        Self::new(move || {
+            let _ = tx.send(());
+        })
+    }
+
+    /// Gives the notice (at most once; later calls do nothing).
+    pub fn give(&mut self) {
+        if let Some(f) = self.notify.take() {
+            f();
+        }
+    }
+
+    /// True once given.
+    pub fn is_given(&self) -> bool {
+        self.notify.is_none()
+    }
+}
+
+impl fmt::Debug for StartNotice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StartNotice")
+            .field("given", &self.is_given())
+            .finish()
+    }
+}
+
+/// One life of a child: what [`Child::run`] gets.
+#[derive(Debug)]
+pub struct Life {
+    /// The child's name.
+    pub name: Arc<str>,
+    /// The child's path in the tree, e.g. `"app/db/writer"`.
+    pub path: Arc<str>,
+    /// This life's id, unique in the process.
+    pub id: u64,
+    /// The stop request for this life.
+    pub stop: Arc<StopSignal>,
+    /// This life's heartbeat.
+    pub heartbeat: HeartbeatWriter,
+    /// Give it once started.
+    pub started: StartNotice,
+    /// The tree's event bus (a nested supervisor emits on it).
+    pub events: crate::EventBus,
+}
+
+impl Life {
+    /// Gives the start notice.
+    pub fn started(&mut self) {
+        self.started.give();
+    }
+}
+
+/// A child that runs a closure on its thread: the closure gets the life and
+/// returns the exit reason. For plain threads under supervision.
+///
+/// ```
+/// use threadbutler_supervisor::{ExitReason, FnChild, StopMode};
+///
+/// let child = FnChild::new(|mut life| {
+///     life.started();
+///     // Work until asked to stop, beating the heartbeat as we go.
+///     while !life.stop.is_requested() {
+///         life.heartbeat.bump();
+///         let _ = life.stop.waker().recv();
+///     }
+///     ExitReason::Shutdown
+/// });
+/// # let _ = child;
+/// ```
+pub struct FnChild {
+    f: Box<dyn Fn(Life) -> ExitReason + Send + Sync>,
+}
+
+impl FnChild {
+    /// Wraps `f`.
+    pub fn new(f: impl Fn(Life) -> ExitReason + Send + Sync + 'static) -> Self {
+        FnChild { f: Box::new(f) }
+    }
+}
+
+impl Child for FnChild {
+    fn run(&self, life: Life) -> ExitReason {
+        (self.f)(life)
+    }
+
+    fn details(&self) -> ChildDetails {
+        ChildDetails {
+            kind: "thread",
+            ..ChildDetails::default()
+        }
+    }
+}
+
+impl fmt::Debug for FnChild {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FnChild(..)")
+    }
+}

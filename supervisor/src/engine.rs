@@ -1,0 +1,844 @@
+//! The supervision loop: one per supervisor, on the supervisor's own thread.
+//!
+//! # Invariants
+//!
+//! - Children start one at a time in declaration order; each start waits for
+//!   the child's start notice (or its exit, or the start timeout) before the
+//!   next begins. They stop one at a time in reverse order.
+//! - Only failures and restarts by policy are counted towards intensity; a
+//!   stop through the API or a shutdown never restarts and never counts.
+//! - Each life has a unique id; an event about a life that is not the slot's
+//!   current one (an abandoned life finishing late) is ignored.
+//! - A child in its backoff wait is not running: a shutdown retires it at
+//!   once, without starting it.
+//! - The loop blocks in one select (worker events, control requests, its own
+//!   stop signal) with a deadline only when a backoff is pending or a
+//!   heartbeat is watched: an idle tree without heartbeats causes no wake-up.
+//!
+//! # Synchronous steps
+//!
+//! Starting and stopping a child are synchronous, as in OTP: the loop waits
+//! for that child's events and sets others aside (`pending`), handling them
+//! right after. A stop escalated by the supervisor's own stop signal (a
+//! forced shutdown) cuts a drain short.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Select, Sender, unbounded};
+
+use crate::child::{Child, ChildDetails, Life, StartNotice};
+use crate::event::{Event, EventBus};
+use crate::heartbeat::{HeartbeatReader, HeartbeatWriter, heartbeat};
+use crate::spec::{ChildSpec, SupervisorSpec};
+use crate::status::{ChildState, StatusNode};
+use crate::worker::{Worker, WorkerEvent};
+use crate::{ExitReason, JitterRng, Restart, RestartWindow, Shutdown, Stage, StopMode, StopSignal, Strategy};
+
+static NEXT_LIFE: AtomicU64 = AtomicU64::new(1);
+
+/// A process-unique id for a new life.
+pub(crate) fn next_life_id() -> u64 {
+    NEXT_LIFE.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A request to a running supervisor.
+pub(crate) enum Control {
+    Add {
+        spec: ChildSpec,
+        reply: Sender<Result<(), ExitReason>>,
+    },
+    Remove {
+        name: String,
+        reply: Sender<Option<RemoveReport>>,
+    },
+}
+
+/// How a removed child ended.
+#[derive(Debug, Clone)]
+pub struct RemoveReport {
+    /// Its exit reason, or `None` if it was abandoned or not running.
+    pub reason: Option<ExitReason>,
+    /// True if it was abandoned.
+    pub abandoned: bool,
+}
+
+/// What a stop of one life came to.
+enum Stopped {
+    Exited(ExitReason),
+    Abandoned,
+    NotRunning,
+}
+
+struct Inst {
+    id: u64,
+    stop: Arc<StopSignal>,
+    hb: HeartbeatReader,
+    started_at: Instant,
+    /// Progress as last sampled, and when it last moved (or the child last
+    /// became busy).
+    watch: (u64, Option<Instant>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum SlotState {
+    Running,
+    Backoff(Instant),
+    Stopped,
+    Abandoned,
+}
+
+struct Slot {
+    key: u64,
+    spec: ChildSpec,
+    path: Arc<str>,
+    worker: Option<Worker>,
+    inst: Option<Inst>,
+    state: SlotState,
+    attempts: u32,
+    restarts: u64,
+    last_exit: Option<ExitReason>,
+    last_ran: Duration,
+}
+
+/// A row of the shared status, refreshed by the loop after each step.
+pub(crate) struct Row {
+    name: Arc<str>,
+    path: Arc<str>,
+    child: Arc<dyn Child>,
+    state: ChildState,
+    restarts: u64,
+    last_exit: Option<String>,
+    hb: Option<(u64, HeartbeatReader)>,
+    seen: Mutex<(u64, u64, Instant)>,
+}
+
+/// What a supervisor shares with its handles: the status rows.
+#[derive(Default)]
+pub(crate) struct Shared {
+    rows: Mutex<Vec<Row>>,
+    running: Mutex<bool>,
+}
+
+impl Shared {
+    pub(crate) fn status(&self, name: &str, path: &str, own_state: ChildState) -> StatusNode {
+        let mut node = StatusNode::new(name, path, "supervisor", own_state);
+        let rows = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        for r in rows.iter() {
+            let details: ChildDetails = r.child.details();
+            let mut n = StatusNode::new(&r.name, &r.path, if details.kind.is_empty() { "child" } else { details.kind }, r.state);
+            n.restarts = r.restarts;
+            n.last_exit = r.last_exit.clone();
+            n.mailbox_depth = details.mailbox_depth;
+            n.children = details.children;
+            if let Some((id, hb)) = &r.hb {
+                let s = hb.sample();
+                let mut seen = r.seen.lock().unwrap_or_else(PoisonError::into_inner);
+                if seen.0 != *id || seen.1 != s.progress {
+                    *seen = (*id, s.progress, now);
+                }
+                n.busy = s.busy;
+                n.since_progress_ms = Some(now.saturating_duration_since(seen.2).as_millis() as u64);
+            }
+            node.children.push(n);
+        }
+        node
+    }
+
+    pub(crate) fn set_running(&self, running: bool) {
+        *self.running.lock().unwrap_or_else(PoisonError::into_inner) = running;
+    }
+
+    pub(crate) fn is_running(&self) -> bool {
+        *self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Everything one life of a supervisor needs.
+pub(crate) struct Engine {
+    path: Arc<str>,
+    strategy: Strategy,
+    window: RestartWindow,
+    grace: Duration,
+    slots: Vec<Slot>,
+    next_key: u64,
+    bus: EventBus,
+    ev_tx: Sender<WorkerEvent>,
+    ev_rx: Receiver<WorkerEvent>,
+    pending: VecDeque<WorkerEvent>,
+    control: Receiver<Control>,
+    stop: Arc<StopSignal>,
+    heartbeat: HeartbeatWriter,
+    shared: Arc<Shared>,
+    rng: JitterRng,
+}
+
+/// Joins a supervisor's path and a child's name.
+pub(crate) fn child_path(parent: &str, name: &str) -> Arc<str> {
+    if parent.is_empty() {
+        Arc::from(name)
+    } else {
+        Arc::from(format!("{parent}/{name}"))
+    }
+}
+
+impl Engine {
+    pub(crate) fn new(spec: &SupervisorSpec, path: Arc<str>, bus: EventBus, control: Receiver<Control>, life_stop: Arc<StopSignal>, heartbeat: HeartbeatWriter, shared: Arc<Shared>) -> Self {
+        let (ev_tx, ev_rx) = unbounded();
+        let mut e = Engine {
+            path,
+            strategy: spec.strategy,
+            window: RestartWindow::new(spec.intensity),
+            grace: spec.abandon_after,
+            slots: Vec::new(),
+            next_key: 0,
+            bus,
+            ev_tx,
+            ev_rx,
+            pending: VecDeque::new(),
+            control,
+            stop: life_stop,
+            heartbeat,
+            shared,
+            rng: JitterRng::new(),
+        };
+        for c in &spec.children {
+            e.push_slot(c.clone());
+        }
+        e
+    }
+
+    fn push_slot(&mut self, spec: ChildSpec) -> usize {
+        self.next_key += 1;
+        let path = child_path(&self.path, &spec.name);
+        self.slots.push(Slot {
+            key: self.next_key,
+            spec,
+            path,
+            worker: None,
+            inst: None,
+            state: SlotState::Stopped,
+            attempts: 0,
+            restarts: 0,
+            last_exit: None,
+            last_ran: Duration::ZERO,
+        });
+        self.slots.len() - 1
+    }
+
+    /// Runs the supervisor's life: start the children, give the notice,
+    /// supervise until stopped or giving up.
+    pub(crate) fn run(mut self, started: &mut StartNotice) -> ExitReason {
+        for i in 0..self.slots.len() {
+            if let Err(reason) = self.start_slot(i) {
+                let child = Arc::clone(&self.slots[i].path);
+                self.slots[i].last_exit = Some(reason.clone());
+                self.publish();
+                self.stop_all_final(false);
+                return ExitReason::ChildStartFailed {
+                    child,
+                    reason: Box::new(reason),
+                };
+            }
+        }
+        self.publish();
+        self.shared.set_running(true);
+        started.give();
+        let reason = self.supervise();
+        self.shared.set_running(false);
+        reason
+    }
+
+    fn supervise(&mut self) -> ExitReason {
+        loop {
+            if self.stop.is_requested() {
+                self.stop_all_final(true);
+                return ExitReason::Shutdown;
+            }
+            while let Some(ev) = self.pending.pop_front() {
+                if let Some(r) = self.on_event(ev) {
+                    return r;
+                }
+            }
+            if let Some(r) = self.start_due() {
+                return r;
+            }
+            if let Some(r) = self.check_heartbeats() {
+                return r;
+            }
+            if self.stop.is_requested() || !self.pending.is_empty() {
+                continue;
+            }
+            self.publish();
+            let deadline = self.next_deadline();
+            self.heartbeat.set_busy(false);
+            let woke = self.wait(deadline);
+            self.heartbeat.set_busy(true);
+            self.heartbeat.bump();
+            match woke {
+                Woke::Event(ev) => {
+                    if let Some(r) = self.on_event(ev) {
+                        return r;
+                    }
+                }
+                Woke::Control(c) => {
+                    if let Some(r) = self.on_control(c) {
+                        return r;
+                    }
+                }
+                Woke::Stop | Woke::Timeout => {}
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let mut d: Option<Instant> = None;
+        let mut take = |t: Instant| d = Some(d.map_or(t, |x| x.min(t)));
+        for s in &self.slots {
+            if let SlotState::Backoff(until) = s.state {
+                take(until);
+            }
+            if let (Some(timeout), Some(inst)) = (s.spec.heartbeat, &s.inst) {
+                // Sample at half the timeout: a hang is seen within 1.5x.
+                let step = (timeout / 2).max(Duration::from_millis(1));
+                take(inst.watch.1.map_or(Instant::now() + step, |since| (since + timeout).min(Instant::now() + step)));
+            }
+        }
+        d
+    }
+
+    fn wait(&self, deadline: Option<Instant>) -> Woke {
+        let mut sel = Select::new();
+        let ev = sel.recv(&self.ev_rx);
+        let ctl = sel.recv(&self.control);
+        let stop = sel.recv(self.stop.waker());
+        let op = match deadline {
+            None => sel.select(),
+            Some(d) => match sel.select_deadline(d) {
+                Ok(op) => op,
+                Err(_) => return Woke::Timeout,
+            },
+        };
+        let i = op.index();
+        if i == ev {
+            match op.recv(&self.ev_rx) {
+                Ok(e) => Woke::Event(e),
+                Err(_) => Woke::Timeout, // we hold a sender: cannot happen
+            }
+        } else if i == ctl {
+            match op.recv(&self.control) {
+                Ok(c) => Woke::Control(c),
+                // Every handle is gone; nobody can ask anything any more.
+                Err(_) => Woke::Timeout,
+            }
+        } else {
+            debug_assert_eq!(i, stop);
+            let _ = op.recv(self.stop.waker());
+            Woke::Stop
+        }
+    }
+
+    fn slot_of(&self, key: u64) -> Option<usize> {
+        self.slots.iter().position(|s| s.key == key)
+    }
+
+    /// A worker event outside a synchronous step.
+    fn on_event(&mut self, ev: WorkerEvent) -> Option<ExitReason> {
+        let WorkerEvent::Exited { key, id, reason } = ev else {
+            return None; // a late start notice of a life we gave up on
+        };
+        let i = self.slot_of(key)?;
+        if self.slots[i].inst.as_ref().map(|x| x.id) != Some(id) {
+            return None; // an abandoned life ending late
+        }
+        let inst = self.slots[i].inst.take()?;
+        self.slots[i].last_ran = inst.started_at.elapsed();
+        self.bus.emit(Event::Exited {
+            child: Arc::clone(&self.slots[i].path),
+            id,
+            reason: reason.clone(),
+        });
+        self.ended(i, reason)
+    }
+
+    /// A child's life ended on its own (or was ended for a missed heartbeat):
+    /// restart it by policy, or retire it.
+    fn ended(&mut self, i: usize, reason: ExitReason) -> Option<ExitReason> {
+        self.slots[i].last_exit = Some(reason.clone());
+        let failure = reason.is_failure();
+        if !self.slots[i].spec.restart.restarts_after(failure) {
+            self.retire(i);
+            return None;
+        }
+        self.restart_from(i)
+    }
+
+    /// Retires slot `i`: it will not run again. Temporary specs are dropped.
+    fn retire(&mut self, i: usize) {
+        let s = &mut self.slots[i];
+        s.state = SlotState::Stopped;
+        s.spec.child.on_retired();
+        if let Some(w) = s.worker.take() {
+            w.retire();
+        }
+        self.bus.emit(Event::Stopped {
+            child: Arc::clone(&s.path),
+        });
+        if s.spec.restart == Restart::Temporary {
+            self.slots.remove(i);
+        }
+    }
+
+    /// Applies the strategy after slot `i` failed or ended with a restart
+    /// due: counts the restart, stops the siblings the strategy names, and
+    /// schedules their starts after the backoff.
+    fn restart_from(&mut self, i: usize) -> Option<ExitReason> {
+        let now = Instant::now();
+        if !self.window.record(now) {
+            let intensity = self.window.intensity();
+            self.bus.emit(Event::GaveUp {
+                supervisor: Arc::clone(&self.path),
+                max_restarts: intensity.max_restarts,
+                period: intensity.period,
+            });
+            self.stop_all_final(false);
+            return Some(ExitReason::GaveUp {
+                max_restarts: intensity.max_restarts,
+                period: intensity.period,
+            });
+        }
+        let s = &mut self.slots[i];
+        if s.last_ran >= s.spec.backoff.reset_after {
+            s.attempts = 0;
+        }
+        s.attempts = s.attempts.saturating_add(1);
+        let attempt = s.attempts;
+        let delay = s.spec.backoff.delay(attempt, self.rng.next_unit());
+        let key = s.key;
+
+        let group: Vec<u64> = match self.strategy {
+            Strategy::OneForOne => vec![key],
+            Strategy::OneForAll => self.slots.iter().filter(|s| s.key == key || s.is_live()).map(|s| s.key).collect(),
+            Strategy::RestForOne => self.slots[i..].iter().filter(|s| s.key == key || s.is_live()).map(|s| s.key).collect(),
+        };
+        // Stop the others, in reverse start order; their queues are kept
+        // for their next lives.
+        for &k in group.iter().rev() {
+            if k == key {
+                continue;
+            }
+            let Some(j) = self.slot_of(k) else { continue };
+            if self.slots[j].inst.is_some() {
+                match self.stop_slot(j, false, None) {
+                    Stopped::Exited(r) => self.slots[j].last_exit = Some(r),
+                    Stopped::Abandoned | Stopped::NotRunning => {}
+                }
+            }
+        }
+        let until = now + delay;
+        let mut retired = Vec::new();
+        for &k in &group {
+            let Some(j) = self.slot_of(k) else { continue };
+            let s = &mut self.slots[j];
+            if k != key && s.spec.restart == Restart::Temporary {
+                retired.push(k);
+                continue;
+            }
+            s.state = SlotState::Backoff(match s.state {
+                SlotState::Backoff(t) => t.max(until),
+                _ => until,
+            });
+            s.restarts += 1;
+            let attempt = if k == key { attempt } else { s.attempts.max(1) };
+            self.bus.emit(Event::Restarting {
+                child: Arc::clone(&s.path),
+                attempt,
+                delay,
+            });
+        }
+        for k in retired {
+            if let Some(j) = self.slot_of(k) {
+                self.retire(j);
+            }
+        }
+        None
+    }
+
+    /// Starts, in declaration order, every child whose backoff is over.
+    fn start_due(&mut self) -> Option<ExitReason> {
+        let now = Instant::now();
+        let mut i = 0;
+        while i < self.slots.len() {
+            if let SlotState::Backoff(until) = self.slots[i].state
+                && until <= now
+            {
+                if self.stop.is_requested() {
+                    return None; // the loop shuts down; nothing new starts
+                }
+                if let Err(reason) = self.start_slot(i) {
+                    // A failed restart counts like a failure and escalates.
+                    self.slots[i].last_ran = Duration::ZERO;
+                    if let Some(r) = self.ended(i, reason) {
+                        return Some(r);
+                    }
+                    continue; // re-examine from the same index
+                }
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// Samples watched heartbeats; a hung child is stopped and handled as a
+    /// `HeartbeatMissed` failure.
+    fn check_heartbeats(&mut self) -> Option<ExitReason> {
+        let now = Instant::now();
+        let mut hung = Vec::new();
+        for s in self.slots.iter_mut() {
+            let (Some(timeout), Some(inst)) = (s.spec.heartbeat, s.inst.as_mut()) else {
+                continue;
+            };
+            let sample = inst.hb.sample();
+            if !sample.busy {
+                inst.watch = (sample.progress, None);
+            } else if sample.progress != inst.watch.0 || inst.watch.1.is_none() {
+                inst.watch = (sample.progress, Some(now));
+            } else if let Some(since) = inst.watch.1
+                && now.saturating_duration_since(since) >= timeout
+            {
+                hung.push((s.key, inst.id, timeout));
+            }
+        }
+        for (key, id, timeout) in hung {
+            let Some(i) = self.slot_of(key) else { continue };
+            self.bus.emit(Event::HeartbeatMissed {
+                child: Arc::clone(&self.slots[i].path),
+                id,
+                timeout,
+            });
+            let reason = ExitReason::HeartbeatMissed { timeout };
+            self.stop_slot(i, false, Some(reason.clone()));
+            if let Some(r) = self.ended(i, reason) {
+                return Some(r);
+            }
+        }
+        None
+    }
+
+    fn on_control(&mut self, c: Control) -> Option<ExitReason> {
+        match c {
+            Control::Add { spec, reply } => {
+                let dup = self.slots.iter().any(|s| s.spec.name == spec.name);
+                let result = if dup {
+                    Err(ExitReason::failed(Stage::Init, format!("a child named {:?} already exists", spec.name).into()))
+                } else if let Err(e) = spec.validate() {
+                    Err(ExitReason::failed(Stage::Init, e.into()))
+                } else {
+                    let i = self.push_slot(spec);
+                    let r = self.start_slot(i);
+                    if r.is_err() {
+                        self.slots[i].spec.child.on_retired();
+                        self.slots.remove(i);
+                    }
+                    r
+                };
+                let _ = reply.send(result);
+            }
+            Control::Remove { name, reply } => {
+                let report = self.slots.iter().position(|s| *s.spec.name == *name).map(|i| {
+                    let r = match self.stop_slot(i, true, None) {
+                        Stopped::Exited(r) => RemoveReport { reason: Some(r), abandoned: false },
+                        Stopped::Abandoned => RemoveReport { reason: None, abandoned: true },
+                        Stopped::NotRunning => RemoveReport { reason: None, abandoned: false },
+                    };
+                    let s = &mut self.slots[i];
+                    s.spec.child.on_retired();
+                    if let Some(w) = s.worker.take() {
+                        w.retire();
+                    }
+                    self.bus.emit(Event::Stopped { child: Arc::clone(&s.path) });
+                    self.slots.remove(i);
+                    r
+                });
+                let _ = reply.send(report);
+            }
+        }
+        self.publish();
+        None
+    }
+
+    /// Starts a new life of slot `i` and waits until it started, ended, or
+    /// ran out of time.
+    fn start_slot(&mut self, i: usize) -> Result<(), ExitReason> {
+        let key = self.slots[i].key;
+        let path = Arc::clone(&self.slots[i].path);
+        if self.slots[i].spec.fresh_thread
+            && let Some(w) = self.slots[i].worker.take()
+        {
+            w.retire();
+        }
+        if self.slots[i].worker.is_none() {
+            let s = &self.slots[i];
+            let w = Worker::spawn(&s.spec.name, key, Arc::clone(&s.spec.child), s.spec.stack_size, self.ev_tx.clone())
+                .map_err(|e| ExitReason::failed(Stage::Init, format!("could not spawn a thread: {e}").into()))?;
+            self.slots[i].worker = Some(w);
+        }
+        let id = next_life_id();
+        let stop = Arc::new(StopSignal::new());
+        let (writer, reader) = heartbeat();
+        let ev = self.ev_tx.clone();
+        let life = Life {
+            name: Arc::clone(&self.slots[i].spec.name),
+            path: Arc::clone(&path),
+            id,
+            stop: Arc::clone(&stop),
+            heartbeat: writer,
+            events: self.bus.clone(),
+            started: StartNotice::new(move || {
+                let _ = ev.send(WorkerEvent::Started { key, id });
+            }),
+        };
+        self.bus.emit(Event::Starting { child: Arc::clone(&path), id });
+        let sent = match self.slots[i].worker.as_ref() {
+            Some(w) => w.run(life),
+            None => Err(Box::new(life)),
+        };
+        if let Err(life) = sent {
+            // The thread died under us (cannot happen short of an abort);
+            // one new thread, then give up.
+            let s = &self.slots[i];
+            let w = Worker::spawn(&s.spec.name, key, Arc::clone(&s.spec.child), s.spec.stack_size, self.ev_tx.clone())
+                .map_err(|e| ExitReason::failed(Stage::Init, format!("could not spawn a thread: {e}").into()))?;
+            w.run(*life)
+                .map_err(|_| ExitReason::failed(Stage::Init, "the child's thread ended at once".into()))?;
+            self.slots[i].worker = Some(w);
+        }
+        let now = Instant::now();
+        self.slots[i].inst = Some(Inst {
+            id,
+            stop,
+            hb: reader,
+            started_at: now,
+            watch: (0, None),
+        });
+        let deadline = now + self.slots[i].spec.start_timeout;
+        loop {
+            match self.wait_for(key, id, Some(deadline)) {
+                Some(WorkerEvent::Started { .. }) => {
+                    self.slots[i].state = SlotState::Running;
+                    self.bus.emit(Event::Started { child: path, id });
+                    return Ok(());
+                }
+                Some(WorkerEvent::Exited { reason, .. }) => {
+                    self.slots[i].inst = None;
+                    self.slots[i].state = SlotState::Stopped;
+                    self.bus.emit(Event::Exited { child: path, id, reason: reason.clone() });
+                    return Err(reason);
+                }
+                None => {
+                    let t = self.slots[i].spec.start_timeout;
+                    let reason = ExitReason::failed(Stage::Start, format!("did not start within {t:?}").into());
+                    let abandoned = matches!(self.stop_slot(i, false, Some(reason.clone())), Stopped::Abandoned);
+                    if !abandoned {
+                        self.slots[i].state = SlotState::Stopped;
+                    }
+                    return Err(reason);
+                }
+            }
+        }
+    }
+
+    /// Waits for an event of life `id` of slot `key`, setting others aside.
+    /// `None` at the deadline.
+    fn wait_for(&mut self, key: u64, id: u64, deadline: Option<Instant>) -> Option<WorkerEvent> {
+        if let Some(pos) = self.pending.iter().position(|e| matches_life(e, key, id)) {
+            return self.pending.remove(pos);
+        }
+        loop {
+            let got = match deadline {
+                Some(d) => self.ev_rx.recv_deadline(d).ok()?,
+                None => self.ev_rx.recv().ok()?,
+            };
+            if matches_life(&got, key, id) {
+                return Some(got);
+            }
+            self.pending.push_back(got);
+        }
+    }
+
+    /// Waits for life `id` of slot `key` to exit, until `deadline` or (if
+    /// `cut_short`) until this supervisor's own stop becomes immediate.
+    fn wait_exit(&mut self, key: u64, id: u64, deadline: Instant, cut_short: bool) -> Option<ExitReason> {
+        if let Some(pos) = self.pending.iter().position(|e| matches!(e, WorkerEvent::Exited { key: k, id: i, .. } if *k == key && *i == id)) {
+            if let Some(WorkerEvent::Exited { reason, .. }) = self.pending.remove(pos) {
+                return Some(reason);
+            }
+        }
+        loop {
+            if cut_short && self.stop.mode() == Some(StopMode::Immediate) {
+                return None;
+            }
+            let mut sel = Select::new();
+            let ev = sel.recv(&self.ev_rx);
+            let stop = if cut_short { Some(sel.recv(self.stop.waker())) } else { None };
+            let op = sel.select_deadline(deadline).ok()?;
+            if op.index() == ev {
+                let got = op.recv(&self.ev_rx).ok()?;
+                match got {
+                    WorkerEvent::Exited { key: k, id: i, reason } if k == key && i == id => return Some(reason),
+                    other => self.pending.push_back(other),
+                }
+            } else {
+                debug_assert_eq!(Some(op.index()), stop);
+                let _ = op.recv(self.stop.waker());
+            }
+        }
+    }
+
+    /// Stops the current life of slot `i`. A final stop uses the child's
+    /// shutdown mode and tells the child its work will not be handled by a
+    /// successor; a stop for a restart is immediate and leaves the queue.
+    /// The `Exited` event reports `report_as` instead of the life's own
+    /// reason when given (a missed heartbeat, a start timeout).
+    fn stop_slot(&mut self, i: usize, final_: bool, report_as: Option<ExitReason>) -> Stopped {
+        let key = self.slots[i].key;
+        let path = Arc::clone(&self.slots[i].path);
+        let shutdown = self.slots[i].spec.shutdown;
+        let child = Arc::clone(&self.slots[i].spec.child);
+        let Some((id, stop)) = self.slots[i].inst.as_ref().map(|x| (x.id, Arc::clone(&x.stop))) else {
+            if final_ {
+                child.on_final_stop(shutdown.mode());
+            }
+            return Stopped::NotRunning;
+        };
+        // A forced shutdown (our own stop escalated) makes every drain immediate.
+        let forced = self.stop.mode() == Some(StopMode::Immediate);
+        let mode = if final_ && !forced { shutdown.mode() } else { StopMode::Immediate };
+        if final_ {
+            child.on_final_stop(mode);
+        }
+        stop.request(mode);
+        let first = match shutdown {
+            Shutdown::Drain(t) => t,
+            Shutdown::Immediate => self.grace,
+        };
+        let drain = final_ && mode == StopMode::Drain;
+        let ended = self.wait_exit(key, id, Instant::now() + first, drain);
+        let ended = match ended {
+            Some(r) => {
+                if drain {
+                    self.bus.emit(Event::Drained { child: Arc::clone(&path), left: 0 });
+                }
+                Some(r)
+            }
+            None if drain => {
+                let left = child.on_drain_deadline();
+                self.bus.emit(Event::Drained { child: Arc::clone(&path), left });
+                stop.request(StopMode::Immediate);
+                self.wait_exit(key, id, Instant::now() + self.grace, false)
+            }
+            None => None,
+        };
+        let s = &mut self.slots[i];
+        let inst = s.inst.take();
+        if let Some(inst) = inst {
+            s.last_ran = inst.started_at.elapsed();
+        }
+        match ended {
+            Some(r) => {
+                let reported = report_as.unwrap_or_else(|| r.clone());
+                self.bus.emit(Event::Exited { child: path, id, reason: reported });
+                Stopped::Exited(r)
+            }
+            None => {
+                // Threads cannot be killed: leave it. Its stop stays set, so it
+                // takes nothing more; its late exit is ignored.
+                s.worker = None;
+                s.state = SlotState::Abandoned;
+                self.bus.emit(Event::Abandoned { child: path, id });
+                Stopped::Abandoned
+            }
+        }
+    }
+
+    /// Stops every child for good, in reverse start order. `announce` emits
+    /// ShutdownBegan (a requested shutdown, not a give-up or failed start).
+    fn stop_all_final(&mut self, announce: bool) {
+        if announce {
+            self.bus.emit(Event::ShutdownBegan { supervisor: Arc::clone(&self.path) });
+        }
+        for i in (0..self.slots.len()).rev() {
+            let was = self.slots[i].state;
+            if was == SlotState::Stopped && self.slots[i].inst.is_none() {
+                continue;
+            }
+            if let Stopped::Exited(r) = self.stop_slot(i, true, None) {
+                self.slots[i].last_exit = Some(r);
+            }
+            let s = &mut self.slots[i];
+            s.spec.child.on_retired();
+            if s.state != SlotState::Abandoned {
+                s.state = SlotState::Stopped;
+                if let Some(w) = s.worker.take() {
+                    w.retire();
+                }
+            }
+            self.bus.emit(Event::Stopped { child: Arc::clone(&s.path) });
+        }
+        self.publish();
+    }
+
+    /// Refreshes the shared status rows.
+    fn publish(&self) {
+        let mut rows = self.shared.rows.lock().unwrap_or_else(PoisonError::into_inner);
+        let old: Vec<Row> = std::mem::take(&mut *rows);
+        for s in &self.slots {
+            let state = match s.state {
+                SlotState::Running if s.inst.is_some() => ChildState::Running,
+                SlotState::Running => ChildState::Stopping,
+                SlotState::Backoff(_) => ChildState::Restarting,
+                SlotState::Stopped => ChildState::Stopped,
+                SlotState::Abandoned => ChildState::Abandoned,
+            };
+            let hb = s.inst.as_ref().map(|x| (x.id, x.hb.clone()));
+            let seen = old
+                .iter()
+                .find(|r| r.path == s.path)
+                .map(|r| *r.seen.lock().unwrap_or_else(PoisonError::into_inner))
+                .unwrap_or((0, 0, Instant::now()));
+            rows.push(Row {
+                name: Arc::clone(&s.spec.name),
+                path: Arc::clone(&s.path),
+                child: Arc::clone(&s.spec.child),
+                state,
+                restarts: s.restarts,
+                last_exit: s.last_exit.as_ref().map(ToString::to_string),
+                hb,
+                seen: Mutex::new(seen),
+            });
+        }
+    }
+}
+
+impl Slot {
+    /// Running or waiting to restart: part of a group restart.
+    fn is_live(&self) -> bool {
+        self.inst.is_some() || matches!(self.state, SlotState::Backoff(_))
+    }
+}
+
+fn matches_life(e: &WorkerEvent, key: u64, id: u64) -> bool {
+    match e {
+        WorkerEvent::Started { key: k, id: i } | WorkerEvent::Exited { key: k, id: i, .. } => *k == key && *i == id,
+    }
+}
+
+enum Woke {
+    Event(WorkerEvent),
+    Control(Control),
+    Stop,
+    Timeout,
+}

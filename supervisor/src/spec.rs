@@ -1,0 +1,238 @@
+//! Child and supervisor specifications: what to run and by which policy.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::child::Child;
+use crate::{Backoff, Intensity, Restart, Shutdown, Strategy};
+
+/// How to run one child: the child itself and its policies.
+///
+/// ```
+/// use std::time::Duration;
+/// use threadbutler_supervisor::{ChildSpec, ExitReason, FnChild, Restart, Shutdown};
+///
+/// let spec = ChildSpec::new("ticker", FnChild::new(|mut life| {
+///     life.started();
+///     let _ = life.stop.waker().recv();
+///     ExitReason::Shutdown
+/// }))
+/// .restart(Restart::Transient)
+/// .shutdown(Shutdown::Drain(Duration::from_secs(2)))
+/// .heartbeat(Duration::from_secs(1));
+/// assert_eq!(spec.name(), "ticker");
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct ChildSpec {
+    pub(crate) name: Arc<str>,
+    pub(crate) child: Arc<dyn Child>,
+    pub(crate) restart: Restart,
+    pub(crate) shutdown: Shutdown,
+    pub(crate) heartbeat: Option<Duration>,
+    pub(crate) backoff: Backoff,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) fresh_thread: bool,
+    pub(crate) start_timeout: Duration,
+}
+
+impl ChildSpec {
+    /// A child named `name` with the defaults: `Permanent`, `Drain(5s)`, no
+    /// heartbeat, no backoff, a 5 s start timeout, restarts on the same
+    /// thread.
+    pub fn new(name: impl Into<String>, child: impl Child) -> Self {
+        Self::from_arc(name, Arc::new(child))
+    }
+
+    /// Like [`new`](Self::new), for a child already shared.
+    pub fn from_arc(name: impl Into<String>, child: Arc<dyn Child>) -> Self {
+        ChildSpec {
+            name: Arc::from(name.into()),
+            child,
+            restart: Restart::default(),
+            shutdown: Shutdown::default(),
+            heartbeat: None,
+            backoff: Backoff::default(),
+            stack_size: None,
+            fresh_thread: false,
+            start_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// The child's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// When it is restarted.
+    pub fn restart(mut self, restart: Restart) -> Self {
+        self.restart = restart;
+        self
+    }
+
+    /// How it is stopped.
+    pub fn shutdown(mut self, shutdown: Shutdown) -> Self {
+        self.shutdown = shutdown;
+        self
+    }
+
+    /// Watch its heartbeat: busy this long without progress is a failure
+    /// (`HeartbeatMissed`).
+    pub fn heartbeat(mut self, timeout: Duration) -> Self {
+        self.heartbeat = Some(timeout);
+        self
+    }
+
+    /// The wait between its restarts.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Its thread's stack size in bytes.
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Give every restart a new thread (fresh thread-locals), at the cost of
+    /// a thread spawn per restart. By default a restart after a caught
+    /// failure reuses the child's thread.
+    pub fn fresh_thread_on_restart(mut self, fresh: bool) -> Self {
+        self.fresh_thread = fresh;
+        self
+    }
+
+    /// How long a life may take to start before it counts as failed.
+    pub fn start_timeout(mut self, timeout: Duration) -> Self {
+        self.start_timeout = timeout;
+        self
+    }
+
+    /// The restart type.
+    pub fn restart_type(&self) -> Restart {
+        self.restart
+    }
+
+    /// The shutdown mode.
+    pub fn shutdown_mode(&self) -> Shutdown {
+        self.shutdown
+    }
+
+    /// Checks the policies: a zero heartbeat or start timeout and an
+    /// impossible backoff are errors.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the child and the broken rule.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.heartbeat == Some(Duration::ZERO) {
+            return Err(format!("child {}: heartbeat timeout must be greater than zero", self.name));
+        }
+        if self.start_timeout.is_zero() {
+            return Err(format!("child {}: start timeout must be greater than zero", self.name));
+        }
+        self.backoff
+            .validate()
+            .map_err(|e| format!("child {}: {e}", self.name))?;
+        self.child.validate()
+    }
+}
+
+impl fmt::Debug for ChildSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildSpec")
+            .field("name", &self.name)
+            .field("restart", &self.restart)
+            .field("shutdown", &self.shutdown)
+            .field("heartbeat", &self.heartbeat)
+            .field("backoff", &self.backoff)
+            .field("fresh_thread", &self.fresh_thread)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A supervisor: its strategy, intensity and children in start order.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SupervisorSpec {
+    pub(crate) name: Arc<str>,
+    pub(crate) strategy: Strategy,
+    pub(crate) intensity: Intensity,
+    pub(crate) abandon_after: Duration,
+    pub(crate) children: Vec<ChildSpec>,
+}
+
+impl SupervisorSpec {
+    /// A `OneForOne` supervisor with the default intensity (3 in 5 s) and a
+    /// 5 s grace before a child that ignores an immediate stop is abandoned.
+    pub fn new(name: impl Into<String>) -> Self {
+        SupervisorSpec {
+            name: Arc::from(name.into()),
+            strategy: Strategy::default(),
+            intensity: Intensity::default(),
+            abandon_after: Duration::from_secs(5),
+            children: Vec::new(),
+        }
+    }
+
+    /// The supervisor's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its restart strategy.
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// Its restart intensity.
+    pub fn intensity(mut self, intensity: Intensity) -> Self {
+        self.intensity = intensity;
+        self
+    }
+
+    /// How long to wait after an immediate stop before abandoning a child.
+    pub fn abandon_after(mut self, grace: Duration) -> Self {
+        self.abandon_after = grace;
+        self
+    }
+
+    /// Adds a child (started after those added before it).
+    pub fn child(mut self, spec: ChildSpec) -> Self {
+        self.children.push(spec);
+        self
+    }
+
+    /// The children, in start order.
+    pub fn children(&self) -> &[ChildSpec] {
+        &self.children
+    }
+
+    /// Mutable access to the children, for builders.
+    pub fn children_mut(&mut self) -> &mut Vec<ChildSpec> {
+        &mut self.children
+    }
+
+    /// Checks the whole tree: unique child names per supervisor, a usable
+    /// intensity, and every child's own rules.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the supervisor or child and the broken rule.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.intensity.period.is_zero() {
+            return Err(format!("supervisor {}: intensity period must be greater than zero", self.name));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for c in &self.children {
+            if !seen.insert(&*c.name) {
+                return Err(format!("supervisor {}: two children are named {:?}", self.name, c.name));
+            }
+            c.validate()?;
+        }
+        Ok(())
+    }
+}

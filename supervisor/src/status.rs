@@ -1,0 +1,176 @@
+//! The live status tree: `status()` returns it, `Display` draws it like
+//! `pstree`, serde serialises it (for a status endpoint or a log line).
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// What a child is doing, as its supervisor sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ChildState {
+    /// Started and not yet confirmed.
+    Starting,
+    /// Running.
+    Running,
+    /// Waiting out its backoff before a restart.
+    Restarting,
+    /// Being stopped.
+    Stopping,
+    /// Stopped for good.
+    Stopped,
+    /// Left behind after it ignored its stop.
+    Abandoned,
+}
+
+impl fmt::Display for ChildState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ChildState::Starting => "starting",
+            ChildState::Running => "running",
+            ChildState::Restarting => "restarting",
+            ChildState::Stopping => "stopping",
+            ChildState::Stopped => "stopped",
+            ChildState::Abandoned => "abandoned",
+        })
+    }
+}
+
+/// One node of the status tree.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct StatusNode {
+    /// The child's name.
+    pub name: String,
+    /// Its path in the tree.
+    pub path: String,
+    /// `"supervisor"`, `"server"`, `"thread"`, ...
+    pub kind: &'static str,
+    /// Its state.
+    pub state: ChildState,
+    /// How often it was restarted.
+    pub restarts: u64,
+    /// Why its last life ended, if one did.
+    pub last_exit: Option<String>,
+    /// Messages waiting in its mailbox, if it has one.
+    pub mailbox_depth: Option<usize>,
+    /// True while it works; false while it waits for work.
+    pub busy: bool,
+    /// Milliseconds since its progress count last moved (as last sampled).
+    pub since_progress_ms: Option<u64>,
+    /// A supervisor's children, in start order.
+    pub children: Vec<StatusNode>,
+}
+
+impl StatusNode {
+    /// A node with the given name, path, kind and state, and nothing else.
+    pub fn new(name: &str, path: &str, kind: &'static str, state: ChildState) -> Self {
+        StatusNode {
+            name: name.to_owned(),
+            path: path.to_owned(),
+            kind,
+            state,
+            restarts: 0,
+            last_exit: None,
+            mailbox_depth: None,
+            busy: false,
+            since_progress_ms: None,
+            children: Vec::new(),
+        }
+    }
+
+    /// The node at `path` below (or at) this one.
+    pub fn find(&self, path: &str) -> Option<&StatusNode> {
+        if self.path == path {
+            return Some(self);
+        }
+        self.children.iter().find_map(|c| c.find(path))
+    }
+
+    fn line(&self) -> String {
+        let mut s = format!("{} [{} {}]", self.name, self.kind, self.state);
+        if self.restarts > 0 {
+            s += &format!(" restarts={}", self.restarts);
+        }
+        if let Some(d) = self.mailbox_depth {
+            s += &format!(" queued={d}");
+        }
+        if self.busy {
+            s += " busy";
+        }
+        if let Some(ms) = self.since_progress_ms
+            && self.busy
+        {
+            s += &format!(" progress={ms}ms ago");
+        }
+        if let Some(e) = &self.last_exit {
+            s += &format!(" last_exit=\"{e}\"");
+        }
+        s
+    }
+
+    fn draw(&self, f: &mut fmt::Formatter<'_>, prefix: &str) -> fmt::Result {
+        let n = self.children.len();
+        for (i, c) in self.children.iter().enumerate() {
+            let last = i + 1 == n;
+            writeln!(f, "{prefix}{}{}", if last { "└─ " } else { "├─ " }, c.line())?;
+            let deeper = format!("{prefix}{}", if last { "   " } else { "│  " });
+            c.draw(f, &deeper)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for StatusNode {
+    /// ```text
+    /// app [supervisor running]
+    /// ├─ counter [server running] queued=0
+    /// └─ db [supervisor running]
+    ///    ├─ reader [server running] queued=2 busy
+    ///    └─ writer [server restarting] restarts=1 last_exit="handle panicked: disk full"
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.line())?;
+        self.draw(f, "")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree() -> StatusNode {
+        let mut root = StatusNode::new("app", "app", "supervisor", ChildState::Running);
+        let mut db = StatusNode::new("db", "app/db", "supervisor", ChildState::Running);
+        let mut w = StatusNode::new("writer", "app/db/writer", "server", ChildState::Restarting);
+        w.restarts = 1;
+        w.last_exit = Some("handle panicked: disk full".into());
+        db.children.push(StatusNode::new("reader", "app/db/reader", "server", ChildState::Running));
+        db.children.push(w);
+        root.children.push(StatusNode::new("counter", "app/counter", "server", ChildState::Running));
+        root.children.push(db);
+        root
+    }
+
+    #[test]
+    fn display_draws_a_pstree() {
+        let want = "\
+app [supervisor running]
+├─ counter [server running]
+└─ db [supervisor running]
+   ├─ reader [server running]
+   └─ writer [server restarting] restarts=1 last_exit=\"handle panicked: disk full\"
+";
+        assert_eq!(tree().to_string(), want);
+    }
+
+    #[test]
+    fn serialises_to_json_and_finds_by_path() {
+        let t = tree();
+        let json = serde_json::to_value(&t).expect("serialisable");
+        assert_eq!(json["children"][1]["children"][1]["state"], "restarting");
+        assert_eq!(json["children"][1]["children"][1]["restarts"], 1);
+        assert_eq!(t.find("app/db/writer").map(|n| n.restarts), Some(1));
+    }
+}

@@ -1,0 +1,341 @@
+//! Supervisors as children, and the root of a tree.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+
+use crate::child::{Child, ChildDetails, Life, StartNotice};
+use crate::engine::{Control, Engine, RemoveReport, Shared};
+use crate::event::{Event, EventBus};
+use crate::heartbeat::heartbeat;
+use crate::spec::{ChildSpec, SupervisorSpec};
+use crate::status::{ChildState, StatusNode};
+use crate::{ExitCell, ExitReason, Stage, StopMode, StopSignal};
+
+/// A supervisor that runs as a child of another (or as the root): each of
+/// its lives starts its children from its spec, supervises them, and stops
+/// them in reverse order when asked or when it gives up.
+///
+/// Its control channel and status outlive its lives, so a
+/// [`SupervisorRef`] stays valid across its restarts.
+pub struct SupervisorChild {
+    spec: SupervisorSpec,
+    control_tx: Sender<Control>,
+    control_rx: Receiver<Control>,
+    shared: Arc<Shared>,
+    path: Mutex<Arc<str>>,
+}
+
+impl SupervisorChild {
+    /// Wraps a spec.
+    pub fn new(spec: SupervisorSpec) -> Self {
+        let (control_tx, control_rx) = unbounded();
+        SupervisorChild {
+            path: Mutex::new(Arc::clone(&spec.name)),
+            spec,
+            control_tx,
+            control_rx,
+            shared: Arc::new(Shared::default()),
+        }
+    }
+
+    /// A handle to add or remove children and read the status.
+    pub fn handle(&self) -> SupervisorRef {
+        SupervisorRef {
+            name: Arc::clone(&self.spec.name),
+            control: self.control_tx.clone(),
+            shared: Arc::clone(&self.shared),
+            path: self.current_path(),
+        }
+    }
+
+    fn current_path(&self) -> Arc<str> {
+        Arc::clone(&self.path.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The spec it runs.
+    pub fn spec(&self) -> &SupervisorSpec {
+        &self.spec
+    }
+}
+
+impl Child for SupervisorChild {
+    fn run(&self, life: Life) -> ExitReason {
+        let Life {
+            path,
+            stop,
+            heartbeat,
+            mut started,
+            events,
+            ..
+        } = life;
+        *self.path.lock().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&path);
+        let engine = Engine::new(&self.spec, path, events, self.control_rx.clone(), stop, heartbeat, Arc::clone(&self.shared));
+        engine.run(&mut started)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        self.spec.validate()
+    }
+
+    fn as_supervisor(&self) -> Option<&SupervisorChild> {
+        Some(self)
+    }
+
+    fn details(&self) -> ChildDetails {
+        let path = self.current_path();
+        let state = if self.shared.is_running() { ChildState::Running } else { ChildState::Stopped };
+        ChildDetails {
+            kind: "supervisor",
+            mailbox_depth: None,
+            children: self.shared.status(&self.spec.name, &path, state).children,
+        }
+    }
+}
+
+impl fmt::Debug for SupervisorChild {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SupervisorChild").field("spec", &self.spec).finish_non_exhaustive()
+    }
+}
+
+impl ChildSpec {
+    /// A nested supervisor as a child. Supervisors default to a long drain
+    /// (their children have deadlines of their own) and, like OTP's, to
+    /// `Permanent`.
+    pub fn supervisor(spec: SupervisorSpec) -> ChildSpec {
+        let budget: Duration = spec
+            .children
+            .iter()
+            .map(|c| c.shutdown.drain_timeout() + spec.abandon_after)
+            .sum::<Duration>()
+            + spec.abandon_after;
+        let name = spec.name.to_string();
+        ChildSpec::new(name, SupervisorChild::new(spec)).shutdown(crate::Shutdown::Drain(budget))
+    }
+}
+
+/// A handle to a running supervisor: add and remove children, read status.
+#[derive(Clone)]
+pub struct SupervisorRef {
+    name: Arc<str>,
+    path: Arc<str>,
+    control: Sender<Control>,
+    shared: Arc<Shared>,
+}
+
+/// Why a dynamic child could not be added.
+pub type AddChildError = ExitReason;
+
+impl SupervisorRef {
+    /// Starts `spec` as a new last child and waits until it started.
+    ///
+    /// # Errors
+    ///
+    /// The child's start failure (a duplicate name and an invalid spec are
+    /// `Failed` at stage `Init`), or `Shutdown` if the supervisor is gone.
+    pub fn add_child(&self, spec: ChildSpec) -> Result<(), AddChildError> {
+        let (tx, rx) = bounded(1);
+        self.control
+            .send(Control::Add { spec, reply: tx })
+            .map_err(|_| ExitReason::Shutdown)?;
+        rx.recv().unwrap_or(Err(ExitReason::Shutdown))
+    }
+
+    /// Stops the child `name` for good (by its shutdown mode) and removes
+    /// its spec; `None` if there is no such child. Never a restart, never
+    /// counted towards intensity.
+    pub fn remove_child(&self, name: &str) -> Option<RemoveReport> {
+        let (tx, rx) = bounded(1);
+        self.control
+            .send(Control::Remove {
+                name: name.to_owned(),
+                reply: tx,
+            })
+            .ok()?;
+        rx.recv().ok().flatten()
+    }
+
+    /// The status of this supervisor's subtree.
+    pub fn status(&self) -> StatusNode {
+        let state = if self.shared.is_running() { ChildState::Running } else { ChildState::Stopped };
+        self.shared.status(&self.name, &self.path, state)
+    }
+}
+
+impl fmt::Debug for SupervisorRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SupervisorRef").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+/// The root of a supervision tree, running on its own thread.
+///
+/// ```
+/// use threadbutler_supervisor::*;
+///
+/// let spec = SupervisorSpec::new("app").child(ChildSpec::new(
+///     "idle",
+///     FnChild::new(|mut life| {
+///         life.started();
+///         while life.stop.waker().recv().is_ok() && !life.stop.is_requested() {}
+///         ExitReason::Shutdown
+///     }),
+/// ));
+/// let root = Supervisor::start(spec, EventBus::new()).expect("starts");
+/// assert_eq!(root.status().children[0].name, "idle");
+/// root.shutdown();
+/// assert!(matches!(root.wait(), ExitReason::Shutdown));
+/// ```
+pub struct Supervisor {
+    child: Arc<SupervisorChild>,
+    stop: Arc<StopSignal>,
+    exit: Arc<ExitCell>,
+    bus: EventBus,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Supervisor {
+    /// Starts the tree: every child in order, nested supervisors included.
+    /// Returns once all started.
+    ///
+    /// # Errors
+    ///
+    /// The reason the root did not start: an invalid spec (`Failed` at
+    /// stage `Init`, naming the rule), or `ChildStartFailed` naming the
+    /// child and its failure, after the ones already started were stopped
+    /// in reverse order.
+    pub fn start(spec: SupervisorSpec, bus: EventBus) -> Result<Supervisor, ExitReason> {
+        spec.validate().map_err(|e| ExitReason::failed(Stage::Init, e.into()))?;
+        let name = spec.name.to_string();
+        let child = Arc::new(SupervisorChild::new(spec));
+        let stop = Arc::new(StopSignal::new());
+        let exit = Arc::new(ExitCell::new());
+        let (started_tx, started_rx) = bounded(1);
+        let (writer, _reader) = heartbeat();
+        let id = crate::engine::next_life_id();
+        let life = Life {
+            name: Arc::from(name.as_str()),
+            path: Arc::from(name.as_str()),
+            id,
+            stop: Arc::clone(&stop),
+            heartbeat: writer,
+            started: StartNotice::channel(started_tx),
+            events: bus.clone(),
+        };
+        let (c, e) = (Arc::clone(&child), Arc::clone(&exit));
+        let thread = thread::Builder::new()
+            .name(name.clone())
+            .spawn(move || {
+                let reason = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.run(life))) {
+                    Ok(r) => r,
+                    Err(p) => ExitReason::Panicked {
+                        stage: Stage::Run,
+                        message: crate::panic_message(p.as_ref()),
+                    },
+                };
+                e.set(reason);
+            })
+            .map_err(|e| ExitReason::failed(Stage::Init, format!("could not spawn the supervisor thread: {e}").into()))?;
+        if started_rx.recv().is_err() {
+            // The run ended before giving the notice: a failed start.
+            let _ = thread.join();
+            return Err(exit.get().unwrap_or_else(|| ExitReason::failed(Stage::Start, "the supervisor ended before starting".into())));
+        }
+        bus.emit(Event::Started {
+            child: Arc::from(name.as_str()),
+            id,
+        });
+        Ok(Supervisor {
+            child,
+            stop,
+            exit,
+            bus,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Begins an orderly shutdown: every child stops for good, in reverse
+    /// start order, each by its shutdown mode. Returns at once.
+    pub fn shutdown(&self) {
+        self.stop.request(StopMode::Drain);
+    }
+
+    /// Forces the shutdown: drains still running are cut short and every
+    /// remaining child is stopped immediately. Returns at once.
+    pub fn force_shutdown(&self) {
+        self.stop.request(StopMode::Immediate);
+    }
+
+    /// True once a shutdown was asked for.
+    pub fn is_shutting_down(&self) -> bool {
+        self.stop.is_requested()
+    }
+
+    /// Waits until the root ended: `Shutdown` after a requested shutdown,
+    /// `GaveUp` when its restart intensity was exceeded.
+    pub fn wait(&self) -> ExitReason {
+        let r = self.exit.wait();
+        if let Some(t) = self.thread.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            let _ = t.join();
+        }
+        r
+    }
+
+    /// Like [`wait`](Self::wait), for at most `timeout`.
+    pub fn wait_timeout(&self, timeout: Duration) -> Option<ExitReason> {
+        let r = self.exit.wait_timeout(timeout)?;
+        if let Some(t) = self.thread.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            let _ = t.join();
+        }
+        Some(r)
+    }
+
+    /// The reason the root ended, if it has.
+    pub fn exit_reason(&self) -> Option<ExitReason> {
+        self.exit.get()
+    }
+
+    /// The live status tree.
+    pub fn status(&self) -> StatusNode {
+        self.child.handle().status()
+    }
+
+    /// Every event from now on.
+    pub fn subscribe(&self) -> Receiver<Event> {
+        self.bus.subscribe()
+    }
+
+    /// The root's handle, to add and remove children.
+    pub fn root(&self) -> SupervisorRef {
+        self.child.handle()
+    }
+
+    /// The handle of the supervisor at `path` (`"app"`, `"app/db"`), if it
+    /// exists and is a supervisor.
+    pub fn supervisor(&self, path: &str) -> Option<SupervisorRef> {
+        let mut parts = path.split('/');
+        if parts.next()? != &*self.child.spec.name {
+            return None;
+        }
+        let mut current: Arc<dyn Child> = Arc::clone(&self.child) as Arc<dyn Child>;
+        for part in parts {
+            let sup = current.as_supervisor()?;
+            let next = sup.spec.children.iter().find(|c| &*c.name == part)?;
+            current = Arc::clone(&next.child);
+        }
+        current.as_supervisor().map(SupervisorChild::handle)
+    }
+}
+
+impl fmt::Debug for Supervisor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Supervisor")
+            .field("name", &self.child.spec.name)
+            .field("exit", &self.exit.get())
+            .finish_non_exhaustive()
+    }
+}
