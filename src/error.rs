@@ -82,7 +82,7 @@ impl std::error::Error for SpawnError {
 pub enum Error {
     /// Starting a server failed.
     Spawn(SpawnError),
-    /// No standalone server has this name.
+    /// No server (or supervisor, for the supervision calls) has this name.
     UnknownServer {
         /// The name asked for.
         name: String,
@@ -103,13 +103,30 @@ pub enum Error {
     },
     /// The call would wait for the calling server itself to stop.
     WouldDeadlock,
+    /// The application was declared wrong (a misused builder, an invalid
+    /// policy); nothing was started.
+    Config {
+        /// What is wrong.
+        detail: String,
+    },
+    /// The supervision tree did not start; the reason names the child
+    /// (`ChildStartFailed`) and its failure.
+    Start {
+        /// Why.
+        reason: ExitReason,
+    },
+    /// The supervision tree ended in failure (it gave up).
+    Failed {
+        /// Why.
+        reason: ExitReason,
+    },
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Spawn(e) => e.fmt(f),
-            Error::UnknownServer { name } => write!(f, "no standalone server is named {name:?}"),
+            Error::UnknownServer { name } => write!(f, "no server or supervisor is named {name:?}"),
             Error::Send {
                 message_type,
                 detail,
@@ -121,6 +138,9 @@ impl fmt::Display for Error {
             Error::WouldDeadlock => f.write_str(
                 "a server cannot wait for itself to stop; use request_shutdown or ctx.stop",
             ),
+            Error::Config { detail } => write!(f, "invalid configuration: {detail}"),
+            Error::Start { reason } => write!(f, "the application did not start: {reason}"),
+            Error::Failed { reason } => write!(f, "the application failed: {reason}"),
         }
     }
 }

@@ -2,9 +2,9 @@
 //!
 //! # Order of events on the thread
 //!
-//! 1. factory, then `on_start`; either failing is a failed start, reported
-//!    on `started` with the reason, and `on_stop` is not called;
-//! 2. `started` gets `Ok`, then `run`;
+//! 1. factory, then `on_start`; either failing is a failed start: the start
+//!    notice is never given, the reason is returned, `on_stop` is not called;
+//! 2. the start notice is given, then `run`;
 //! 3. the exit reason is settled: `Ok` from `run` is `Normal` (the server
 //!    stopped itself or its loop ended) or `Shutdown` (it was asked to); an
 //!    `Err` or panic is a failure at the stage it happened in. A message in
@@ -18,12 +18,10 @@
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crossbeam_channel::Sender;
 use threadbutler_supervisor::heartbeat::HeartbeatWriter;
-use threadbutler_supervisor::{ExitReason, Stage, StopSignal, panic_message};
+use threadbutler_supervisor::{ExitReason, Stage, StartNotice, StopSignal, panic_message};
 
 use crate::Hub;
 use crate::ctx::Ctx;
@@ -40,7 +38,6 @@ pub(crate) enum EndPolicy {
     /// No successor will read it: finish it (standalone servers).
     FinishMailbox,
     /// A successor may read it: leave the queue alone (supervised servers).
-    #[allow(dead_code)] // used by the supervisor wiring
     KeepMailbox,
 }
 
@@ -54,9 +51,9 @@ pub(crate) struct Launch<S: Server> {
     pub(crate) heartbeat: HeartbeatWriter,
     pub(crate) end: EndPolicy,
     pub(crate) request_timeout: Duration,
+    /// The life's id (unique in the process).
+    pub(crate) id: u64,
 }
-
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
     static ON_SERVER_THREAD: Cell<bool> = const { Cell::new(false) };
@@ -82,12 +79,9 @@ fn caught<T>(
 }
 
 /// Runs one instance to its end on the current thread. See the module docs.
-pub(crate) fn run<S: Server>(
-    launch: Launch<S>,
-    started: Sender<Result<(), ExitReason>>,
-) -> ExitReason {
+pub(crate) fn run<S: Server>(launch: Launch<S>, mut started: StartNotice) -> ExitReason {
     ON_SERVER_THREAD.with(|c| c.set(true));
-    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let id = launch.id;
     let name = Arc::clone(&launch.name);
     let end = launch.end;
     let factory = launch.factory;
@@ -121,13 +115,11 @@ pub(crate) fn run<S: Server>(
         Err(reason) => {
             tracing::error!(server = %name, id, reason = %reason, "server failed to start");
             end_instance(&ctx, end);
-            let _ = started.send(Err(reason.clone()));
             return reason;
         }
     };
     ctx.set_stage(Stage::Run);
-    // The spawner may have given up waiting; it then learns the outcome at join.
-    let _ = started.send(Ok(()));
+    started.give();
     tracing::info!(server = %name, id, "server started");
 
     let outcome = catch_unwind(AssertUnwindSafe(|| server.run(&mut ctx)));

@@ -92,6 +92,7 @@
 )]
 
 mod address;
+mod butler;
 mod client;
 mod ctx;
 mod dead_letter;
@@ -103,11 +104,13 @@ mod message;
 mod reply;
 mod send_error;
 mod server;
+mod server_child;
 mod standalone;
 
 pub mod prelude;
 
 pub use address::Address;
+pub use butler::{Butler, ButlerBuilder, ChildOptions, Report, SupervisorBuilder};
 pub use client::{Client, ClientOptions};
 pub use ctx::{Ctx, RecvTimeoutError, TryRecvError};
 pub use dead_letter::{DeadLetter, DeadReason};
@@ -120,7 +123,10 @@ pub use send_error::{NoRoute, SendError, SendTimeoutError, TrySendError};
 pub use server::Server;
 pub use standalone::{Outcome, ServerBuilder, ShutdownReport, StopReport};
 pub use threadbutler_supervisor::heartbeat::HeartbeatSample;
-pub use threadbutler_supervisor::{BoxError, ExitReason, Shutdown, Stage, StopMode};
+pub use threadbutler_supervisor::{
+    Backoff, BoxError, ChildState, Event, ExitReason, Intensity, Life, RemoveReport, Restart,
+    Shutdown, Stage, StatusNode, StopMode, Strategy,
+};
 
 /// The README's example is compiled and run as a doctest.
 #[cfg(doctest)]

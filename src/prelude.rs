@@ -1,6 +1,7 @@
 //! The names almost every threadbutler program uses: `use threadbutler::prelude::*;`.
 
 pub use crate::{
-    Address, BoxError, Capacity, Client, Ctx, DeadLetter, DeadReason, Endpoint, ExitReason, Hub,
-    Message, Outcome, Reply, Routed, Server, Shutdown, Stage,
+    Address, Backoff, BoxError, Butler, Capacity, Client, Ctx, DeadLetter, DeadReason, Endpoint,
+    Event, ExitReason, Hub, Message, Outcome, Reply, Restart, Routed, Server, Shutdown, Stage,
+    Strategy,
 };

@@ -27,7 +27,9 @@ use std::time::Duration;
 
 use crossbeam_channel::bounded;
 use threadbutler_supervisor::heartbeat::{HeartbeatReader, HeartbeatSample, heartbeat};
-use threadbutler_supervisor::{ExitCell, ExitReason, Shutdown, Stage, StopMode, StopSignal};
+use threadbutler_supervisor::{
+    ExitCell, ExitReason, Shutdown, Stage, StartNotice, StopMode, StopSignal, next_life_id,
+};
 
 use crate::address::Address;
 use crate::dead_letter::DeadReason;
@@ -269,6 +271,7 @@ impl<S: Server> ServerBuilder<'_, S> {
         let exit = Arc::new(ExitCell::new());
         let report = ReportOnExit(Arc::clone(&exit));
         let (started_tx, started_rx) = bounded(1);
+        let started = StartNotice::channel(started_tx);
         let launch = Launch::<S> {
             name: Arc::clone(&self.name),
             hub: hub.clone(),
@@ -278,13 +281,14 @@ impl<S: Server> ServerBuilder<'_, S> {
             heartbeat: writer,
             end: EndPolicy::FinishMailbox,
             request_timeout: inner.config.request_timeout,
+            id: next_life_id(),
         };
         let mut builder = thread::Builder::new().name(self.name.to_string());
         if let Some(bytes) = self.stack_size {
             builder = builder.stack_size(bytes);
         }
         let spawned = builder.spawn(move || {
-            let reason = instance::run(launch, started_tx);
+            let reason = instance::run(launch, started);
             report.0.set(reason);
         });
         let thread = match spawned {
@@ -298,17 +302,14 @@ impl<S: Server> ServerBuilder<'_, S> {
                 });
             }
         };
-        let started = started_rx.recv();
-        if !matches!(started, Ok(Ok(()))) {
+        if started_rx.recv().is_err() {
+            // The notice was dropped ungiven: the start failed.
             let _ = thread.join();
             hub.unregister(&self.name);
-            let reason = match started {
-                Ok(Err(reason)) => reason,
-                _ => exit.get().unwrap_or_else(|| ExitReason::Panicked {
-                    stage: Stage::Init,
-                    message: "the server thread ended before reporting its start".into(),
-                }),
-            };
+            let reason = exit.get().unwrap_or_else(|| ExitReason::Panicked {
+                stage: Stage::Init,
+                message: "the server thread ended before reporting its start".into(),
+            });
             return Err(SpawnError::StartFailed {
                 name: self.name.to_string(),
                 reason,

@@ -35,12 +35,14 @@ use crate::heartbeat::{HeartbeatReader, HeartbeatWriter, heartbeat};
 use crate::spec::{ChildSpec, SupervisorSpec};
 use crate::status::{ChildState, StatusNode};
 use crate::worker::{Worker, WorkerEvent};
-use crate::{ExitReason, JitterRng, Restart, RestartWindow, Shutdown, Stage, StopMode, StopSignal, Strategy};
+use crate::{
+    ExitReason, JitterRng, Restart, RestartWindow, Shutdown, Stage, StopMode, StopSignal, Strategy,
+};
 
 static NEXT_LIFE: AtomicU64 = AtomicU64::new(1);
 
-/// A process-unique id for a new life.
-pub(crate) fn next_life_id() -> u64 {
+/// A process-unique id for a new life of any child.
+pub fn next_life_id() -> u64 {
     NEXT_LIFE.fetch_add(1, Ordering::Relaxed)
 }
 
@@ -129,7 +131,16 @@ impl Shared {
         let now = Instant::now();
         for r in rows.iter() {
             let details: ChildDetails = r.child.details();
-            let mut n = StatusNode::new(&r.name, &r.path, if details.kind.is_empty() { "child" } else { details.kind }, r.state);
+            let mut n = StatusNode::new(
+                &r.name,
+                &r.path,
+                if details.kind.is_empty() {
+                    "child"
+                } else {
+                    details.kind
+                },
+                r.state,
+            );
             n.restarts = r.restarts;
             n.last_exit = r.last_exit.clone();
             n.mailbox_depth = details.mailbox_depth;
@@ -141,7 +152,8 @@ impl Shared {
                     *seen = (*id, s.progress, now);
                 }
                 n.busy = s.busy;
-                n.since_progress_ms = Some(now.saturating_duration_since(seen.2).as_millis() as u64);
+                n.since_progress_ms =
+                    Some(now.saturating_duration_since(seen.2).as_millis() as u64);
             }
             node.children.push(n);
         }
@@ -186,7 +198,15 @@ pub(crate) fn child_path(parent: &str, name: &str) -> Arc<str> {
 }
 
 impl Engine {
-    pub(crate) fn new(spec: &SupervisorSpec, path: Arc<str>, bus: EventBus, control: Receiver<Control>, life_stop: Arc<StopSignal>, heartbeat: HeartbeatWriter, shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(
+        spec: &SupervisorSpec,
+        path: Arc<str>,
+        bus: EventBus,
+        control: Receiver<Control>,
+        life_stop: Arc<StopSignal>,
+        heartbeat: HeartbeatWriter,
+        shared: Arc<Shared>,
+    ) -> Self {
         let (ev_tx, ev_rx) = unbounded();
         let mut e = Engine {
             path,
@@ -304,7 +324,9 @@ impl Engine {
             if let (Some(timeout), Some(inst)) = (s.spec.heartbeat, &s.inst) {
                 // Sample at half the timeout: a hang is seen within 1.5x.
                 let step = (timeout / 2).max(Duration::from_millis(1));
-                take(inst.watch.1.map_or(Instant::now() + step, |since| (since + timeout).min(Instant::now() + step)));
+                take(inst.watch.1.map_or(Instant::now() + step, |since| {
+                    (since + timeout).min(Instant::now() + step)
+                }));
             }
         }
         d
@@ -421,8 +443,17 @@ impl Engine {
 
         let group: Vec<u64> = match self.strategy {
             Strategy::OneForOne => vec![key],
-            Strategy::OneForAll => self.slots.iter().filter(|s| s.key == key || s.is_live()).map(|s| s.key).collect(),
-            Strategy::RestForOne => self.slots[i..].iter().filter(|s| s.key == key || s.is_live()).map(|s| s.key).collect(),
+            Strategy::OneForAll => self
+                .slots
+                .iter()
+                .filter(|s| s.key == key || s.is_live())
+                .map(|s| s.key)
+                .collect(),
+            Strategy::RestForOne => self.slots[i..]
+                .iter()
+                .filter(|s| s.key == key || s.is_live())
+                .map(|s| s.key)
+                .collect(),
         };
         // Stop the others, in reverse start order; their queues are kept
         // for their next lives.
@@ -533,7 +564,10 @@ impl Engine {
             Control::Add { spec, reply } => {
                 let dup = self.slots.iter().any(|s| s.spec.name == spec.name);
                 let result = if dup {
-                    Err(ExitReason::failed(Stage::Init, format!("a child named {:?} already exists", spec.name).into()))
+                    Err(ExitReason::failed(
+                        Stage::Init,
+                        format!("a child named {:?} already exists", spec.name).into(),
+                    ))
                 } else if let Err(e) = spec.validate() {
                     Err(ExitReason::failed(Stage::Init, e.into()))
                 } else {
@@ -548,21 +582,36 @@ impl Engine {
                 let _ = reply.send(result);
             }
             Control::Remove { name, reply } => {
-                let report = self.slots.iter().position(|s| *s.spec.name == *name).map(|i| {
-                    let r = match self.stop_slot(i, true, None) {
-                        Stopped::Exited(r) => RemoveReport { reason: Some(r), abandoned: false },
-                        Stopped::Abandoned => RemoveReport { reason: None, abandoned: true },
-                        Stopped::NotRunning => RemoveReport { reason: None, abandoned: false },
-                    };
-                    let s = &mut self.slots[i];
-                    s.spec.child.on_retired();
-                    if let Some(w) = s.worker.take() {
-                        w.retire();
-                    }
-                    self.bus.emit(Event::Stopped { child: Arc::clone(&s.path) });
-                    self.slots.remove(i);
-                    r
-                });
+                let report = self
+                    .slots
+                    .iter()
+                    .position(|s| *s.spec.name == *name)
+                    .map(|i| {
+                        let r = match self.stop_slot(i, true, None) {
+                            Stopped::Exited(r) => RemoveReport {
+                                reason: Some(r),
+                                abandoned: false,
+                            },
+                            Stopped::Abandoned => RemoveReport {
+                                reason: None,
+                                abandoned: true,
+                            },
+                            Stopped::NotRunning => RemoveReport {
+                                reason: None,
+                                abandoned: false,
+                            },
+                        };
+                        let s = &mut self.slots[i];
+                        s.spec.child.on_retired();
+                        if let Some(w) = s.worker.take() {
+                            w.retire();
+                        }
+                        self.bus.emit(Event::Stopped {
+                            child: Arc::clone(&s.path),
+                        });
+                        self.slots.remove(i);
+                        r
+                    });
                 let _ = reply.send(report);
             }
         }
@@ -582,8 +631,16 @@ impl Engine {
         }
         if self.slots[i].worker.is_none() {
             let s = &self.slots[i];
-            let w = Worker::spawn(&s.spec.name, key, Arc::clone(&s.spec.child), s.spec.stack_size, self.ev_tx.clone())
-                .map_err(|e| ExitReason::failed(Stage::Init, format!("could not spawn a thread: {e}").into()))?;
+            let w = Worker::spawn(
+                &s.spec.name,
+                key,
+                Arc::clone(&s.spec.child),
+                s.spec.stack_size,
+                self.ev_tx.clone(),
+            )
+            .map_err(|e| {
+                ExitReason::failed(Stage::Init, format!("could not spawn a thread: {e}").into())
+            })?;
             self.slots[i].worker = Some(w);
         }
         let id = next_life_id();
@@ -601,7 +658,10 @@ impl Engine {
                 let _ = ev.send(WorkerEvent::Started { key, id });
             }),
         };
-        self.bus.emit(Event::Starting { child: Arc::clone(&path), id });
+        self.bus.emit(Event::Starting {
+            child: Arc::clone(&path),
+            id,
+        });
         let sent = match self.slots[i].worker.as_ref() {
             Some(w) => w.run(life),
             None => Err(Box::new(life)),
@@ -610,10 +670,19 @@ impl Engine {
             // The thread died under us (cannot happen short of an abort);
             // one new thread, then give up.
             let s = &self.slots[i];
-            let w = Worker::spawn(&s.spec.name, key, Arc::clone(&s.spec.child), s.spec.stack_size, self.ev_tx.clone())
-                .map_err(|e| ExitReason::failed(Stage::Init, format!("could not spawn a thread: {e}").into()))?;
-            w.run(*life)
-                .map_err(|_| ExitReason::failed(Stage::Init, "the child's thread ended at once".into()))?;
+            let w = Worker::spawn(
+                &s.spec.name,
+                key,
+                Arc::clone(&s.spec.child),
+                s.spec.stack_size,
+                self.ev_tx.clone(),
+            )
+            .map_err(|e| {
+                ExitReason::failed(Stage::Init, format!("could not spawn a thread: {e}").into())
+            })?;
+            w.run(*life).map_err(|_| {
+                ExitReason::failed(Stage::Init, "the child's thread ended at once".into())
+            })?;
             self.slots[i].worker = Some(w);
         }
         let now = Instant::now();
@@ -625,28 +694,34 @@ impl Engine {
             watch: (0, None),
         });
         let deadline = now + self.slots[i].spec.start_timeout;
-        loop {
-            match self.wait_for(key, id, Some(deadline)) {
-                Some(WorkerEvent::Started { .. }) => {
-                    self.slots[i].state = SlotState::Running;
-                    self.bus.emit(Event::Started { child: path, id });
-                    return Ok(());
-                }
-                Some(WorkerEvent::Exited { reason, .. }) => {
-                    self.slots[i].inst = None;
+        match self.wait_for(key, id, Some(deadline)) {
+            Some(WorkerEvent::Started { .. }) => {
+                self.slots[i].state = SlotState::Running;
+                self.bus.emit(Event::Started { child: path, id });
+                Ok(())
+            }
+            Some(WorkerEvent::Exited { reason, .. }) => {
+                self.slots[i].inst = None;
+                self.slots[i].state = SlotState::Stopped;
+                self.bus.emit(Event::Exited {
+                    child: path,
+                    id,
+                    reason: reason.clone(),
+                });
+                Err(reason)
+            }
+            None => {
+                let t = self.slots[i].spec.start_timeout;
+                let reason =
+                    ExitReason::failed(Stage::Start, format!("did not start within {t:?}").into());
+                let abandoned = matches!(
+                    self.stop_slot(i, false, Some(reason.clone())),
+                    Stopped::Abandoned
+                );
+                if !abandoned {
                     self.slots[i].state = SlotState::Stopped;
-                    self.bus.emit(Event::Exited { child: path, id, reason: reason.clone() });
-                    return Err(reason);
                 }
-                None => {
-                    let t = self.slots[i].spec.start_timeout;
-                    let reason = ExitReason::failed(Stage::Start, format!("did not start within {t:?}").into());
-                    let abandoned = matches!(self.stop_slot(i, false, Some(reason.clone())), Stopped::Abandoned);
-                    if !abandoned {
-                        self.slots[i].state = SlotState::Stopped;
-                    }
-                    return Err(reason);
-                }
+                Err(reason)
             }
         }
     }
@@ -671,8 +746,16 @@ impl Engine {
 
     /// Waits for life `id` of slot `key` to exit, until `deadline` or (if
     /// `cut_short`) until this supervisor's own stop becomes immediate.
-    fn wait_exit(&mut self, key: u64, id: u64, deadline: Instant, cut_short: bool) -> Option<ExitReason> {
-        if let Some(pos) = self.pending.iter().position(|e| matches!(e, WorkerEvent::Exited { key: k, id: i, .. } if *k == key && *i == id)) {
+    fn wait_exit(
+        &mut self,
+        key: u64,
+        id: u64,
+        deadline: Instant,
+        cut_short: bool,
+    ) -> Option<ExitReason> {
+        if let Some(pos) = self.pending.iter().position(
+            |e| matches!(e, WorkerEvent::Exited { key: k, id: i, .. } if *k == key && *i == id),
+        ) {
             if let Some(WorkerEvent::Exited { reason, .. }) = self.pending.remove(pos) {
                 return Some(reason);
             }
@@ -683,12 +766,20 @@ impl Engine {
             }
             let mut sel = Select::new();
             let ev = sel.recv(&self.ev_rx);
-            let stop = if cut_short { Some(sel.recv(self.stop.waker())) } else { None };
+            let stop = if cut_short {
+                Some(sel.recv(self.stop.waker()))
+            } else {
+                None
+            };
             let op = sel.select_deadline(deadline).ok()?;
             if op.index() == ev {
                 let got = op.recv(&self.ev_rx).ok()?;
                 match got {
-                    WorkerEvent::Exited { key: k, id: i, reason } if k == key && i == id => return Some(reason),
+                    WorkerEvent::Exited {
+                        key: k,
+                        id: i,
+                        reason,
+                    } if k == key && i == id => return Some(reason),
                     other => self.pending.push_back(other),
                 }
             } else {
@@ -708,7 +799,11 @@ impl Engine {
         let path = Arc::clone(&self.slots[i].path);
         let shutdown = self.slots[i].spec.shutdown;
         let child = Arc::clone(&self.slots[i].spec.child);
-        let Some((id, stop)) = self.slots[i].inst.as_ref().map(|x| (x.id, Arc::clone(&x.stop))) else {
+        let Some((id, stop)) = self.slots[i]
+            .inst
+            .as_ref()
+            .map(|x| (x.id, Arc::clone(&x.stop)))
+        else {
             if final_ {
                 child.on_final_stop(shutdown.mode());
             }
@@ -716,7 +811,11 @@ impl Engine {
         };
         // A forced shutdown (our own stop escalated) makes every drain immediate.
         let forced = self.stop.mode() == Some(StopMode::Immediate);
-        let mode = if final_ && !forced { shutdown.mode() } else { StopMode::Immediate };
+        let mode = if final_ && !forced {
+            shutdown.mode()
+        } else {
+            StopMode::Immediate
+        };
         if final_ {
             child.on_final_stop(mode);
         }
@@ -730,13 +829,19 @@ impl Engine {
         let ended = match ended {
             Some(r) => {
                 if drain {
-                    self.bus.emit(Event::Drained { child: Arc::clone(&path), left: 0 });
+                    self.bus.emit(Event::Drained {
+                        child: Arc::clone(&path),
+                        left: 0,
+                    });
                 }
                 Some(r)
             }
             None if drain => {
                 let left = child.on_drain_deadline();
-                self.bus.emit(Event::Drained { child: Arc::clone(&path), left });
+                self.bus.emit(Event::Drained {
+                    child: Arc::clone(&path),
+                    left,
+                });
                 stop.request(StopMode::Immediate);
                 self.wait_exit(key, id, Instant::now() + self.grace, false)
             }
@@ -750,7 +855,11 @@ impl Engine {
         match ended {
             Some(r) => {
                 let reported = report_as.unwrap_or_else(|| r.clone());
-                self.bus.emit(Event::Exited { child: path, id, reason: reported });
+                self.bus.emit(Event::Exited {
+                    child: path,
+                    id,
+                    reason: reported,
+                });
                 Stopped::Exited(r)
             }
             None => {
@@ -768,7 +877,9 @@ impl Engine {
     /// ShutdownBegan (a requested shutdown, not a give-up or failed start).
     fn stop_all_final(&mut self, announce: bool) {
         if announce {
-            self.bus.emit(Event::ShutdownBegan { supervisor: Arc::clone(&self.path) });
+            self.bus.emit(Event::ShutdownBegan {
+                supervisor: Arc::clone(&self.path),
+            });
         }
         for i in (0..self.slots.len()).rev() {
             let was = self.slots[i].state;
@@ -786,14 +897,20 @@ impl Engine {
                     w.retire();
                 }
             }
-            self.bus.emit(Event::Stopped { child: Arc::clone(&s.path) });
+            self.bus.emit(Event::Stopped {
+                child: Arc::clone(&s.path),
+            });
         }
         self.publish();
     }
 
     /// Refreshes the shared status rows.
     fn publish(&self) {
-        let mut rows = self.shared.rows.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut rows = self
+            .shared
+            .rows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let old: Vec<Row> = std::mem::take(&mut *rows);
         for s in &self.slots {
             let state = match s.state {
@@ -832,7 +949,9 @@ impl Slot {
 
 fn matches_life(e: &WorkerEvent, key: u64, id: u64) -> bool {
     match e {
-        WorkerEvent::Started { key: k, id: i } | WorkerEvent::Exited { key: k, id: i, .. } => *k == key && *i == id,
+        WorkerEvent::Started { key: k, id: i } | WorkerEvent::Exited { key: k, id: i, .. } => {
+            *k == key && *i == id
+        }
     }
 }
 

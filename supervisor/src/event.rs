@@ -134,19 +134,29 @@ impl Event {
             Event::Exited { child, id, reason } => {
                 info!(child = %child, id, reason = %reason, kind = reason.kind(), "child exited")
             }
-            Event::Restarting { child, attempt, delay } => {
+            Event::Restarting {
+                child,
+                attempt,
+                delay,
+            } => {
                 warn!(child = %child, attempt, delay_ms = delay.as_millis() as u64, "child restarting")
             }
             Event::HeartbeatMissed { child, id, timeout } => {
                 error!(child = %child, id, timeout_ms = timeout.as_millis() as u64, "heartbeat missed")
             }
-            Event::GaveUp { supervisor, max_restarts, period } => error!(
+            Event::GaveUp {
+                supervisor,
+                max_restarts,
+                period,
+            } => error!(
                 supervisor = %supervisor,
                 max_restarts,
                 period_ms = period.as_millis() as u64,
                 "supervisor gave up: restart intensity exceeded"
             ),
-            Event::ShutdownBegan { supervisor } => info!(supervisor = %supervisor, "shutdown began"),
+            Event::ShutdownBegan { supervisor } => {
+                info!(supervisor = %supervisor, "shutdown began")
+            }
             Event::Drained { child, left } if *left > 0 => {
                 warn!(child = %child, left, "drain deadline passed; the rest was dead-lettered")
             }
@@ -164,7 +174,9 @@ impl fmt::Display for Event {
         write!(f, "{} {}", self.kind(), self.subject())?;
         match self {
             Event::Exited { reason, .. } => write!(f, ": {reason}"),
-            Event::Restarting { attempt, delay, .. } => write!(f, " (attempt {attempt}, in {delay:?})"),
+            Event::Restarting { attempt, delay, .. } => {
+                write!(f, " (attempt {attempt}, in {delay:?})")
+            }
             Event::Drained { left, .. } => write!(f, " ({left} left)"),
             _ => Ok(()),
         }
@@ -176,7 +188,10 @@ impl fmt::Display for Event {
 #[derive(Clone, Default)]
 pub struct EventBus {
     subscribers: Arc<Mutex<Vec<Sender<Event>>>>,
+    taps: Arc<Mutex<Vec<Tap>>>,
 }
+
+type Tap = Arc<dyn Fn(&Event) + Send + Sync>;
 
 impl EventBus {
     /// A bus with no subscribers.
@@ -195,9 +210,27 @@ impl EventBus {
         rx
     }
 
-    /// Logs `event` and hands it to every live subscriber.
+    /// Calls `f` with every event from now on, on the emitting thread
+    /// (a supervisor's): keep it short and non-blocking. For tallies that
+    /// must not grow a queue.
+    pub fn tap(&self, f: impl Fn(&Event) + Send + Sync + 'static) {
+        self.taps
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::new(f));
+    }
+
+    /// Logs `event`, runs the taps, and hands it to every live subscriber.
     pub fn emit(&self, event: Event) {
         event.log();
+        let taps: Vec<Tap> = self
+            .taps
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for t in taps {
+            t(&event);
+        }
         let mut subs = self
             .subscribers
             .lock()

@@ -223,7 +223,10 @@ impl Backoff {
         }
         let shift = (attempt - 1).min(63);
         let factor = 1u64 << shift;
-        match self.min.checked_mul(u32::try_from(factor).unwrap_or(u32::MAX)) {
+        match self
+            .min
+            .checked_mul(u32::try_from(factor).unwrap_or(u32::MAX))
+        {
             Some(d) => d.min(self.max),
             None => self.max,
         }
@@ -289,8 +292,15 @@ mod tests {
     fn backoff_doubles_from_min_and_caps_at_max_without_jitter() {
         let b = Backoff::exponential(10 * MS, 100 * MS);
         let got: Vec<_> = (1..=6).map(|n| b.delay(n, 0.999)).collect();
-        assert_eq!(got, vec![10 * MS, 20 * MS, 40 * MS, 80 * MS, 100 * MS, 100 * MS]);
-        assert_eq!(b.delay(1000, 0.5), 100 * MS, "huge attempts do not overflow");
+        assert_eq!(
+            got,
+            vec![10 * MS, 20 * MS, 40 * MS, 80 * MS, 100 * MS, 100 * MS]
+        );
+        assert_eq!(
+            b.delay(1000, 0.5),
+            100 * MS,
+            "huge attempts do not overflow"
+        );
     }
 
     #[test]
@@ -301,7 +311,11 @@ mod tests {
             let base = b.base(n);
             for _ in 0..1000 {
                 let d = b.delay(n, rng.next_unit());
-                assert!(d <= base && d >= base.mul_f64(0.5), "attempt {n}: {d:?} outside [{:?}, {base:?}]", base.mul_f64(0.5));
+                assert!(
+                    d <= base && d >= base.mul_f64(0.5),
+                    "attempt {n}: {d:?} outside [{:?}, {base:?}]",
+                    base.mul_f64(0.5)
+                );
                 assert!(d <= b.max);
             }
         }
@@ -325,7 +339,12 @@ mod tests {
     fn impossible_backoffs_are_rejected() {
         assert!(Backoff::exponential(2 * MS, MS).validate().is_err());
         assert!(Backoff::default().with_jitter(1.5).validate().is_err());
-        assert!(Backoff::exponential(MS, 2 * MS).with_jitter(0.2).validate().is_ok());
+        assert!(
+            Backoff::exponential(MS, 2 * MS)
+                .with_jitter(0.2)
+                .validate()
+                .is_ok()
+        );
     }
 
     #[test]

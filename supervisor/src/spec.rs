@@ -128,10 +128,16 @@ impl ChildSpec {
     /// A message naming the child and the broken rule.
     pub fn validate(&self) -> Result<(), String> {
         if self.heartbeat == Some(Duration::ZERO) {
-            return Err(format!("child {}: heartbeat timeout must be greater than zero", self.name));
+            return Err(format!(
+                "child {}: heartbeat timeout must be greater than zero",
+                self.name
+            ));
         }
         if self.start_timeout.is_zero() {
-            return Err(format!("child {}: start timeout must be greater than zero", self.name));
+            return Err(format!(
+                "child {}: start timeout must be greater than zero",
+                self.name
+            ));
         }
         self.backoff
             .validate()
@@ -224,12 +230,18 @@ impl SupervisorSpec {
     /// A message naming the supervisor or child and the broken rule.
     pub fn validate(&self) -> Result<(), String> {
         if self.intensity.period.is_zero() {
-            return Err(format!("supervisor {}: intensity period must be greater than zero", self.name));
+            return Err(format!(
+                "supervisor {}: intensity period must be greater than zero",
+                self.name
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for c in &self.children {
             if !seen.insert(&*c.name) {
-                return Err(format!("supervisor {}: two children are named {:?}", self.name, c.name));
+                return Err(format!(
+                    "supervisor {}: two children are named {:?}",
+                    self.name, c.name
+                ));
             }
             c.validate()?;
         }

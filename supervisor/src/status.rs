@@ -114,7 +114,12 @@ impl StatusNode {
         let n = self.children.len();
         for (i, c) in self.children.iter().enumerate() {
             let last = i + 1 == n;
-            writeln!(f, "{prefix}{}{}", if last { "└─ " } else { "├─ " }, c.line())?;
+            writeln!(
+                f,
+                "{prefix}{}{}",
+                if last { "└─ " } else { "├─ " },
+                c.line()
+            )?;
             let deeper = format!("{prefix}{}", if last { "   " } else { "│  " });
             c.draw(f, &deeper)?;
         }
@@ -146,9 +151,19 @@ mod tests {
         let mut w = StatusNode::new("writer", "app/db/writer", "server", ChildState::Restarting);
         w.restarts = 1;
         w.last_exit = Some("handle panicked: disk full".into());
-        db.children.push(StatusNode::new("reader", "app/db/reader", "server", ChildState::Running));
+        db.children.push(StatusNode::new(
+            "reader",
+            "app/db/reader",
+            "server",
+            ChildState::Running,
+        ));
         db.children.push(w);
-        root.children.push(StatusNode::new("counter", "app/counter", "server", ChildState::Running));
+        root.children.push(StatusNode::new(
+            "counter",
+            "app/counter",
+            "server",
+            ChildState::Running,
+        ));
         root.children.push(db);
         root
     }

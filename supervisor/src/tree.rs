@@ -73,7 +73,15 @@ impl Child for SupervisorChild {
             ..
         } = life;
         *self.path.lock().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&path);
-        let engine = Engine::new(&self.spec, path, events, self.control_rx.clone(), stop, heartbeat, Arc::clone(&self.shared));
+        let engine = Engine::new(
+            &self.spec,
+            path,
+            events,
+            self.control_rx.clone(),
+            stop,
+            heartbeat,
+            Arc::clone(&self.shared),
+        );
         engine.run(&mut started)
     }
 
@@ -87,7 +95,11 @@ impl Child for SupervisorChild {
 
     fn details(&self) -> ChildDetails {
         let path = self.current_path();
-        let state = if self.shared.is_running() { ChildState::Running } else { ChildState::Stopped };
+        let state = if self.shared.is_running() {
+            ChildState::Running
+        } else {
+            ChildState::Stopped
+        };
         ChildDetails {
             kind: "supervisor",
             mailbox_depth: None,
@@ -98,7 +110,9 @@ impl Child for SupervisorChild {
 
 impl fmt::Debug for SupervisorChild {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SupervisorChild").field("spec", &self.spec).finish_non_exhaustive()
+        f.debug_struct("SupervisorChild")
+            .field("spec", &self.spec)
+            .finish_non_exhaustive()
     }
 }
 
@@ -161,14 +175,20 @@ impl SupervisorRef {
 
     /// The status of this supervisor's subtree.
     pub fn status(&self) -> StatusNode {
-        let state = if self.shared.is_running() { ChildState::Running } else { ChildState::Stopped };
+        let state = if self.shared.is_running() {
+            ChildState::Running
+        } else {
+            ChildState::Stopped
+        };
         self.shared.status(&self.name, &self.path, state)
     }
 }
 
 impl fmt::Debug for SupervisorRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SupervisorRef").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("SupervisorRef")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -209,7 +229,8 @@ impl Supervisor {
     /// child and its failure, after the ones already started were stopped
     /// in reverse order.
     pub fn start(spec: SupervisorSpec, bus: EventBus) -> Result<Supervisor, ExitReason> {
-        spec.validate().map_err(|e| ExitReason::failed(Stage::Init, e.into()))?;
+        spec.validate()
+            .map_err(|e| ExitReason::failed(Stage::Init, e.into()))?;
         let name = spec.name.to_string();
         let child = Arc::new(SupervisorChild::new(spec));
         let stop = Arc::new(StopSignal::new());
@@ -230,20 +251,28 @@ impl Supervisor {
         let thread = thread::Builder::new()
             .name(name.clone())
             .spawn(move || {
-                let reason = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.run(life))) {
-                    Ok(r) => r,
-                    Err(p) => ExitReason::Panicked {
-                        stage: Stage::Run,
-                        message: crate::panic_message(p.as_ref()),
-                    },
-                };
+                let reason =
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.run(life))) {
+                        Ok(r) => r,
+                        Err(p) => ExitReason::Panicked {
+                            stage: Stage::Run,
+                            message: crate::panic_message(p.as_ref()),
+                        },
+                    };
                 e.set(reason);
             })
-            .map_err(|e| ExitReason::failed(Stage::Init, format!("could not spawn the supervisor thread: {e}").into()))?;
+            .map_err(|e| {
+                ExitReason::failed(
+                    Stage::Init,
+                    format!("could not spawn the supervisor thread: {e}").into(),
+                )
+            })?;
         if started_rx.recv().is_err() {
             // The run ended before giving the notice: a failed start.
             let _ = thread.join();
-            return Err(exit.get().unwrap_or_else(|| ExitReason::failed(Stage::Start, "the supervisor ended before starting".into())));
+            return Err(exit.get().unwrap_or_else(|| {
+                ExitReason::failed(Stage::Start, "the supervisor ended before starting".into())
+            }));
         }
         bus.emit(Event::Started {
             child: Arc::from(name.as_str()),
@@ -279,7 +308,12 @@ impl Supervisor {
     /// `GaveUp` when its restart intensity was exceeded.
     pub fn wait(&self) -> ExitReason {
         let r = self.exit.wait();
-        if let Some(t) = self.thread.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        if let Some(t) = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
             let _ = t.join();
         }
         r
@@ -288,7 +322,12 @@ impl Supervisor {
     /// Like [`wait`](Self::wait), for at most `timeout`.
     pub fn wait_timeout(&self, timeout: Duration) -> Option<ExitReason> {
         let r = self.exit.wait_timeout(timeout)?;
-        if let Some(t) = self.thread.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        if let Some(t) = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
             let _ = t.join();
         }
         Some(r)

@@ -13,8 +13,15 @@ use crate::{ExitReason, Stage, panic_message};
 /// What a worker tells its supervisor.
 #[derive(Debug)]
 pub(crate) enum WorkerEvent {
-    Started { key: u64, id: u64 },
-    Exited { key: u64, id: u64, reason: ExitReason },
+    Started {
+        key: u64,
+        id: u64,
+    },
+    Exited {
+        key: u64,
+        id: u64,
+        reason: ExitReason,
+    },
 }
 
 /// The supervisor's handle on a worker thread. Dropping it lets the thread
@@ -49,7 +56,10 @@ impl Worker {
                         message: panic_message(p.as_ref()),
                     },
                 };
-                if events.send(WorkerEvent::Exited { key, id, reason }).is_err() {
+                if events
+                    .send(WorkerEvent::Exited { key, id, reason })
+                    .is_err()
+                {
                     return; // the supervisor is gone
                 }
             }

@@ -1,0 +1,732 @@
+//! [`Butler`]: a supervised application. The builder declares servers,
+//! nested supervisors and plain threads with their policies; `start`
+//! registers every mailbox on a new hub and starts the supervision tree.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use crossbeam_channel::Receiver;
+use threadbutler_supervisor::{
+    Backoff, Child, ChildSpec, Event, EventBus, ExitReason, FnChild, Intensity, Life, RemoveReport,
+    Restart, StatusNode, Strategy, Supervisor, SupervisorRef, SupervisorSpec,
+};
+
+use crate::Shutdown;
+use crate::address::Address;
+use crate::dead_letter::DeadLetter;
+use crate::error::{Error, SpawnError};
+use crate::hub::{Hub, HubBuilder};
+use crate::mailbox::{Capacity, WakeFn};
+use crate::server::Server;
+use crate::server_child::ServerChild;
+
+/// Options of one child, set on the builder right after it is declared.
+#[derive(Clone, Default)]
+pub struct ChildOptions {
+    restart: Option<Restart>,
+    shutdown: Option<Shutdown>,
+    heartbeat: Option<Duration>,
+    backoff: Option<Backoff>,
+    capacity: Option<Capacity>,
+    stack_size: Option<usize>,
+    fresh_thread: Option<bool>,
+    start_timeout: Option<Duration>,
+    wake: Option<WakeFn>,
+}
+
+impl ChildOptions {
+    /// No options: every policy at its default.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// When the child is restarted (default `Permanent`).
+    #[must_use]
+    pub fn restart(mut self, restart: Restart) -> Self {
+        self.restart = Some(restart);
+        self
+    }
+
+    /// How it stops (default `Drain(5s)` for servers).
+    #[must_use]
+    pub fn shutdown(mut self, shutdown: Shutdown) -> Self {
+        self.shutdown = Some(shutdown);
+        self
+    }
+
+    /// Its heartbeat timeout (default: not watched).
+    #[must_use]
+    pub fn heartbeat(mut self, timeout: Duration) -> Self {
+        self.heartbeat = Some(timeout);
+        self
+    }
+
+    /// The wait between its restarts (default none).
+    #[must_use]
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = Some(backoff);
+        self
+    }
+
+    /// Its mailbox's capacity (servers only; default the hub's).
+    #[must_use]
+    pub fn capacity(mut self, capacity: Capacity) -> Self {
+        self.capacity = Some(capacity);
+        self
+    }
+
+    fn apply(&self, mut spec: ChildSpec) -> ChildSpec {
+        if let Some(r) = self.restart {
+            spec = spec.restart(r);
+        }
+        if let Some(s) = self.shutdown {
+            spec = spec.shutdown(s);
+        }
+        if let Some(h) = self.heartbeat {
+            spec = spec.heartbeat(h);
+        }
+        if let Some(b) = self.backoff {
+            spec = spec.backoff(b);
+        }
+        if let Some(s) = self.stack_size {
+            spec = spec.stack_size(s);
+        }
+        if let Some(f) = self.fresh_thread {
+            spec = spec.fresh_thread_on_restart(f);
+        }
+        if let Some(t) = self.start_timeout {
+            spec = spec.start_timeout(t);
+        }
+        spec
+    }
+}
+
+impl fmt::Debug for ChildOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildOptions")
+            .field("restart", &self.restart)
+            .field("shutdown", &self.shutdown)
+            .field("heartbeat", &self.heartbeat)
+            .field("backoff", &self.backoff)
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+type MakeServer = Box<dyn FnOnce(&Hub, &ChildOptions) -> Result<Arc<dyn Child>, SpawnError>>;
+
+enum Pending {
+    Server {
+        name: String,
+        opts: ChildOptions,
+        make: MakeServer,
+    },
+    Supervisor {
+        tree: Tree,
+        opts: ChildOptions,
+    },
+    Thread {
+        name: String,
+        opts: ChildOptions,
+        child: Arc<dyn Child>,
+    },
+}
+
+impl Pending {
+    fn opts(&mut self) -> &mut ChildOptions {
+        match self {
+            Pending::Server { opts, .. }
+            | Pending::Supervisor { opts, .. }
+            | Pending::Thread { opts, .. } => opts,
+        }
+    }
+}
+
+/// A supervisor's declaration: its policies and children.
+struct Tree {
+    name: String,
+    strategy: Strategy,
+    intensity: Intensity,
+    abandon_after: Option<Duration>,
+    children: Vec<Pending>,
+    errors: Vec<String>,
+}
+
+impl Tree {
+    fn new(name: &str) -> Self {
+        Tree {
+            name: name.to_owned(),
+            strategy: Strategy::default(),
+            intensity: Intensity::default(),
+            abandon_after: None,
+            children: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn last(&mut self, what: &str) -> Option<&mut ChildOptions> {
+        if self.children.is_empty() {
+            self.errors.push(format!(
+                "supervisor {}: {what}() must follow a server, supervisor or thread",
+                self.name
+            ));
+        }
+        self.children.last_mut().map(Pending::opts)
+    }
+
+    fn errors(&self, out: &mut Vec<String>) {
+        out.extend(self.errors.iter().cloned());
+        for c in &self.children {
+            if let Pending::Supervisor { tree, .. } = c {
+                tree.errors(out);
+            }
+        }
+    }
+
+    fn build(self, hub: &Hub) -> Result<SupervisorSpec, SpawnError> {
+        let mut spec = SupervisorSpec::new(self.name)
+            .strategy(self.strategy)
+            .intensity(self.intensity);
+        if let Some(g) = self.abandon_after {
+            spec = spec.abandon_after(g);
+        }
+        for c in self.children {
+            let child = match c {
+                Pending::Server { name, opts, make } => {
+                    let child = make(hub, &opts)?;
+                    opts.apply(ChildSpec::from_arc(name, child))
+                }
+                Pending::Supervisor { tree, opts } => {
+                    opts.apply(ChildSpec::supervisor(tree.build(hub)?))
+                }
+                Pending::Thread { name, opts, child } => {
+                    opts.apply(ChildSpec::from_arc(name, child))
+                }
+            };
+            spec = spec.child(child);
+        }
+        Ok(spec)
+    }
+}
+
+fn server_maker<S, F>(name: &str, factory: F) -> MakeServer
+where
+    S: Server,
+    F: Fn() -> S + Send + Sync + 'static,
+{
+    let name: Arc<str> = Arc::from(name);
+    Box::new(move |hub: &Hub, opts: &ChildOptions| {
+        let core = hub.register::<S>(&name, opts.capacity, opts.wake.clone())?;
+        Ok(Arc::new(ServerChild::<S>::new(
+            Arc::clone(&name),
+            hub.clone(),
+            core,
+            Arc::new(factory),
+        )) as Arc<dyn Child>)
+    })
+}
+
+macro_rules! tree_methods {
+    () => {
+        /// Declares a server named `name`, built by `factory` on its thread
+        /// at every (re)start. The options that follow (`restart`,
+        /// `heartbeat`, ...) apply to it.
+        #[must_use]
+        pub fn server<S, F>(mut self, name: &str, factory: F) -> Self
+        where
+            S: Server,
+            F: Fn() -> S + Send + Sync + 'static,
+        {
+            self.tree_mut().children.push(Pending::Server {
+                name: name.to_owned(),
+                opts: ChildOptions::default(),
+                make: server_maker(name, factory),
+            });
+            self
+        }
+
+        /// Declares a nested supervisor; `build` declares its children and
+        /// policies. Its parent treats its giving up as a child failure.
+        #[must_use]
+        pub fn supervisor(
+            mut self,
+            name: &str,
+            build: impl FnOnce(SupervisorBuilder) -> SupervisorBuilder,
+        ) -> Self {
+            let nested = build(SupervisorBuilder {
+                tree: Tree::new(name),
+            });
+            self.tree_mut().children.push(Pending::Supervisor {
+                tree: nested.tree,
+                opts: ChildOptions::default(),
+            });
+            self
+        }
+
+        /// Declares a plain thread as a child: `run` gets each life, must call
+        /// `life.started()` once ready, return soon after `life.stop` is set,
+        /// and returns the exit reason.
+        #[must_use]
+        pub fn thread(
+            mut self,
+            name: &str,
+            run: impl Fn(Life) -> ExitReason + Send + Sync + 'static,
+        ) -> Self {
+            self.tree_mut().children.push(Pending::Thread {
+                name: name.to_owned(),
+                opts: ChildOptions::default(),
+                child: Arc::new(FnChild::new(run)),
+            });
+            self
+        }
+
+        /// The last declared child's restart type (default `Permanent`).
+        #[must_use]
+        pub fn restart(mut self, restart: Restart) -> Self {
+            if let Some(o) = self.tree_mut().last("restart") {
+                o.restart = Some(restart);
+            }
+            self
+        }
+
+        /// The last declared child's shutdown mode (default `Drain(5s)`).
+        #[must_use]
+        pub fn shutdown(mut self, shutdown: Shutdown) -> Self {
+            if let Some(o) = self.tree_mut().last("shutdown") {
+                o.shutdown = Some(shutdown);
+            }
+            self
+        }
+
+        /// The last declared child's heartbeat timeout: busy this long
+        /// without progress (a finished message or `ctx.beat()`) is a
+        /// `HeartbeatMissed` failure.
+        #[must_use]
+        pub fn heartbeat(mut self, timeout: Duration) -> Self {
+            if let Some(o) = self.tree_mut().last("heartbeat") {
+                o.heartbeat = Some(timeout);
+            }
+            self
+        }
+
+        /// The last declared child's backoff between restarts.
+        #[must_use]
+        pub fn backoff(mut self, backoff: Backoff) -> Self {
+            if let Some(o) = self.tree_mut().last("backoff") {
+                o.backoff = Some(backoff);
+            }
+            self
+        }
+
+        /// The last declared server's mailbox capacity.
+        #[must_use]
+        pub fn capacity(mut self, capacity: Capacity) -> Self {
+            let t = self.tree_mut();
+            if !matches!(t.children.last(), Some(Pending::Server { .. }) | None) {
+                t.errors.push(format!(
+                    "supervisor {}: capacity() applies to servers only",
+                    t.name
+                ));
+            }
+            if let Some(o) = t.last("capacity") {
+                o.capacity = Some(capacity);
+            }
+            self
+        }
+
+        /// A wake callback on the last declared server's mailbox, run after
+        /// each accepted send.
+        #[must_use]
+        pub fn on_wake(mut self, wake: impl Fn() + Send + Sync + 'static) -> Self {
+            if let Some(o) = self.tree_mut().last("on_wake") {
+                o.wake = Some(Arc::new(wake));
+            }
+            self
+        }
+
+        /// The last declared child's thread stack size in bytes.
+        #[must_use]
+        pub fn stack_size(mut self, bytes: usize) -> Self {
+            if let Some(o) = self.tree_mut().last("stack_size") {
+                o.stack_size = Some(bytes);
+            }
+            self
+        }
+
+        /// Give the last declared child a new thread at every restart (fresh
+        /// thread-locals). By default a restart after a caught failure reuses
+        /// its thread, and thread-locals persist across that restart.
+        #[must_use]
+        pub fn fresh_thread_on_restart(mut self, fresh: bool) -> Self {
+            if let Some(o) = self.tree_mut().last("fresh_thread_on_restart") {
+                o.fresh_thread = Some(fresh);
+            }
+            self
+        }
+
+        /// How long the last declared child may take to start (default 5 s).
+        #[must_use]
+        pub fn start_timeout(mut self, timeout: Duration) -> Self {
+            if let Some(o) = self.tree_mut().last("start_timeout") {
+                o.start_timeout = Some(timeout);
+            }
+            self
+        }
+
+        /// This supervisor's restart strategy (default `OneForOne`).
+        #[must_use]
+        pub fn strategy(mut self, strategy: Strategy) -> Self {
+            self.tree_mut().strategy = strategy;
+            self
+        }
+
+        /// This supervisor's restart intensity (default 3 within 5 s).
+        #[must_use]
+        pub fn intensity(mut self, max_restarts: u32, period: Duration) -> Self {
+            self.tree_mut().intensity = Intensity {
+                max_restarts,
+                period,
+            };
+            self
+        }
+
+        /// How long this supervisor waits, after an immediate stop of a
+        /// child, before reporting it abandoned (default 5 s).
+        #[must_use]
+        pub fn abandon_after(mut self, grace: Duration) -> Self {
+            self.tree_mut().abandon_after = Some(grace);
+            self
+        }
+    };
+}
+
+/// Declares a nested supervisor; see [`ButlerBuilder::supervisor`].
+#[must_use]
+pub struct SupervisorBuilder {
+    tree: Tree,
+}
+
+impl SupervisorBuilder {
+    fn tree_mut(&mut self) -> &mut Tree {
+        &mut self.tree
+    }
+
+    tree_methods!();
+}
+
+impl fmt::Debug for SupervisorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SupervisorBuilder")
+            .field("name", &self.tree.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Declares a supervised application; [`start`](ButlerBuilder::start) runs it.
+///
+/// ```
+/// use std::time::Duration;
+/// use threadbutler::prelude::*;
+///
+/// pub struct Add(pub u64);
+/// pub struct Total(pub Reply<u64>);
+/// threadbutler::messages! { pub enum CounterMsg for Counter { Add, Total } }
+///
+/// #[derive(Default)]
+/// pub struct Counter { sum: u64 }
+/// impl Server for Counter {
+///     fn handle(&mut self, msg: CounterMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
+///         match msg {
+///             CounterMsg::Add(Add(n)) => self.sum += n,
+///             CounterMsg::Total(Total(r)) => r.send(self.sum),
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let app = Butler::builder("counterd")
+///     .server("counter", Counter::default)
+///         .restart(Restart::Permanent)
+///         .heartbeat(Duration::from_secs(1))
+///         .shutdown(Shutdown::Drain(Duration::from_secs(5)))
+///     .start()?;                                  // returns when every server started
+/// app.hub().send(Add(5))?;
+/// assert_eq!(app.hub().request(Total)?, 5);
+/// app.shutdown();
+/// let report = app.wait()?;                       // drained, reverse start order
+/// assert_eq!(report.exit_code(), 0);
+/// # Ok::<(), threadbutler::Error>(())
+/// ```
+#[must_use]
+pub struct ButlerBuilder {
+    tree: Tree,
+    hub: HubBuilder,
+}
+
+impl ButlerBuilder {
+    fn tree_mut(&mut self) -> &mut Tree {
+        &mut self.tree
+    }
+
+    tree_methods!();
+
+    /// The default capacity of the servers' mailboxes (default 1024).
+    pub fn default_capacity(mut self, capacity: Capacity) -> Self {
+        self.hub = self.hub.default_capacity(capacity);
+        self
+    }
+
+    /// The hub's default request timeout (default 5 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.hub = self.hub.request_timeout(timeout);
+        self
+    }
+
+    /// Where dead letters go, besides the counters and the log.
+    pub fn on_dead_letter(mut self, sink: impl Fn(DeadLetter) + Send + Sync + 'static) -> Self {
+        self.hub = self.hub.on_dead_letter(sink);
+        self
+    }
+
+    /// Registers every server's mailbox on a new hub and starts the tree:
+    /// every child in declaration order, each waited for. Returns once all
+    /// started.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for a misused builder or an invalid policy (before
+    /// anything starts); [`Error::Start`] naming the child that failed and
+    /// why, after the ones already started were stopped in reverse order.
+    pub fn start(self) -> Result<Butler, Error> {
+        let mut errors = Vec::new();
+        self.tree.errors(&mut errors);
+        if !errors.is_empty() {
+            return Err(Error::Config {
+                detail: errors.join("; "),
+            });
+        }
+        let hub = self.hub.build();
+        let name = self.tree.name.clone();
+        let spec = self.tree.build(&hub)?;
+        spec.validate().map_err(|detail| Error::Config { detail })?;
+        let bus = EventBus::new();
+        let tally = Arc::new(Mutex::new(Tally::default()));
+        let t = Arc::clone(&tally);
+        bus.tap(move |e| {
+            let mut t = t.lock().unwrap_or_else(PoisonError::into_inner);
+            match e {
+                Event::Abandoned { child, .. } => t.abandoned.push(child.to_string()),
+                Event::Drained { child, left } if *left > 0 => {
+                    t.missed.push((child.to_string(), *left))
+                }
+                _ => {}
+            }
+        });
+        let root = Supervisor::start(spec, bus).map_err(|reason| Error::Start { reason })?;
+        Ok(Butler {
+            name,
+            hub,
+            root,
+            tally,
+        })
+    }
+}
+
+impl fmt::Debug for ButlerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ButlerBuilder")
+            .field("name", &self.tree.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A running supervised application: its hub, its supervision tree.
+pub struct Butler {
+    name: String,
+    hub: Hub,
+    root: Supervisor,
+    tally: Arc<Mutex<Tally>>,
+}
+
+/// What the report needs from the events, tallied as they happen.
+#[derive(Debug, Default)]
+struct Tally {
+    abandoned: Vec<String>,
+    missed: Vec<(String, u64)>,
+}
+
+impl Butler {
+    /// Declares an application named `name` (the root supervisor's name).
+    pub fn builder(name: &str) -> ButlerBuilder {
+        ButlerBuilder {
+            tree: Tree::new(name),
+            hub: Hub::builder(name),
+        }
+    }
+
+    /// The application's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The hub: send to any server from any thread.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// The live status tree.
+    pub fn status(&self) -> StatusNode {
+        self.root.status()
+    }
+
+    /// Every lifecycle event from now on.
+    pub fn subscribe(&self) -> Receiver<Event> {
+        self.root.subscribe()
+    }
+
+    /// Begins an orderly shutdown (reverse start order, each child by its
+    /// shutdown mode); returns at once. [`wait`](Self::wait) for the end.
+    pub fn shutdown(&self) {
+        self.root.shutdown();
+    }
+
+    /// Cuts a shutdown short: remaining drains become immediate stops.
+    pub fn force_shutdown(&self) {
+        self.root.force_shutdown();
+    }
+
+    /// Adds a server under the supervisor at `supervisor` (`"app"` or
+    /// `"app/db"`) and waits until it started.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownServer`] if there is no such supervisor;
+    /// [`Error::Spawn`] if the name is taken or the server failed to start.
+    pub fn add_server<S, F>(
+        &self,
+        supervisor: &str,
+        name: &str,
+        factory: F,
+        options: ChildOptions,
+    ) -> Result<Address<S>, Error>
+    where
+        S: Server,
+        F: Fn() -> S + Send + Sync + 'static,
+    {
+        let sup = self.supervisor(supervisor)?;
+        let name_arc: Arc<str> = Arc::from(name);
+        let core = self
+            .hub
+            .register::<S>(&name_arc, options.capacity, options.wake.clone())?;
+        let child = Arc::new(ServerChild::<S>::new(
+            Arc::clone(&name_arc),
+            self.hub.clone(),
+            Arc::clone(&core),
+            Arc::new(factory),
+        ));
+        let spec = options.apply(ChildSpec::from_arc(name, child as Arc<dyn Child>));
+        match sup.add_child(spec) {
+            Ok(()) => Ok(Address::new(core, self.hub.inner().config.request_timeout)),
+            Err(reason) => {
+                self.hub.unregister(name);
+                Err(SpawnError::StartFailed {
+                    name: name.to_owned(),
+                    reason,
+                }
+                .into())
+            }
+        }
+    }
+
+    /// Stops the child `name` of the supervisor at `supervisor` for good and
+    /// removes it. Never a restart; never counted towards intensity.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownServer`] if there is no such supervisor or child.
+    pub fn remove_child(&self, supervisor: &str, name: &str) -> Result<RemoveReport, Error> {
+        let sup = self.supervisor(supervisor)?;
+        let report = sup.remove_child(name).ok_or_else(|| Error::UnknownServer {
+            name: name.to_owned(),
+        })?;
+        self.hub.unregister(name);
+        Ok(report)
+    }
+
+    fn supervisor(&self, path: &str) -> Result<SupervisorRef, Error> {
+        self.root
+            .supervisor(path)
+            .ok_or_else(|| Error::UnknownServer {
+                name: path.to_owned(),
+            })
+    }
+
+    /// Waits until the tree ended and reports how.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Failed`] when the root gave up (its restart intensity was
+    /// exceeded) or otherwise ended in failure: the process should exit
+    /// non-zero so that its own supervisor (systemd, Kubernetes) restarts it.
+    pub fn wait(&self) -> Result<Report, Error> {
+        let reason = self.root.wait();
+        let tally = self.tally.lock().unwrap_or_else(PoisonError::into_inner);
+        let report = Report {
+            reason,
+            tree: self.root.status(),
+            abandoned: tally.abandoned.clone(),
+            drain_deadline_missed: tally.missed.clone(),
+        };
+        if report.reason.is_failure() {
+            Err(Error::Failed {
+                reason: report.reason,
+            })
+        } else {
+            Ok(report)
+        }
+    }
+}
+
+impl fmt::Debug for Butler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Butler")
+            .field("name", &self.name)
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a supervised application ended.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Why the root ended.
+    pub reason: ExitReason,
+    /// The tree as it was at the end.
+    pub tree: StatusNode,
+    /// Children left behind because they ignored their stop.
+    pub abandoned: Vec<String>,
+    /// Children whose final drain missed its deadline, with how many items
+    /// were dead-lettered.
+    pub drain_deadline_missed: Vec<(String, u64)>,
+}
+
+impl Report {
+    /// True after a requested shutdown in which every child drained in time
+    /// and none was abandoned.
+    pub fn is_clean(&self) -> bool {
+        !self.reason.is_failure()
+            && self.abandoned.is_empty()
+            && self.drain_deadline_missed.is_empty()
+    }
+
+    /// The process exit code: 0 when clean, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        if self.is_clean() { 0 } else { 1 }
+    }
+
+    /// Exits the process with [`exit_code`](Self::exit_code).
+    pub fn exit(self) -> ! {
+        std::process::exit(self.exit_code())
+    }
+}
