@@ -119,7 +119,10 @@ fn main() -> Result<(), threadbutler::Error> {
     let interval = Duration::from_millis(if fast { 5 } else { 150 });
 
     let hub = Hub::builder("demo").build();
-    let mut main = hub.client_with::<Main>("main", threadbutler::ClientOptions::new().capacity(Capacity::Unbounded))?;
+    let mut main = hub.client_with::<Main>(
+        "main",
+        threadbutler::ClientOptions::new().capacity(Capacity::Unbounded),
+    )?;
 
     // Start in order: the consumers first, the producer last, so that a
     // reverse-order shutdown stops the producer first and drains the rest.

@@ -232,7 +232,6 @@ macro_rules! tree_methods {
         /// Declares a server named `name`, built by `factory` on its thread
         /// at every (re)start. The options that follow (`restart`,
         /// `heartbeat`, ...) apply to it.
-        #[must_use]
         pub fn server<S, F>(mut self, name: &str, factory: F) -> Self
         where
             S: Server,
@@ -248,7 +247,6 @@ macro_rules! tree_methods {
 
         /// Declares a nested supervisor; `build` declares its children and
         /// policies. Its parent treats its giving up as a child failure.
-        #[must_use]
         pub fn supervisor(
             mut self,
             name: &str,
@@ -267,7 +265,6 @@ macro_rules! tree_methods {
         /// Declares a plain thread as a child: `run` gets each life, must call
         /// `life.started()` once ready, return soon after `life.stop` is set,
         /// and returns the exit reason.
-        #[must_use]
         pub fn thread(
             mut self,
             name: &str,
@@ -282,7 +279,6 @@ macro_rules! tree_methods {
         }
 
         /// The last declared child's restart type (default `Permanent`).
-        #[must_use]
         pub fn restart(mut self, restart: Restart) -> Self {
             if let Some(o) = self.tree_mut().last("restart") {
                 o.restart = Some(restart);
@@ -291,7 +287,6 @@ macro_rules! tree_methods {
         }
 
         /// The last declared child's shutdown mode (default `Drain(5s)`).
-        #[must_use]
         pub fn shutdown(mut self, shutdown: Shutdown) -> Self {
             if let Some(o) = self.tree_mut().last("shutdown") {
                 o.shutdown = Some(shutdown);
@@ -302,7 +297,6 @@ macro_rules! tree_methods {
         /// The last declared child's heartbeat timeout: busy this long
         /// without progress (a finished message or `ctx.beat()`) is a
         /// `HeartbeatMissed` failure.
-        #[must_use]
         pub fn heartbeat(mut self, timeout: Duration) -> Self {
             if let Some(o) = self.tree_mut().last("heartbeat") {
                 o.heartbeat = Some(timeout);
@@ -311,7 +305,6 @@ macro_rules! tree_methods {
         }
 
         /// The last declared child's backoff between restarts.
-        #[must_use]
         pub fn backoff(mut self, backoff: Backoff) -> Self {
             if let Some(o) = self.tree_mut().last("backoff") {
                 o.backoff = Some(backoff);
@@ -320,7 +313,6 @@ macro_rules! tree_methods {
         }
 
         /// The last declared server's mailbox capacity.
-        #[must_use]
         pub fn capacity(mut self, capacity: Capacity) -> Self {
             let t = self.tree_mut();
             if !matches!(t.children.last(), Some(Pending::Server { .. }) | None) {
@@ -337,7 +329,6 @@ macro_rules! tree_methods {
 
         /// A wake callback on the last declared server's mailbox, run after
         /// each accepted send.
-        #[must_use]
         pub fn on_wake(mut self, wake: impl Fn() + Send + Sync + 'static) -> Self {
             if let Some(o) = self.tree_mut().last("on_wake") {
                 o.wake = Some(Arc::new(wake));
@@ -346,7 +337,6 @@ macro_rules! tree_methods {
         }
 
         /// The last declared child's thread stack size in bytes.
-        #[must_use]
         pub fn stack_size(mut self, bytes: usize) -> Self {
             if let Some(o) = self.tree_mut().last("stack_size") {
                 o.stack_size = Some(bytes);
@@ -357,7 +347,6 @@ macro_rules! tree_methods {
         /// Give the last declared child a new thread at every restart (fresh
         /// thread-locals). By default a restart after a caught failure reuses
         /// its thread, and thread-locals persist across that restart.
-        #[must_use]
         pub fn fresh_thread_on_restart(mut self, fresh: bool) -> Self {
             if let Some(o) = self.tree_mut().last("fresh_thread_on_restart") {
                 o.fresh_thread = Some(fresh);
@@ -366,7 +355,6 @@ macro_rules! tree_methods {
         }
 
         /// How long the last declared child may take to start (default 5 s).
-        #[must_use]
         pub fn start_timeout(mut self, timeout: Duration) -> Self {
             if let Some(o) = self.tree_mut().last("start_timeout") {
                 o.start_timeout = Some(timeout);
@@ -375,14 +363,12 @@ macro_rules! tree_methods {
         }
 
         /// This supervisor's restart strategy (default `OneForOne`).
-        #[must_use]
         pub fn strategy(mut self, strategy: Strategy) -> Self {
             self.tree_mut().strategy = strategy;
             self
         }
 
         /// This supervisor's restart intensity (default 3 within 5 s).
-        #[must_use]
         pub fn intensity(mut self, max_restarts: u32, period: Duration) -> Self {
             self.tree_mut().intensity = Intensity {
                 max_restarts,
@@ -393,7 +379,6 @@ macro_rules! tree_methods {
 
         /// How long this supervisor waits, after an immediate stop of a
         /// child, before reporting it abandoned (default 5 s).
-        #[must_use]
         pub fn abandon_after(mut self, grace: Duration) -> Self {
             self.tree_mut().abandon_after = Some(grace);
             self
