@@ -103,6 +103,8 @@ struct Slot {
     restarts: u64,
     last_exit: Option<ExitReason>,
     last_ran: Duration,
+    /// Added at run time, not part of the spec.
+    dynamic: bool,
 }
 
 /// A row of the shared status, refreshed by the loop after each step.
@@ -245,6 +247,7 @@ impl Engine {
             restarts: 0,
             last_exit: None,
             last_ran: Duration::ZERO,
+            dynamic: false,
         });
         self.slots.len() - 1
     }
@@ -257,7 +260,7 @@ impl Engine {
                 let child = Arc::clone(&self.slots[i].path);
                 self.slots[i].last_exit = Some(reason.clone());
                 self.publish();
-                self.stop_all_final(false);
+                self.stop_all(false);
                 return ExitReason::ChildStartFailed {
                     child,
                     reason: Box::new(reason),
@@ -275,7 +278,7 @@ impl Engine {
     fn supervise(&mut self) -> ExitReason {
         loop {
             if self.stop.is_requested() {
-                self.stop_all_final(true);
+                self.stop_all(true);
                 return ExitReason::Shutdown;
             }
             while let Some(ev) = self.pending.pop_front() {
@@ -426,7 +429,7 @@ impl Engine {
                 max_restarts: intensity.max_restarts,
                 period: intensity.period,
             });
-            self.stop_all_final(false);
+            self.stop_all(false);
             return Some(ExitReason::GaveUp {
                 max_restarts: intensity.max_restarts,
                 period: intensity.period,
@@ -572,6 +575,7 @@ impl Engine {
                     Err(ExitReason::failed(Stage::Init, e.into()))
                 } else {
                     let i = self.push_slot(spec);
+                    self.slots[i].dynamic = true;
                     let r = self.start_slot(i);
                     if r.is_err() {
                         self.slots[i].spec.child.on_retired();
@@ -873,24 +877,35 @@ impl Engine {
         }
     }
 
-    /// Stops every child for good, in reverse start order. `announce` emits
-    /// ShutdownBegan (a requested shutdown, not a give-up or failed start).
-    fn stop_all_final(&mut self, announce: bool) {
-        if announce {
+    /// Stops every child in reverse start order, ending this life of the
+    /// supervisor.
+    ///
+    /// `requested` (a shutdown asked for): each child stops for good by its
+    /// shutdown mode, its work is refused and then released
+    /// (`on_final_stop`, `on_retired`). Otherwise (giving up, a failed
+    /// start) the stops are immediate and keep each child's queued work for
+    /// the next life of this supervisor; whether there is one is the
+    /// parent's decision, which retires the whole subtree if not. Children
+    /// added at run time are not part of the spec, so they are retired
+    /// either way.
+    fn stop_all(&mut self, requested: bool) {
+        if requested {
             self.bus.emit(Event::ShutdownBegan {
                 supervisor: Arc::clone(&self.path),
             });
         }
         for i in (0..self.slots.len()).rev() {
-            let was = self.slots[i].state;
-            if was == SlotState::Stopped && self.slots[i].inst.is_none() {
+            if self.slots[i].state == SlotState::Stopped && self.slots[i].inst.is_none() {
                 continue;
             }
-            if let Stopped::Exited(r) = self.stop_slot(i, true, None) {
+            let dynamic = self.slots[i].dynamic;
+            if let Stopped::Exited(r) = self.stop_slot(i, requested || dynamic, None) {
                 self.slots[i].last_exit = Some(r);
             }
             let s = &mut self.slots[i];
-            s.spec.child.on_retired();
+            if requested || dynamic {
+                s.spec.child.on_retired();
+            }
             if s.state != SlotState::Abandoned {
                 s.state = SlotState::Stopped;
                 if let Some(w) = s.worker.take() {

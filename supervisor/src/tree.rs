@@ -89,6 +89,14 @@ impl Child for SupervisorChild {
         self.spec.validate()
     }
 
+    /// The parent will not run this supervisor again: release every
+    /// declared child's work too (their queues are dead-lettered).
+    fn on_retired(&self) {
+        for c in &self.spec.children {
+            c.child.on_retired();
+        }
+    }
+
     fn as_supervisor(&self) -> Option<&SupervisorChild> {
         Some(self)
     }
