@@ -113,12 +113,12 @@ fn spaced_failures_slide_out_of_the_window() {
         .expect("starts");
     let mut events = EventLog::new(app.subscribe());
     for _ in 0..4 {
-        let crashed_at = Instant::now();
         crash(&app, "p");
         events.wait("Started", "app/p");
-        // Let the restart age out of the window: a deadline, not a sleep-sync.
-        let left = period.saturating_sub(crashed_at.elapsed()) + Duration::from_millis(5);
-        let _ = crossbeam_channel::after(left).recv();
+        // The restart was counted before its life started; from now, wait
+        // (on a deadline) until it has aged out of the window.
+        let counted_before = Instant::now();
+        let _ = crossbeam_channel::at(counted_before + period + Duration::from_millis(1)).recv();
     }
     assert!(app.hub().request(Ping).is_ok());
     assert!(!events.lines().iter().any(|l| l.starts_with("GaveUp")));

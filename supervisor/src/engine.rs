@@ -381,7 +381,7 @@ impl Engine {
         }
         let inst = self.slots[i].inst.take()?;
         self.slots[i].last_ran = inst.started_at.elapsed();
-        self.bus.emit(Event::Exited {
+        self.emit(Event::Exited {
             child: Arc::clone(&self.slots[i].path),
             id,
             reason: reason.clone(),
@@ -409,12 +409,11 @@ impl Engine {
         if let Some(w) = s.worker.take() {
             w.retire();
         }
-        self.bus.emit(Event::Stopped {
-            child: Arc::clone(&s.path),
-        });
+        let path = Arc::clone(&s.path);
         if s.spec.restart == Restart::Temporary {
             self.slots.remove(i);
         }
+        self.emit(Event::Stopped { child: path });
     }
 
     /// Applies the strategy after slot `i` failed or ended with a restart
@@ -424,7 +423,7 @@ impl Engine {
         let now = Instant::now();
         if !self.window.record(now) {
             let intensity = self.window.intensity();
-            self.bus.emit(Event::GaveUp {
+            self.emit(Event::GaveUp {
                 supervisor: Arc::clone(&self.path),
                 max_restarts: intensity.max_restarts,
                 period: intensity.period,
@@ -487,8 +486,9 @@ impl Engine {
             });
             s.restarts += 1;
             let attempt = if k == key { attempt } else { s.attempts.max(1) };
-            self.bus.emit(Event::Restarting {
-                child: Arc::clone(&s.path),
+            let child = Arc::clone(&s.path);
+            self.emit(Event::Restarting {
+                child,
                 attempt,
                 delay,
             });
@@ -548,7 +548,7 @@ impl Engine {
         }
         for (key, id, timeout) in hung {
             let Some(i) = self.slot_of(key) else { continue };
-            self.bus.emit(Event::HeartbeatMissed {
+            self.emit(Event::HeartbeatMissed {
                 child: Arc::clone(&self.slots[i].path),
                 id,
                 timeout,
@@ -605,15 +605,12 @@ impl Engine {
                                 abandoned: false,
                             },
                         };
-                        let s = &mut self.slots[i];
+                        let s = self.slots.remove(i);
                         s.spec.child.on_retired();
-                        if let Some(w) = s.worker.take() {
+                        if let Some(w) = s.worker {
                             w.retire();
                         }
-                        self.bus.emit(Event::Stopped {
-                            child: Arc::clone(&s.path),
-                        });
-                        self.slots.remove(i);
+                        self.emit(Event::Stopped { child: s.path });
                         r
                     });
                 let _ = reply.send(report);
@@ -662,7 +659,7 @@ impl Engine {
                 let _ = ev.send(WorkerEvent::Started { key, id });
             }),
         };
-        self.bus.emit(Event::Starting {
+        self.emit(Event::Starting {
             child: Arc::clone(&path),
             id,
         });
@@ -701,13 +698,13 @@ impl Engine {
         match self.wait_for(key, id, Some(deadline)) {
             Some(WorkerEvent::Started { .. }) => {
                 self.slots[i].state = SlotState::Running;
-                self.bus.emit(Event::Started { child: path, id });
+                self.emit(Event::Started { child: path, id });
                 Ok(())
             }
             Some(WorkerEvent::Exited { reason, .. }) => {
                 self.slots[i].inst = None;
                 self.slots[i].state = SlotState::Stopped;
-                self.bus.emit(Event::Exited {
+                self.emit(Event::Exited {
                     child: path,
                     id,
                     reason: reason.clone(),
@@ -833,7 +830,7 @@ impl Engine {
         let ended = match ended {
             Some(r) => {
                 if drain {
-                    self.bus.emit(Event::Drained {
+                    self.emit(Event::Drained {
                         child: Arc::clone(&path),
                         left: 0,
                     });
@@ -842,7 +839,7 @@ impl Engine {
             }
             None if drain => {
                 let left = child.on_drain_deadline();
-                self.bus.emit(Event::Drained {
+                self.emit(Event::Drained {
                     child: Arc::clone(&path),
                     left,
                 });
@@ -859,7 +856,7 @@ impl Engine {
         match ended {
             Some(r) => {
                 let reported = report_as.unwrap_or_else(|| r.clone());
-                self.bus.emit(Event::Exited {
+                self.emit(Event::Exited {
                     child: path,
                     id,
                     reason: reported,
@@ -871,7 +868,7 @@ impl Engine {
                 // takes nothing more; its late exit is ignored.
                 s.worker = None;
                 s.state = SlotState::Abandoned;
-                self.bus.emit(Event::Abandoned { child: path, id });
+                self.emit(Event::Abandoned { child: path, id });
                 Stopped::Abandoned
             }
         }
@@ -890,7 +887,7 @@ impl Engine {
     /// either way.
     fn stop_all(&mut self, requested: bool) {
         if requested {
-            self.bus.emit(Event::ShutdownBegan {
+            self.emit(Event::ShutdownBegan {
                 supervisor: Arc::clone(&self.path),
             });
         }
@@ -912,11 +909,17 @@ impl Engine {
                     w.retire();
                 }
             }
-            self.bus.emit(Event::Stopped {
-                child: Arc::clone(&s.path),
-            });
+            let child = Arc::clone(&s.path);
+            self.emit(Event::Stopped { child });
         }
         self.publish();
+    }
+
+    /// Publishes the status, then the event: whoever waits on an event sees
+    /// a status at least as new.
+    fn emit(&self, event: Event) {
+        self.publish();
+        self.bus.emit(event);
     }
 
     /// Refreshes the shared status rows.
