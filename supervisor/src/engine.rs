@@ -631,18 +631,7 @@ impl Engine {
             w.retire();
         }
         if self.slots[i].worker.is_none() {
-            let s = &self.slots[i];
-            let w = Worker::spawn(
-                &s.spec.name,
-                key,
-                Arc::clone(&s.spec.child),
-                s.spec.stack_size,
-                self.ev_tx.clone(),
-            )
-            .map_err(|e| {
-                ExitReason::failed(Stage::Init, format!("could not spawn a thread: {e}").into())
-            })?;
-            self.slots[i].worker = Some(w);
+            self.slots[i].worker = Some(self.spawn_worker(i)?);
         }
         let id = next_life_id();
         let stop = Arc::new(StopSignal::new());
@@ -670,17 +659,7 @@ impl Engine {
         if let Err(life) = sent {
             // The thread died under us (cannot happen short of an abort);
             // one new thread, then give up.
-            let s = &self.slots[i];
-            let w = Worker::spawn(
-                &s.spec.name,
-                key,
-                Arc::clone(&s.spec.child),
-                s.spec.stack_size,
-                self.ev_tx.clone(),
-            )
-            .map_err(|e| {
-                ExitReason::failed(Stage::Init, format!("could not spawn a thread: {e}").into())
-            })?;
+            let w = self.spawn_worker(i)?;
             w.run(*life).map_err(|_| {
                 ExitReason::failed(Stage::Init, "the child's thread ended at once".into())
             })?;
@@ -725,6 +704,20 @@ impl Engine {
                 Err(reason)
             }
         }
+    }
+
+    fn spawn_worker(&self, i: usize) -> Result<Worker, ExitReason> {
+        let s = &self.slots[i];
+        Worker::spawn(
+            &s.spec.name,
+            s.key,
+            Arc::clone(&s.spec.child),
+            s.spec.stack_size,
+            self.ev_tx.clone(),
+        )
+        .map_err(|e| {
+            ExitReason::failed(Stage::Init, format!("could not spawn a thread: {e}").into())
+        })
     }
 
     /// Waits for an event of life `id` of slot `key`, setting others aside.

@@ -316,29 +316,26 @@ impl Supervisor {
     /// `GaveUp` when its restart intensity was exceeded.
     pub fn wait(&self) -> ExitReason {
         let r = self.exit.wait();
-        if let Some(t) = self
-            .thread
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
-            let _ = t.join();
-        }
+        self.join_thread();
         r
     }
 
     /// Like [`wait`](Self::wait), for at most `timeout`.
     pub fn wait_timeout(&self, timeout: Duration) -> Option<ExitReason> {
         let r = self.exit.wait_timeout(timeout)?;
-        if let Some(t) = self
+        self.join_thread();
+        Some(r)
+    }
+
+    fn join_thread(&self) {
+        let t = self
             .thread
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
+            .take();
+        if let Some(t) = t {
             let _ = t.join();
         }
-        Some(r)
     }
 
     /// The reason the root ended, if it has.

@@ -1,0 +1,102 @@
+//! CPU used by a supervisor over 5 s while it watches 100 idle servers,
+//! read from the kernel's per-thread accounting (`/proc/self/task/*/stat`),
+//! against a raw baseline: a thread blocked in `recv` for the same time.
+//! Target: under 1% of one core.
+//!
+//! Run with `cargo bench --bench idle_cpu`. Linux only (it prints a note and
+//! exits elsewhere). Two variants: no heartbeats (the supervisor should not
+//! wake at all), and a 1 s heartbeat on every server (it samples every
+//! 0.5 s).
+
+use std::fs;
+use std::thread;
+use std::time::Duration;
+
+use threadbutler::prelude::*;
+
+/// Idles until stopped.
+pub struct Idle;
+/// Never sent.
+pub struct Nothing;
+threadbutler::messages! { pub enum IdleMsg for Idle { Nothing } }
+impl Server for Idle {
+    fn handle(&mut self, _: IdleMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+const WINDOW: Duration = Duration::from_secs(5);
+
+/// User + system CPU time, in clock ticks, of the threads named `name`.
+fn thread_ticks(name: &str) -> Option<u64> {
+    let mut total = None;
+    for entry in fs::read_dir("/proc/self/task").ok()? {
+        let dir = entry.ok()?.path();
+        let comm = fs::read_to_string(dir.join("comm")).ok()?;
+        if comm.trim_end() != name {
+            continue;
+        }
+        let stat = fs::read_to_string(dir.join("stat")).ok()?;
+        // Fields after the ")" that closes the command name: state is 3rd
+        // overall, utime the 14th and stime the 15th.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+        total = Some(total.unwrap_or(0) + ticks);
+    }
+    total
+}
+
+/// Clock ticks per second (USER_HZ): 100 on every Linux we run on.
+const HZ: f64 = 100.0;
+
+fn main() {
+    if fs::metadata("/proc/self/task").is_err() {
+        println!("idle_cpu: /proc is not available; nothing measured");
+        return;
+    }
+    // Baseline: a raw thread blocked in recv.
+    let (tx, rx) = crossbeam_channel::bounded::<()>(1);
+    let t = thread::Builder::new()
+        .name("raw-idle".into())
+        .spawn(move || {
+            let _ = rx.recv();
+        })
+        .expect("spawn");
+    let before = thread_ticks("raw-idle").unwrap_or(0);
+    let _ = crossbeam_channel::after(WINDOW).recv();
+    let after = thread_ticks("raw-idle").unwrap_or(0);
+    drop(tx);
+    let _ = t.join();
+    report("raw thread blocked in recv", after - before);
+
+    for heartbeat in [None, Some(Duration::from_secs(1))] {
+        let mut b = Butler::builder("sup");
+        for i in 0..100 {
+            b = b.server(&format!("idle{i}"), || Idle);
+            if let Some(h) = heartbeat {
+                b = b.heartbeat(h);
+            }
+        }
+        let app = b.start().expect("starts");
+        let before = thread_ticks("sup").unwrap_or(0);
+        let _ = crossbeam_channel::after(WINDOW).recv();
+        let after = thread_ticks("sup").unwrap_or(0);
+        app.shutdown();
+        app.wait().expect("clean");
+        let label = match heartbeat {
+            None => "supervisor, 100 idle servers, no heartbeat".to_owned(),
+            Some(h) => format!("supervisor, 100 idle servers, heartbeat {h:?}"),
+        };
+        report(&label, after - before);
+    }
+}
+
+fn report(label: &str, ticks: u64) {
+    let secs = ticks as f64 / HZ;
+    let pct = secs / WINDOW.as_secs_f64() * 100.0;
+    println!(
+        "idle_cpu/{label}: {ticks} ticks = {secs:.3} s CPU over {:?} = {pct:.3}% of one core (resolution 10 ms = 0.2%)",
+        WINDOW
+    );
+}

@@ -1,0 +1,133 @@
+//! Supervision benchmarks, each against its baseline in the same group:
+//!
+//! - `restart_latency`: from a panic in a handler to the replacement
+//!   answering the request queued behind the fatal message, against a bare
+//!   `thread::spawn` that is handed one message and answers it (the floor of
+//!   any restart that needs a new thread). Target: at most 0.3x the spawn.
+//! - `start_stop_1000`: a tree of 1,000 servers started and shut down,
+//!   against 1,000 bare threads spawned, handed a stop and joined.
+//!   Target: under 1 s.
+//!
+//! A silent panic hook is installed: the default one writes to stderr (and
+//! captures a backtrace when `RUST_BACKTRACE` is set), which would be timed
+//! instead of the restart.
+//!
+//! The idle-CPU measurement is `benches/idle_cpu.rs`.
+
+use std::hint::black_box;
+use std::thread;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use crossbeam_channel::bounded;
+use threadbutler::prelude::*;
+
+/// Panics in its handler.
+pub struct Crash;
+/// Answers with the life's id.
+pub struct Ping(pub Reply<u64>);
+threadbutler::messages! { pub enum PhoenixMsg for Phoenix { Crash, Ping } }
+
+/// A server that dies on `Crash` and is restarted by its supervisor.
+pub struct Phoenix;
+
+impl Server for Phoenix {
+    fn handle(&mut self, msg: PhoenixMsg, ctx: &mut Ctx<Self>) -> Result<(), BoxError> {
+        match msg {
+            PhoenixMsg::Crash(Crash) => panic!("crash on purpose"),
+            PhoenixMsg::Ping(Ping(r)) => r.send(ctx.id()),
+        }
+        Ok(())
+    }
+}
+
+/// Idles until stopped.
+pub struct Idle;
+/// Never sent.
+pub struct Nothing;
+threadbutler::messages! { pub enum IdleMsg for Idle { Nothing } }
+impl Server for Idle {
+    fn handle(&mut self, _: IdleMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+fn restart_latency(c: &mut Criterion) {
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut g = c.benchmark_group("restart_latency");
+    g.sample_size(30).measurement_time(Duration::from_secs(5));
+
+    g.bench_function("bare_spawn_first_message", |b| {
+        b.iter(|| {
+            let (tx, rx) = bounded::<u64>(1);
+            let (rtx, rrx) = bounded::<u64>(1);
+            let t = thread::spawn(move || {
+                if let Ok(v) = rx.recv() {
+                    let _ = rtx.send(v + 1);
+                }
+            });
+            tx.send(black_box(1)).expect("the thread waits");
+            let v = rrx.recv().expect("the thread answers");
+            t.join().expect("joined");
+            v
+        });
+    });
+
+    let app = Butler::builder("bench")
+        .intensity(u32::MAX, Duration::from_millis(1))
+        .server("phoenix", || Phoenix)
+        .start()
+        .expect("starts");
+    let addr = app.hub().address::<Phoenix>("phoenix").expect("registered");
+    g.bench_function("panic_to_replacement_answering", |b| {
+        b.iter(|| {
+            addr.send(Crash).expect("accepted");
+            // Queued behind the crash: answered by the next life.
+            addr.request_timeout(Ping, Duration::from_secs(10))
+                .expect("the replacement answers")
+        });
+    });
+    g.finish();
+    app.shutdown();
+    app.wait().expect("clean");
+    let _ = std::panic::take_hook();
+}
+
+fn start_stop_1000(c: &mut Criterion) {
+    let mut g = c.benchmark_group("start_stop_1000");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+
+    g.bench_function("bare_threads", |b| {
+        b.iter(|| {
+            let threads: Vec<_> = (0..1000)
+                .map(|_| {
+                    let (tx, rx) = bounded::<()>(1);
+                    let t = thread::spawn(move || {
+                        let _ = rx.recv();
+                    });
+                    (tx, t)
+                })
+                .collect();
+            for (tx, t) in threads.into_iter().rev() {
+                let _ = tx.send(());
+                t.join().expect("joined");
+            }
+        });
+    });
+
+    g.bench_function("butler_1000_servers", |b| {
+        b.iter(|| {
+            let mut builder = Butler::builder("bench").default_capacity(Capacity::Bounded(16));
+            for i in 0..1000 {
+                builder = builder.server(&format!("idle{i}"), || Idle);
+            }
+            let app = builder.start().expect("starts");
+            app.shutdown();
+            app.wait().expect("clean")
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, restart_latency, start_stop_1000);
+criterion_main!(benches);
