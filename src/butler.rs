@@ -14,7 +14,7 @@ use threadbutler_supervisor::{
 
 use crate::Shutdown;
 use crate::address::Address;
-use crate::dead_letter::DeadLetter;
+use crate::dead_letter::{DeadLetter, DeadReason};
 use crate::error::{Error, SpawnError};
 use crate::hub::{Hub, HubBuilder};
 use crate::mailbox::{Capacity, WakeFn};
@@ -498,11 +498,19 @@ impl ButlerBuilder {
         let bus = EventBus::new();
         let tally = Arc::new(Mutex::new(Tally::default()));
         let t = Arc::clone(&tally);
+        let root_path = name.clone();
         bus.tap(move |e| {
             let mut t = t.lock().unwrap_or_else(PoisonError::into_inner);
             match e {
-                Event::Abandoned { child, .. } => t.abandoned.push(child.to_string()),
-                Event::Drained { child, left } if *left > 0 => {
+                // The report is about the shutdown: a hung life replaced long
+                // before it is supervision doing its job, not an unclean end.
+                Event::ShutdownBegan { supervisor } if **supervisor == *root_path => {
+                    t.shutting_down = true
+                }
+                Event::Abandoned { child, .. } if t.shutting_down => {
+                    t.abandoned.push(child.to_string())
+                }
+                Event::Drained { child, left } if t.shutting_down && *left > 0 => {
                     t.missed.push((child.to_string(), *left))
                 }
                 _ => {}
@@ -537,6 +545,7 @@ pub struct Butler {
 /// What the report needs from the events, tallied as they happen.
 #[derive(Debug, Default)]
 struct Tally {
+    shutting_down: bool,
     abandoned: Vec<String>,
     missed: Vec<(String, u64)>,
 }
@@ -614,7 +623,9 @@ impl Butler {
         match sup.add_child(spec) {
             Ok(()) => Ok(Address::new(core, self.hub.inner().config.request_timeout)),
             Err(reason) => {
-                self.hub.unregister(name);
+                // Whatever was sent meanwhile is dead-lettered; the name is free.
+                core.finish(DeadReason::Stopped);
+                self.hub.unregister_finished(name);
                 Err(SpawnError::StartFailed {
                     name: name.to_owned(),
                     reason,
@@ -635,7 +646,9 @@ impl Butler {
         let report = sup.remove_child(name).ok_or_else(|| Error::UnknownServer {
             name: name.to_owned(),
         })?;
-        self.hub.unregister(name);
+        // Only a removed server's own (now finished) mailbox frees its name;
+        // a child without a mailbox leaves a server of the same name alone.
+        self.hub.unregister_finished(name);
         Ok(report)
     }
 
@@ -689,10 +702,11 @@ pub struct Report {
     pub reason: ExitReason,
     /// The tree as it was at the end.
     pub tree: StatusNode,
-    /// Children left behind because they ignored their stop.
+    /// Children left behind during the shutdown because they ignored their
+    /// stop (hung lives replaced earlier are not counted).
     pub abandoned: Vec<String>,
-    /// Children whose final drain missed its deadline, with how many items
-    /// were dead-lettered.
+    /// Children whose drain during the shutdown missed its deadline, with
+    /// how many items were dead-lettered.
     pub drain_deadline_missed: Vec<(String, u64)>,
 }
 

@@ -241,6 +241,23 @@ impl Hub {
             .remove(name);
     }
 
+    /// Removes `name`'s mailbox from the registry if it is finished (no
+    /// reader will come back for it).
+    pub(crate) fn unregister_finished(&self, name: &str) {
+        let mut reg = self
+            .inner
+            .registry
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if reg
+            .by_name
+            .get(name)
+            .is_some_and(|e| e.control.is_finished())
+        {
+            reg.remove(name);
+        }
+    }
+
     /// The address of the mailbox named `name`, if it exists and belongs to
     /// endpoint `E`.
     pub fn address<E: Endpoint>(&self, name: &str) -> Option<Address<E>> {

@@ -814,9 +814,11 @@ impl Engine {
             child.on_final_stop(mode);
         }
         stop.request(mode);
+        // A drain gets its own timeout; an immediate stop (a restart, a hung
+        // child, a forced or immediate shutdown) gets the abandon grace.
         let first = match shutdown {
-            Shutdown::Drain(t) => t,
-            Shutdown::Immediate => self.grace,
+            Shutdown::Drain(t) if mode == StopMode::Drain => t,
+            _ => self.grace,
         };
         let drain = final_ && mode == StopMode::Drain;
         let ended = self.wait_exit(key, id, Instant::now() + first, drain);
