@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::mailbox::{MailboxCore, MailboxStats, Refused, deadline_after};
 use crate::message::{Endpoint, Routed};
-use crate::reply::{Reply, RequestError, wait_reply};
+use crate::reply::{Reply, RequestError, Waiter};
 use crate::send_error::{SendError, SendTimeoutError, TrySendError};
 
 /// A handle to one endpoint's mailbox. Cheap to clone, valid for as long as
@@ -94,6 +94,7 @@ impl<E: Endpoint> Address<E> {
     pub fn request<M, T>(&self, make: impl FnOnce(Reply<T>) -> M) -> Result<T, RequestError<M>>
     where
         M: Routed<To = E>,
+        T: 'static,
     {
         self.request_timeout(make, self.request_timeout)
     }
@@ -111,8 +112,9 @@ impl<E: Endpoint> Address<E> {
     ) -> Result<T, RequestError<M>>
     where
         M: Routed<To = E>,
+        T: 'static,
     {
-        let (reply, rx) = Reply::new();
+        let (reply, waiter) = Waiter::new();
         let msg = make(reply).wrap();
         // The deadline (a clock read) is only taken if we have to wait.
         let mut deadline = None;
@@ -127,7 +129,7 @@ impl<E: Endpoint> Address<E> {
             }
             Err(r) => return Err(RequestError::Closed(M::unwrap(refused_msg(r)))),
         }
-        wait_reply(&rx, deadline.or_else(|| deadline_after(timeout)))
+        waiter.wait(deadline, timeout)
     }
 
     /// A snapshot of the mailbox's counters.

@@ -359,7 +359,7 @@ impl Hub {
     /// # Errors
     ///
     /// See [`RequestError`].
-    pub fn request<M: Routed, T>(
+    pub fn request<M: Routed, T: 'static>(
         &self,
         make: impl FnOnce(Reply<T>) -> M,
     ) -> Result<T, RequestError<M>> {
@@ -371,7 +371,7 @@ impl Hub {
     /// # Errors
     ///
     /// See [`RequestError`].
-    pub fn request_timeout<M: Routed, T>(
+    pub fn request_timeout<M: Routed, T: 'static>(
         &self,
         make: impl FnOnce(Reply<T>) -> M,
         timeout: Duration,
@@ -380,8 +380,7 @@ impl Hub {
             Ok(a) => a.request_timeout(make, timeout),
             Err(why) => {
                 // Build the message anyway, so that the caller gets it back.
-                let (reply, _rx) = Reply::new();
-                Err(RequestError::NoRoute(make(reply), why))
+                Err(RequestError::NoRoute(make(Reply::detached()), why))
             }
         }
     }

@@ -2,7 +2,12 @@
 
 use std::fmt;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, bounded};
+use std::any::{Any, TypeId};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
 
 use crate::send_error::NoRoute;
 
@@ -36,21 +41,42 @@ use crate::send_error::NoRoute;
 /// # Ok::<(), threadbutler::Error>(())
 /// ```
 pub struct Reply<T> {
-    tx: Sender<T>,
+    tx: Sender<Answer<T>>,
+    seq: u64,
+    answered: bool,
 }
 
-impl<T> Reply<T> {
-    /// A reply and the receiver its answer arrives on.
-    pub(crate) fn new() -> (Reply<T>, Receiver<T>) {
-        let (tx, rx) = bounded(1);
-        (Reply { tx }, rx)
-    }
+/// What travels back: the request's sequence number and the value, or
+/// `None` when the reply was dropped unanswered.
+type Answer<T> = (u64, Option<T>);
 
+impl<T> Reply<T> {
     /// Answers the request. If the requester has given up (timed out), the
     /// value is dropped: there is nobody left to lose it for.
-    pub fn send(self, value: T) {
-        if self.tx.try_send(value).is_err() {
-            tracing::trace!("reply dropped: the requester stopped waiting");
+    pub fn send(mut self, value: T) {
+        self.answered = true;
+        if self.tx.send((self.seq, Some(value))).is_err() {
+            tracing::trace!("reply dropped: the requesting thread is gone");
+        }
+    }
+
+    /// A reply nobody waits for, to rebuild a request message that could
+    /// not be routed (so that the caller gets it back).
+    pub(crate) fn detached() -> Reply<T> {
+        let (tx, _) = unbounded();
+        Reply {
+            tx,
+            seq: 0,
+            answered: true,
+        }
+    }
+}
+
+impl<T> Drop for Reply<T> {
+    fn drop(&mut self) {
+        if !self.answered {
+            // Tell the requester now rather than at its timeout.
+            let _ = self.tx.send((self.seq, None));
         }
     }
 }
@@ -61,25 +87,107 @@ impl<T> fmt::Debug for Reply<T> {
     }
 }
 
-/// Waits for a reply: the fast check first, then a blocking wait.
-pub(crate) fn wait_reply<T, M>(
-    rx: &Receiver<T>,
-    deadline: Option<std::time::Instant>,
-) -> Result<T, RequestError<M>> {
-    match rx.try_recv() {
-        Ok(v) => return Ok(v),
-        Err(TryRecvError::Disconnected) => return Err(RequestError::Dropped),
-        Err(TryRecvError::Empty) => {}
+/// A thread's reusable reply channel for answers of type `T`.
+///
+/// A fresh channel per request costs more than the allocation: the
+/// requester parks on a channel nobody has touched yet, and measured on this
+/// project's 2-core machine a ping-pong over fresh reply channels took about
+/// 5x as long as one over a reused channel (`docs/benchmarks.md`). So each
+/// thread keeps one channel per answer type, and answers carry the request's
+/// sequence number: an answer to an earlier request that timed out is
+/// recognised and thrown away.
+struct Slot<T> {
+    tx: Sender<Answer<T>>,
+    rx: Receiver<Answer<T>>,
+    seq: u64,
+}
+
+thread_local! {
+    static SLOTS: RefCell<HashMap<TypeId, Box<dyn Any>>> = RefCell::new(HashMap::new());
+}
+
+/// The requester's side of one request: holds the thread's slot while the
+/// request is in flight and gives it back when dropped.
+pub(crate) struct Waiter<T: 'static> {
+    slot: Option<Slot<T>>,
+}
+
+impl<T: 'static> Waiter<T> {
+    /// A reply to put in the request, and the waiter for its answer.
+    pub(crate) fn new() -> (Reply<T>, Waiter<T>) {
+        let taken = SLOTS
+            .try_with(|s| s.borrow_mut().remove(&TypeId::of::<T>()))
+            .ok()
+            .flatten()
+            .and_then(|b| b.downcast::<Slot<T>>().ok());
+        let mut slot = match taken {
+            Some(b) => *b,
+            None => {
+                let (tx, rx) = unbounded();
+                Slot { tx, rx, seq: 0 }
+            }
+        };
+        // Answers to requests that timed out earlier: nobody wants them.
+        while slot.rx.try_recv().is_ok() {}
+        slot.seq = slot.seq.wrapping_add(1);
+        let reply = Reply {
+            tx: slot.tx.clone(),
+            seq: slot.seq,
+            answered: false,
+        };
+        (reply, Waiter { slot: Some(slot) })
     }
-    let res = match deadline {
-        Some(d) => rx.recv_deadline(d),
-        None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-    };
-    match res {
-        Ok(v) => Ok(v),
-        Err(RecvTimeoutError::Timeout) => Err(RequestError::Timeout),
-        Err(RecvTimeoutError::Disconnected) => Err(RequestError::Dropped),
+
+    /// Waits for the answer: a quick look first; the clock is read (for
+    /// the deadline `timeout` from now, unless one is given) only if the
+    /// answer is not there yet.
+    pub(crate) fn wait<M>(
+        &self,
+        deadline: Option<Instant>,
+        timeout: Duration,
+    ) -> Result<T, RequestError<M>> {
+        let Some(slot) = &self.slot else {
+            unreachable!("a waiter holds its slot until dropped")
+        };
+        let mut deadline = deadline;
+        loop {
+            let got = match slot.rx.try_recv() {
+                Ok(a) => a,
+                Err(_) => {
+                    let d = *deadline.get_or_insert_with(|| {
+                        Instant::now()
+                            .checked_add(timeout)
+                            .unwrap_or_else(far_future)
+                    });
+                    match slot.rx.recv_deadline(d) {
+                        Ok(a) => a,
+                        // The slot holds a sender, so only the deadline ends this.
+                        Err(_) => return Err(RequestError::Timeout),
+                    }
+                }
+            };
+            match got {
+                (seq, Some(v)) if seq == slot.seq => return Ok(v),
+                (seq, None) if seq == slot.seq => return Err(RequestError::Dropped),
+                _ => {} // a late answer to an earlier request
+            }
+        }
     }
+}
+
+impl<T: 'static> Drop for Waiter<T> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            // The thread may be exiting (its locals already gone): then the
+            // slot is simply dropped.
+            let _ = SLOTS.try_with(|s| s.borrow_mut().insert(TypeId::of::<T>(), Box::new(slot)));
+        }
+    }
+}
+
+/// About a hundred years from now: a deadline that never comes.
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
 }
 
 /// Why a request got no answer. Where the request was never sent, the
