@@ -22,7 +22,7 @@
 //! right after. A stop escalated by the supervisor's own stop signal (a
 //! forced shutdown) cuts a drain short.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -109,6 +109,7 @@ struct Slot {
 
 /// A row of the shared status, refreshed by the loop after each step.
 pub(crate) struct Row {
+    key: u64,
     name: Arc<str>,
     path: Arc<str>,
     child: Arc<dyn Child>,
@@ -910,45 +911,75 @@ impl Engine {
         self.publish();
     }
 
-    /// Publishes the status, then the event: whoever waits on an event sees
-    /// a status at least as new.
+    /// Publishes the status of the event's subject, then the event: whoever
+    /// waits on an event sees a status at least as new.
     fn emit(&self, event: Event) {
-        self.publish();
+        match self.slots.iter().position(|s| *s.path == *event.subject()) {
+            Some(i) => self.touch(i),
+            None => self.publish(),
+        }
         self.bus.emit(event);
     }
 
-    /// Refreshes the shared status rows.
+    /// Refreshes slot `i`'s status row in place (or everything, if the rows
+    /// no longer line up with the slots).
+    fn touch(&self, i: usize) {
+        let mut rows = self.shared.rows.lock().unwrap_or_else(PoisonError::into_inner);
+        let s = &self.slots[i];
+        let lined_up = rows.len() == self.slots.len();
+        match rows.get_mut(i) {
+            Some(row) if lined_up && row.key == s.key => {
+                let seen = *row.seen.lock().unwrap_or_else(PoisonError::into_inner);
+                *row = Row::of(s, seen);
+            }
+            _ => {
+                drop(rows);
+                self.publish();
+            }
+        }
+    }
+
+    /// Rebuilds every status row, keeping what each row had sampled.
     fn publish(&self) {
-        let mut rows = self
-            .shared
-            .rows
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut rows = self.shared.rows.lock().unwrap_or_else(PoisonError::into_inner);
         let old: Vec<Row> = std::mem::take(&mut *rows);
-        for s in &self.slots {
-            let state = match s.state {
-                SlotState::Running if s.inst.is_some() => ChildState::Running,
-                SlotState::Running => ChildState::Stopping,
-                SlotState::Backoff(_) => ChildState::Restarting,
-                SlotState::Stopped => ChildState::Stopped,
-                SlotState::Abandoned => ChildState::Abandoned,
+        let mut by_key: Option<HashMap<u64, usize>> = None;
+        for (i, s) in self.slots.iter().enumerate() {
+            // Rows are in slot order, so the same position usually matches.
+            let at = match old.get(i) {
+                Some(r) if r.key == s.key => Some(i),
+                _ => by_key
+                    .get_or_insert_with(|| old.iter().enumerate().map(|(j, r)| (r.key, j)).collect())
+                    .get(&s.key)
+                    .copied(),
             };
-            let hb = s.inst.as_ref().map(|x| (x.id, x.hb.clone()));
-            let seen = old
-                .iter()
-                .find(|r| r.path == s.path)
-                .map(|r| *r.seen.lock().unwrap_or_else(PoisonError::into_inner))
+            let seen = at
+                .map(|j| *old[j].seen.lock().unwrap_or_else(PoisonError::into_inner))
                 .unwrap_or((0, 0, Instant::now()));
-            rows.push(Row {
-                name: Arc::clone(&s.spec.name),
-                path: Arc::clone(&s.path),
-                child: Arc::clone(&s.spec.child),
-                state,
-                restarts: s.restarts,
-                last_exit: s.last_exit.as_ref().map(ToString::to_string),
-                hb,
-                seen: Mutex::new(seen),
-            });
+            rows.push(Row::of(s, seen));
+        }
+    }
+}
+
+impl Row {
+    fn of(s: &Slot, seen: (u64, u64, Instant)) -> Row {
+        let state = match s.state {
+            SlotState::Running if s.inst.is_some() => ChildState::Running,
+            SlotState::Running => ChildState::Stopping,
+            SlotState::Backoff(_) => ChildState::Restarting,
+            SlotState::Stopped => ChildState::Stopped,
+            SlotState::Abandoned => ChildState::Abandoned,
+        };
+        Row {
+            key: s.key,
+            name: Arc::clone(&s.spec.name),
+            path: Arc::clone(&s.path),
+            child: Arc::clone(&s.spec.child),
+            state,
+            restarts: s.restarts,
+            last_exit: s.last_exit.as_ref().map(ToString::to_string),
+            hb: s.inst.as_ref().map(|x| (x.id, x.hb.clone())),
+            seen: Mutex::new(seen),
         }
     }
 }
