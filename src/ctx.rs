@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Select, TryRecvError as ChanTryRecv};
 use threadbutler_supervisor::heartbeat::HeartbeatWriter;
-use threadbutler_supervisor::{BoxError, Stage, StopMode, StopSignal};
+use threadbutler_supervisor::{BoxError, Stage, StartNotice, StopMode, StopSignal};
 
 use crate::Hub;
 use crate::address::Address;
@@ -123,6 +123,9 @@ pub struct Ctx<S: Server> {
     stopped_itself: bool,
     ticker: Option<Ticker>,
     request_timeout: Duration,
+    /// A start notice nobody waits on, given at the first convenient moment
+    /// (see `StartNotice::may_defer`).
+    deferred_start: Option<StartNotice>,
 }
 
 impl<S: Server> Ctx<S> {
@@ -153,6 +156,7 @@ impl<S: Server> Ctx<S> {
             stopped_itself: false,
             ticker: None,
             request_timeout,
+            deferred_start: None,
         }
     }
 
@@ -277,6 +281,28 @@ impl<S: Server> Ctx<S> {
             self.counter.publish(self.handled);
             self.heartbeat.bump();
             self.stage = Stage::Run;
+            if self.deferred_start.is_some() {
+                self.give_start_notice();
+            }
+        }
+    }
+
+    /// Gives the start notice now, or, if nobody waits on it, at the first
+    /// convenient moment: after the first message, before the first wait
+    /// for mail, or when the life ends.
+    pub(crate) fn started(&mut self, mut notice: StartNotice) {
+        if notice.may_defer() {
+            self.deferred_start = Some(notice);
+        } else {
+            notice.give();
+        }
+    }
+
+    /// Gives a deferred start notice, if one is pending.
+    #[cold]
+    pub(crate) fn give_start_notice(&mut self) {
+        if let Some(mut n) = self.deferred_start.take() {
+            n.give();
         }
     }
 
@@ -347,6 +373,9 @@ impl<S: Server> Ctx<S> {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
+            if self.deferred_start.is_some() {
+                self.give_start_notice();
+            }
             self.heartbeat.set_busy(false);
             let woke = self.block(deadline);
             self.heartbeat.set_busy(true);

@@ -79,7 +79,7 @@ fn caught<T>(
 }
 
 /// Runs one instance to its end on the current thread. See the module docs.
-pub(crate) fn run<S: Server>(launch: Launch<S>, mut started: StartNotice) -> ExitReason {
+pub(crate) fn run<S: Server>(launch: Launch<S>, started: StartNotice) -> ExitReason {
     ON_SERVER_THREAD.with(|c| c.set(true));
     let id = launch.id;
     let name = Arc::clone(&launch.name);
@@ -119,10 +119,12 @@ pub(crate) fn run<S: Server>(launch: Launch<S>, mut started: StartNotice) -> Exi
         }
     };
     ctx.set_stage(Stage::Run);
-    started.give();
+    ctx.started(started);
     tracing::info!(server = %name, id, "server started");
 
     let outcome = catch_unwind(AssertUnwindSafe(|| server.run(&mut ctx)));
+    // A life that started reports it before it reports its end.
+    ctx.give_start_notice();
     let mut reason = match outcome {
         Ok(Ok(())) => {
             ctx.finish_in_flight();

@@ -87,6 +87,7 @@ pub struct ChildDetails {
 /// The one-shot "I have started" of a life.
 pub struct StartNotice {
     notify: Option<Box<dyn FnOnce() + Send>>,
+    may_defer: bool,
 }
 
 impl StartNotice {
@@ -94,6 +95,7 @@ impl StartNotice {
     pub fn new(f: impl FnOnce() + Send + 'static) -> Self {
         StartNotice {
             notify: Some(Box::new(f)),
+            may_defer: false,
         }
     }
 
@@ -102,6 +104,26 @@ impl StartNotice {
         Self::new(move || {
             let _ = tx.send(());
         })
+    }
+
+    /// A notice nobody is blocked on: the child may give it at its first
+    /// convenient moment rather than right after initialising. A worker that
+    /// restarted its child on its own hands these out (see
+    /// [`may_defer`](Self::may_defer)).
+    pub fn deferrable(f: impl FnOnce() + Send + 'static) -> Self {
+        StartNotice {
+            notify: Some(Box::new(f)),
+            may_defer: true,
+        }
+    }
+
+    /// True if no one waits on this notice, so that the child may give it
+    /// later: before it first waits for work, after its first unit of work,
+    /// or when it ends, whichever comes first. Giving a notice wakes the
+    /// supervisor, which costs the giving thread a system call; deferring it
+    /// keeps that off the path from a restart to the first message handled.
+    pub fn may_defer(&self) -> bool {
+        self.may_defer
     }
 
     /// Gives the notice (at most once; later calls do nothing).

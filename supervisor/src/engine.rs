@@ -31,10 +31,11 @@ use crossbeam_channel::{Receiver, Select, Sender, unbounded};
 
 use crate::child::{Child, ChildDetails, Life, StartNotice};
 use crate::event::{Event, EventBus};
+use crate::fast_restart::{self, FastChild, Gate, LocalRestart};
 use crate::heartbeat::{HeartbeatReader, HeartbeatWriter, heartbeat};
 use crate::spec::{ChildSpec, SupervisorSpec};
 use crate::status::{ChildState, StatusNode};
-use crate::worker::{Worker, WorkerEvent};
+use crate::worker::{Worker, WorkerEvent, WorkerSetup};
 use crate::{
     ExitReason, JitterRng, Restart, RestartWindow, Shutdown, Stage, StopMode, StopSignal, Strategy,
 };
@@ -79,6 +80,8 @@ struct Inst {
     stop: Arc<StopSignal>,
     hb: HeartbeatReader,
     started_at: Instant,
+    /// True once its start notice arrived.
+    started: bool,
     /// Progress as last sampled, and when it last moved (or the child last
     /// became busy).
     watch: (u64, Option<Instant>),
@@ -176,7 +179,9 @@ impl Shared {
 pub(crate) struct Engine {
     path: Arc<str>,
     strategy: Strategy,
-    window: RestartWindow,
+    gate: Gate,
+    /// Set once this life of the supervisor is ending: the gate stays shut.
+    closing: bool,
     grace: Duration,
     slots: Vec<Slot>,
     next_key: u64,
@@ -214,7 +219,11 @@ impl Engine {
         let mut e = Engine {
             path,
             strategy: spec.strategy,
-            window: RestartWindow::new(spec.intensity),
+            gate: fast_restart::new_gate(
+                RestartWindow::new(spec.intensity),
+                spec.strategy == Strategy::OneForOne,
+            ),
+            closing: false,
             grace: spec.abandon_after,
             slots: Vec::new(),
             next_key: 0,
@@ -237,6 +246,14 @@ impl Engine {
     fn push_slot(&mut self, spec: ChildSpec) -> usize {
         self.next_key += 1;
         let path = child_path(&self.path, &spec.name);
+        fast_restart::lock(&self.gate).children.insert(
+            self.next_key,
+            FastChild {
+                restart: spec.restart,
+                eligible: spec.backoff.min.is_zero() && !spec.fresh_thread,
+                worker: 0,
+            },
+        );
         self.slots.push(Slot {
             key: self.next_key,
             spec,
@@ -278,6 +295,7 @@ impl Engine {
 
     fn supervise(&mut self) -> ExitReason {
         loop {
+            self.book_local_restarts();
             if self.stop.is_requested() {
                 self.stop_all(true);
                 return ExitReason::Shutdown;
@@ -291,6 +309,9 @@ impl Engine {
                 return r;
             }
             if let Some(r) = self.check_heartbeats() {
+                return r;
+            }
+            if let Some(r) = self.check_start_timeouts() {
                 return r;
             }
             if self.stop.is_requested() || !self.pending.is_empty() {
@@ -324,6 +345,9 @@ impl Engine {
         for s in &self.slots {
             if let SlotState::Backoff(until) = s.state {
                 take(until);
+            }
+            if let Some(inst) = s.inst.as_ref().filter(|x| !x.started) {
+                take(inst.started_at + s.spec.start_timeout);
             }
             if let (Some(timeout), Some(inst)) = (s.spec.heartbeat, &s.inst) {
                 // Sample at half the timeout: a hang is seen within 1.5x.
@@ -373,21 +397,117 @@ impl Engine {
 
     /// A worker event outside a synchronous step.
     fn on_event(&mut self, ev: WorkerEvent) -> Option<ExitReason> {
-        let WorkerEvent::Exited { key, id, reason } = ev else {
-            return None; // a late start notice of a life we gave up on
-        };
-        let i = self.slot_of(key)?;
-        if self.slots[i].inst.as_ref().map(|x| x.id) != Some(id) {
-            return None; // an abandoned life ending late
+        // Local restarts come before anything their new lives report.
+        self.book_local_restarts();
+        match ev {
+            WorkerEvent::Started { key, id } => {
+                // A life the worker restarted on its own reports in.
+                let i = self.slot_of(key)?;
+                let inst = self.slots[i]
+                    .inst
+                    .as_mut()
+                    .filter(|x| x.id == id && !x.started)?;
+                inst.started = true;
+                let child = Arc::clone(&self.slots[i].path);
+                self.emit(Event::Started { child, id });
+                None
+            }
+            WorkerEvent::Exited { key, id, reason } => {
+                let i = self.slot_of(key)?;
+                if self.slots[i].inst.as_ref().map(|x| x.id) != Some(id) {
+                    return None; // an abandoned life ending late
+                }
+                let inst = self.slots[i].inst.take()?;
+                self.slots[i].last_ran = inst.started_at.elapsed();
+                self.emit(Event::Exited {
+                    child: Arc::clone(&self.slots[i].path),
+                    id,
+                    reason: reason.clone(),
+                });
+                self.ended(i, reason)
+            }
         }
-        let inst = self.slots[i].inst.take()?;
-        self.slots[i].last_ran = inst.started_at.elapsed();
-        self.emit(Event::Exited {
-            child: Arc::clone(&self.slots[i].path),
-            id,
-            reason: reason.clone(),
+    }
+
+    /// Books a restart the worker made on its own (see `fast_restart`): the
+    /// same bookkeeping and events as a supervised restart with no backoff.
+    fn absorb_restart(&mut self, r: LocalRestart) {
+        let LocalRestart {
+            key,
+            old,
+            reason,
+            new,
+            stop,
+            heartbeat: hb,
+            at,
+        } = r;
+        let Some(i) = self.slot_of(key) else { return };
+        let s = &mut self.slots[i];
+        if s.inst.as_ref().map(|x| x.id) != Some(old) {
+            return; // cannot happen: the gate admits only the current worker
+        }
+        if let Some(inst) = s.inst.take() {
+            s.last_ran = at.saturating_duration_since(inst.started_at);
+        }
+        s.last_exit = Some(reason.clone());
+        if s.last_ran >= s.spec.backoff.reset_after {
+            s.attempts = 0;
+        }
+        s.attempts = s.attempts.saturating_add(1);
+        s.restarts += 1;
+        let attempt = s.attempts;
+        s.inst = Some(Inst {
+            id: new,
+            stop,
+            hb,
+            started_at: at,
+            started: false,
+            watch: (0, None),
         });
-        self.ended(i, reason)
+        s.state = SlotState::Running;
+        let path = Arc::clone(&s.path);
+        self.emit(Event::Exited {
+            child: Arc::clone(&path),
+            id: old,
+            reason,
+        });
+        self.emit(Event::Restarting {
+            child: Arc::clone(&path),
+            attempt,
+            delay: Duration::ZERO,
+        });
+        self.emit(Event::Starting {
+            child: path,
+            id: new,
+        });
+    }
+
+    /// Books the restarts workers made on their own since the last look.
+    fn book_local_restarts(&mut self) {
+        let made = std::mem::take(&mut fast_restart::lock(&self.gate).made);
+        for r in made {
+            self.absorb_restart(r);
+        }
+    }
+
+    /// Shuts the gate so that no worker restarts on its own, then books the
+    /// local restarts made before.
+    fn close_gate(&mut self) {
+        fast_restart::lock(&self.gate).open = false;
+        self.book_local_restarts();
+    }
+
+    /// Opens the gate again after a synchronous step, unless this life of
+    /// the supervisor is ending or its strategy restarts groups.
+    fn reopen_gate(&self) {
+        if !self.closing && self.strategy == Strategy::OneForOne {
+            fast_restart::lock(&self.gate).open = true;
+        }
+    }
+
+    fn close_gate_for_good(&mut self) {
+        self.closing = true;
+        self.close_gate();
     }
 
     /// A child's life ended on its own (or was ended for a missed heartbeat):
@@ -422,8 +542,12 @@ impl Engine {
     /// schedules their starts after the backoff.
     fn restart_from(&mut self, i: usize) -> Option<ExitReason> {
         let now = Instant::now();
-        if !self.window.record(now) {
-            let intensity = self.window.intensity();
+        let (admitted, intensity) = {
+            let mut g = fast_restart::lock(&self.gate);
+            (g.window.record(now), g.window.intensity())
+        };
+        if !admitted {
+            self.close_gate_for_good();
             self.emit(Event::GaveUp {
                 supervisor: Arc::clone(&self.path),
                 max_restarts: intensity.max_restarts,
@@ -563,6 +687,34 @@ impl Engine {
         None
     }
 
+    /// A life a worker restarted on its own that has not reported its start
+    /// within the start timeout failed to start.
+    fn check_start_timeouts(&mut self) -> Option<ExitReason> {
+        let now = Instant::now();
+        let late: Vec<u64> = self
+            .slots
+            .iter()
+            .filter(|s| {
+                s.inst
+                    .as_ref()
+                    .is_some_and(|x| !x.started && now >= x.started_at + s.spec.start_timeout)
+            })
+            .map(|s| s.key)
+            .collect();
+        for key in late {
+            let Some(i) = self.slot_of(key) else { continue };
+            let t = self.slots[i].spec.start_timeout;
+            let reason =
+                ExitReason::failed(Stage::Start, format!("did not start within {t:?}").into());
+            self.stop_slot(i, false, Some(reason.clone()));
+            self.slots[i].last_ran = Duration::ZERO;
+            if let Some(r) = self.ended(i, reason) {
+                return Some(r);
+            }
+        }
+        None
+    }
+
     fn on_control(&mut self, c: Control) -> Option<ExitReason> {
         match c {
             Control::Add { spec, reply } => {
@@ -624,6 +776,13 @@ impl Engine {
     /// Starts a new life of slot `i` and waits until it started, ended, or
     /// ran out of time.
     fn start_slot(&mut self, i: usize) -> Result<(), ExitReason> {
+        self.close_gate();
+        let r = self.start_slot_closed(i);
+        self.reopen_gate();
+        r
+    }
+
+    fn start_slot_closed(&mut self, i: usize) -> Result<(), ExitReason> {
         let key = self.slots[i].key;
         let path = Arc::clone(&self.slots[i].path);
         if self.slots[i].spec.fresh_thread
@@ -672,12 +831,16 @@ impl Engine {
             stop,
             hb: reader,
             started_at: now,
+            started: false,
             watch: (0, None),
         });
         let deadline = now + self.slots[i].spec.start_timeout;
         match self.wait_for(key, id, Some(deadline)) {
             Some(WorkerEvent::Started { .. }) => {
                 self.slots[i].state = SlotState::Running;
+                if let Some(inst) = self.slots[i].inst.as_mut() {
+                    inst.started = true;
+                }
                 self.emit(Event::Started { child: path, id });
                 Ok(())
             }
@@ -709,16 +872,23 @@ impl Engine {
 
     fn spawn_worker(&self, i: usize) -> Result<Worker, ExitReason> {
         let s = &self.slots[i];
-        Worker::spawn(
-            &s.spec.name,
-            s.key,
-            Arc::clone(&s.spec.child),
-            s.spec.stack_size,
-            self.ev_tx.clone(),
-        )
+        let w = Worker::spawn(WorkerSetup {
+            name: Arc::clone(&s.spec.name),
+            path: Arc::clone(&s.path),
+            key: s.key,
+            child: Arc::clone(&s.spec.child),
+            stack_size: s.spec.stack_size,
+            events: self.ev_tx.clone(),
+            bus: self.bus.clone(),
+            gate: Arc::clone(&self.gate),
+        })
         .map_err(|e| {
             ExitReason::failed(Stage::Init, format!("could not spawn a thread: {e}").into())
-        })
+        })?;
+        if let Some(c) = fast_restart::lock(&self.gate).children.get_mut(&s.key) {
+            c.worker = w.id;
+        }
+        Ok(w)
     }
 
     /// Waits for an event of life `id` of slot `key`, setting others aside.
@@ -790,6 +960,20 @@ impl Engine {
     /// The `Exited` event reports `report_as` instead of the life's own
     /// reason when given (a missed heartbeat, a start timeout).
     fn stop_slot(&mut self, i: usize, final_: bool, report_as: Option<ExitReason>) -> Stopped {
+        // No worker may restart on its own while we stop one: its life would
+        // slip past the stop.
+        self.close_gate();
+        let stopped = self.stop_slot_closed(i, final_, report_as);
+        self.reopen_gate();
+        stopped
+    }
+
+    fn stop_slot_closed(
+        &mut self,
+        i: usize,
+        final_: bool,
+        report_as: Option<ExitReason>,
+    ) -> Stopped {
         let key = self.slots[i].key;
         let path = Arc::clone(&self.slots[i].path);
         let shutdown = self.slots[i].spec.shutdown;
@@ -864,6 +1048,9 @@ impl Engine {
                 // takes nothing more; its late exit is ignored.
                 s.worker = None;
                 s.state = SlotState::Abandoned;
+                if let Some(c) = fast_restart::lock(&self.gate).children.get_mut(&key) {
+                    c.worker = 0;
+                }
                 self.emit(Event::Abandoned { child: path, id });
                 Stopped::Abandoned
             }
@@ -882,6 +1069,7 @@ impl Engine {
     /// added at run time are not part of the spec, so they are retired
     /// either way.
     fn stop_all(&mut self, requested: bool) {
+        self.close_gate_for_good();
         if requested {
             self.emit(Event::ShutdownBegan {
                 supervisor: Arc::clone(&self.path),
@@ -924,7 +1112,11 @@ impl Engine {
     /// Refreshes slot `i`'s status row in place (or everything, if the rows
     /// no longer line up with the slots).
     fn touch(&self, i: usize) {
-        let mut rows = self.shared.rows.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut rows = self
+            .shared
+            .rows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let s = &self.slots[i];
         let lined_up = rows.len() == self.slots.len();
         match rows.get_mut(i) {
@@ -941,7 +1133,11 @@ impl Engine {
 
     /// Rebuilds every status row, keeping what each row had sampled.
     fn publish(&self) {
-        let mut rows = self.shared.rows.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut rows = self
+            .shared
+            .rows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let old: Vec<Row> = std::mem::take(&mut *rows);
         let mut by_key: Option<HashMap<u64, usize>> = None;
         for (i, s) in self.slots.iter().enumerate() {
@@ -949,7 +1145,9 @@ impl Engine {
             let at = match old.get(i) {
                 Some(r) if r.key == s.key => Some(i),
                 _ => by_key
-                    .get_or_insert_with(|| old.iter().enumerate().map(|(j, r)| (r.key, j)).collect())
+                    .get_or_insert_with(|| {
+                        old.iter().enumerate().map(|(j, r)| (r.key, j)).collect()
+                    })
                     .get(&s.key)
                     .copied(),
             };

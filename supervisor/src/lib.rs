@@ -42,6 +42,7 @@ mod engine;
 mod event;
 mod exit;
 mod exit_cell;
+mod fast_restart;
 pub mod heartbeat;
 mod panic;
 mod policy;

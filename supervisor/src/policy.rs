@@ -107,6 +107,17 @@ impl RestartWindow {
         self.times.len() <= self.intensity.max_restarts as usize
     }
 
+    /// True if a restart recorded at `now` would still be allowed. Records
+    /// nothing.
+    pub fn would_allow(&self, now: Instant) -> bool {
+        let inside = self
+            .times
+            .iter()
+            .filter(|&&t| now.saturating_duration_since(t) < self.intensity.period)
+            .count();
+        inside < self.intensity.max_restarts as usize
+    }
+
     /// Restarts inside the window as of the last record.
     pub fn len(&self) -> usize {
         self.times.len()

@@ -1,14 +1,21 @@
 //! A child's worker thread: runs one life per command, reports each exit,
-//! and waits for the next life until its supervisor lets it go.
+//! and waits for the next life until its supervisor lets it go. After a
+//! failure it may start the next life itself (see `fast_restart`).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
+use std::time::Instant;
 
 use crossbeam_channel::{Sender, unbounded};
 
-use crate::child::{Child, Life};
-use crate::{ExitReason, Stage, panic_message};
+use crate::child::{Child, Life, StartNotice};
+use crate::engine::next_life_id;
+use crate::event::EventBus;
+use crate::fast_restart::{self, Gate, LocalRestart};
+use crate::heartbeat::heartbeat;
+use crate::{ExitReason, Stage, StopSignal, panic_message};
 
 /// What a worker tells its supervisor.
 #[derive(Debug)]
@@ -28,43 +35,54 @@ pub(crate) enum WorkerEvent {
 /// end after its current life (if any).
 #[derive(Debug)]
 pub(crate) struct Worker {
+    pub(crate) id: u64,
     lives: Sender<Life>,
     thread: Option<JoinHandle<()>>,
 }
 
+static NEXT_WORKER: AtomicU64 = AtomicU64::new(1);
+
+/// Who a worker is and where it reports.
+pub(crate) struct WorkerSetup {
+    pub(crate) name: Arc<str>,
+    pub(crate) path: Arc<str>,
+    pub(crate) key: u64,
+    pub(crate) child: Arc<dyn Child>,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) events: Sender<WorkerEvent>,
+    pub(crate) bus: EventBus,
+    pub(crate) gate: Gate,
+}
+
 impl Worker {
-    /// Spawns a worker for the child with supervisor key `key`.
-    pub(crate) fn spawn(
-        name: &str,
-        key: u64,
-        child: Arc<dyn Child>,
-        stack_size: Option<usize>,
-        events: Sender<WorkerEvent>,
-    ) -> std::io::Result<Worker> {
+    /// Spawns a worker thread, named after the child.
+    pub(crate) fn spawn(setup: WorkerSetup) -> std::io::Result<Worker> {
+        let id = NEXT_WORKER.fetch_add(1, Ordering::Relaxed);
         let (lives, rx) = unbounded::<Life>();
-        let mut b = thread::Builder::new().name(name.to_owned());
-        if let Some(bytes) = stack_size {
+        let mut b = thread::Builder::new().name(setup.name.to_string());
+        if let Some(bytes) = setup.stack_size {
             b = b.stack_size(bytes);
         }
         let thread = b.spawn(move || {
-            while let Ok(life) = rx.recv() {
-                let id = life.id;
-                let reason = match catch_unwind(AssertUnwindSafe(|| child.run(life))) {
-                    Ok(r) => r,
-                    Err(p) => ExitReason::Panicked {
-                        stage: Stage::Run,
-                        message: panic_message(p.as_ref()),
-                    },
-                };
-                if events
-                    .send(WorkerEvent::Exited { key, id, reason })
-                    .is_err()
-                {
-                    return; // the supervisor is gone
+            while let Ok(mut life) = rx.recv() {
+                loop {
+                    let old = life.id;
+                    let reason = match catch_unwind(AssertUnwindSafe(|| setup.child.run(life))) {
+                        Ok(r) => r,
+                        Err(p) => ExitReason::Panicked {
+                            stage: Stage::Run,
+                            message: panic_message(p.as_ref()),
+                        },
+                    };
+                    match setup.restart_here(id, old, reason) {
+                        Ok(next) => life = next,
+                        Err(()) => break,
+                    }
                 }
             }
         })?;
         Ok(Worker {
+            id,
             lives,
             thread: Some(thread),
         })
@@ -84,5 +102,51 @@ impl Worker {
         if let Some(t) = t {
             let _ = t.join();
         }
+    }
+}
+
+impl WorkerSetup {
+    /// After life `old` ended with `reason`: the next life if the gate
+    /// admits a local restart (recorded in the gate for the supervisor), or
+    /// `Err` after reporting the exit to the supervisor.
+    fn restart_here(&self, worker: u64, old: u64, reason: ExitReason) -> Result<Life, ()> {
+        let at = Instant::now();
+        let mut gate = fast_restart::lock(&self.gate);
+        if gate.admit(self.key, worker, &reason, at) {
+            let new = next_life_id();
+            let stop = Arc::new(StopSignal::new());
+            let (writer, reader) = heartbeat();
+            gate.made.push(LocalRestart {
+                key: self.key,
+                old,
+                reason,
+                new,
+                stop: Arc::clone(&stop),
+                heartbeat: reader,
+                at,
+            });
+            drop(gate);
+            let events = self.events.clone();
+            let key = self.key;
+            return Ok(Life {
+                name: Arc::clone(&self.name),
+                path: Arc::clone(&self.path),
+                id: new,
+                stop,
+                heartbeat: writer,
+                started: StartNotice::deferrable(move || {
+                    let _ = events.send(WorkerEvent::Started { key, id: new });
+                }),
+                events: self.bus.clone(),
+            });
+        }
+        drop(gate);
+        // The supervisor decides; if it is gone, so are we.
+        let _ = self.events.send(WorkerEvent::Exited {
+            key: self.key,
+            id: old,
+            reason,
+        });
+        Err(())
     }
 }
