@@ -391,6 +391,13 @@ impl Engine {
         }
     }
 
+    /// Drops slot `i` and what the gate knew of it.
+    fn remove_slot(&mut self, i: usize) -> Slot {
+        let s = self.slots.remove(i);
+        fast_restart::lock(&self.gate).children.remove(&s.key);
+        s
+    }
+
     fn slot_of(&self, key: u64) -> Option<usize> {
         self.slots.iter().position(|s| s.key == key)
     }
@@ -532,7 +539,7 @@ impl Engine {
         }
         let path = Arc::clone(&s.path);
         if s.spec.restart == Restart::Temporary {
-            self.slots.remove(i);
+            self.remove_slot(i);
         }
         self.emit(Event::Stopped { child: path });
     }
@@ -732,7 +739,7 @@ impl Engine {
                     let r = self.start_slot(i);
                     if r.is_err() {
                         self.slots[i].spec.child.on_retired();
-                        self.slots.remove(i);
+                        self.remove_slot(i);
                     }
                     r
                 };
@@ -758,7 +765,7 @@ impl Engine {
                                 abandoned: false,
                             },
                         };
-                        let s = self.slots.remove(i);
+                        let s = self.remove_slot(i);
                         s.spec.child.on_retired();
                         if let Some(w) = s.worker {
                             w.retire();
