@@ -114,20 +114,25 @@ impl<E: Endpoint> Address<E> {
         M: Routed<To = E>,
         T: 'static,
     {
-        let (reply, waiter) = Waiter::new();
+        let (reply, mut waiter) = Waiter::new();
         let msg = make(reply).wrap();
         // The deadline (a clock read) is only taken if we have to wait.
         let mut deadline = None;
-        match self.core.try_send(msg) {
-            Ok(()) => {}
+        let sent = match self.core.try_send(msg) {
+            Ok(()) => Ok(()),
             Err(Refused::Full(m)) => {
                 deadline = deadline_after(timeout);
                 self.core.send_until(m, deadline).map_err(|r| match r {
                     Refused::Full(m) | Refused::Timeout(m) => RequestError::Full(M::unwrap(m)),
                     Refused::Closed(m) => RequestError::Closed(M::unwrap(m)),
-                })?;
+                })
             }
-            Err(r) => return Err(RequestError::Closed(M::unwrap(refused_msg(r)))),
+            Err(r) => Err(RequestError::Closed(M::unwrap(refused_msg(r)))),
+        };
+        if let Err(e) = sent {
+            // The reply goes back to the caller inside the message.
+            waiter.forget();
+            return Err(e);
         }
         waiter.wait(deadline, timeout)
     }

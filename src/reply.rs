@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, unbounded};
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
 use crate::send_error::NoRoute;
 
@@ -55,8 +55,9 @@ impl<T> Reply<T> {
     /// value is dropped: there is nobody left to lose it for.
     pub fn send(mut self, value: T) {
         self.answered = true;
-        if self.tx.send((self.seq, Some(value))).is_err() {
-            tracing::trace!("reply dropped: the requesting thread is gone");
+        // Never blocks: the requester's slot has room for exactly this answer.
+        if self.tx.try_send((self.seq, Some(value))).is_err() {
+            tracing::trace!("reply dropped: the requester stopped waiting");
         }
     }
 
@@ -76,7 +77,7 @@ impl<T> Drop for Reply<T> {
     fn drop(&mut self) {
         if !self.answered {
             // Tell the requester now rather than at its timeout.
-            let _ = self.tx.send((self.seq, None));
+            let _ = self.tx.try_send((self.seq, None));
         }
     }
 }
@@ -93,9 +94,11 @@ impl<T> fmt::Debug for Reply<T> {
 /// requester parks on a channel nobody has touched yet, and measured on this
 /// project's 2-core machine a ping-pong over fresh reply channels took about
 /// 5x as long as one over a reused channel (`docs/benchmarks.md`). So each
-/// thread keeps one channel per answer type, and answers carry the request's
-/// sequence number: an answer to an earlier request that timed out is
-/// recognised and thrown away.
+/// thread keeps one `bounded(1)` channel per answer type. A slot whose reply
+/// got out of the requester's hands (a timeout, a request that was not sent
+/// and went back to the caller) is retired, not reused, so at most one
+/// answer is ever in flight on a slot; answers still carry the request's
+/// sequence number as a second line of defence.
 struct Slot<T> {
     tx: Sender<Answer<T>>,
     rx: Receiver<Answer<T>>,
@@ -123,7 +126,9 @@ impl<T: 'static> Waiter<T> {
         let mut slot = match taken {
             Some(b) => *b,
             None => {
-                let (tx, rx) = unbounded();
+                // One answer at most is ever in flight: a slot whose reply
+                // may still answer late is never reused (see `forget`).
+                let (tx, rx) = bounded(1);
                 Slot { tx, rx, seq: 0 }
             }
         };
@@ -142,7 +147,7 @@ impl<T: 'static> Waiter<T> {
     /// the deadline `timeout` from now, unless one is given) only if the
     /// answer is not there yet.
     pub(crate) fn wait<M>(
-        &self,
+        mut self,
         deadline: Option<Instant>,
         timeout: Duration,
     ) -> Result<T, RequestError<M>> {
@@ -161,8 +166,12 @@ impl<T: 'static> Waiter<T> {
                     });
                     match slot.rx.recv_deadline(d) {
                         Ok(a) => a,
-                        // The slot holds a sender, so only the deadline ends this.
-                        Err(_) => return Err(RequestError::Timeout),
+                        // The slot holds a sender, so only the deadline ends
+                        // this. The reply may still answer: retire the slot.
+                        Err(_) => {
+                            self.forget();
+                            return Err(RequestError::Timeout);
+                        }
                     }
                 }
             };
@@ -172,6 +181,15 @@ impl<T: 'static> Waiter<T> {
                 _ => {} // a late answer to an earlier request
             }
         }
+    }
+}
+
+impl<T: 'static> Waiter<T> {
+    /// Retires the slot instead of reusing it: its reply is out of our
+    /// hands (the request timed out, or was not sent and went back to the
+    /// caller), so it may answer at any time later.
+    pub(crate) fn forget(&mut self) {
+        self.slot = None;
     }
 }
 

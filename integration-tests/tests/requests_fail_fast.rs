@@ -10,7 +10,9 @@ use threadbutler::prelude::*;
 pub struct Ask(pub Reply<u32>);
 pub struct AskAndDie(pub Reply<u32>);
 pub struct Ignore(pub Reply<u32>);
-threadbutler::messages! { pub enum OracleMsg for Oracle { Ask, AskAndDie, Ignore } }
+/// Answers every ignored request, late, with 13.
+pub struct AnswerLate;
+threadbutler::messages! { pub enum OracleMsg for Oracle { Ask, AskAndDie, Ignore, AnswerLate } }
 
 #[derive(Default)]
 pub struct Oracle {
@@ -23,6 +25,11 @@ impl Server for Oracle {
             OracleMsg::Ask(Ask(r)) => r.send(42),
             OracleMsg::AskAndDie(AskAndDie(_r)) => panic!("died holding the reply"),
             OracleMsg::Ignore(Ignore(r)) => self.ignored.push(r),
+            OracleMsg::AnswerLate(AnswerLate) => {
+                for r in self.ignored.drain(..) {
+                    r.send(13);
+                }
+            }
         }
         Ok(())
     }
@@ -84,4 +91,42 @@ fn the_hub_default_request_timeout_applies() {
     let r = hub.request(Ignore);
     assert!(matches!(r, Err(RequestError::Timeout)), "{r:?}");
     hub.shutdown().expect("shutdown");
+}
+
+#[test]
+fn a_late_answer_to_a_timed_out_request_never_reaches_a_later_one() {
+    let hub = Hub::new();
+    hub.spawn("oracle", Oracle::default).expect("starts");
+    for _ in 0..3 {
+        let r = hub.request_timeout(Ignore, Duration::from_millis(5));
+        assert!(matches!(r, Err(RequestError::Timeout)), "{r:?}");
+    }
+    // The late answers (13) go out while this thread asks again (42).
+    hub.send(AnswerLate).expect("sent");
+    for _ in 0..10 {
+        assert_eq!(hub.request(Ask).expect("answered"), 42);
+    }
+    hub.shutdown().expect("shutdown");
+}
+
+#[test]
+fn a_request_given_back_unsent_does_not_disturb_later_requests() {
+    let hub = Hub::new();
+    hub.spawn("oracle", Oracle::default).expect("starts");
+    hub.stop("oracle").expect("stopped");
+    // Not sent: the message (holding its Reply) comes back to us.
+    let kept = match hub.request(Ask) {
+        Err(RequestError::Closed(m)) => m,
+        other => panic!("expected Closed, got {other:?}"),
+    };
+    let hub2 = Hub::new();
+    hub2.spawn("oracle", Oracle::default).expect("starts");
+    let a = hub2.address::<Oracle>("oracle").expect("registered");
+    // Dropping the returned Reply while a new request is in flight on this
+    // thread must not be taken for the new request's answer.
+    let dropper = std::thread::spawn(move || drop(kept));
+    assert_eq!(a.request(Ask).expect("answered"), 42);
+    dropper.join().expect("dropper");
+    assert_eq!(a.request(Ask).expect("answered"), 42);
+    hub2.shutdown().expect("shutdown");
 }
