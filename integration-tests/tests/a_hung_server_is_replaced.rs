@@ -1,4 +1,4 @@
-//! docs/runtime-semantics.md §11.13-14 (heartbeats under a supervisor),
+//! docs/runtime-semantics.md §11.14-15 (heartbeats under a supervisor),
 //! with §9 Heartbeats and §6.4 Abandonment: a server busy in one handler
 //! past its heartbeat timeout without progress is reported
 //! `HeartbeatMissed` and stopped at once; if it ignores the stop past its
@@ -326,7 +326,7 @@ fn a_hung_server_that_obeys_its_stop_exits_as_hung_and_restarts_on_its_thread() 
 
 #[test]
 fn a_hung_server_is_abandoned_after_abandon_after_whatever_its_drain_timeout() {
-    // §11.13: replacing a hung child is an immediate stop, so its deadline is
+    // §11.14: replacing a hung child is an immediate stop, so its deadline is
     // the supervisor's `abandon_after`, not its drain timeout (60 s here, far
     // beyond PATIENCE).
     let t = hooks(None);

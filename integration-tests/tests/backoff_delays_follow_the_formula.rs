@@ -3,8 +3,8 @@
 //! up to `jitter` of itself, and the count starts again once the child has
 //! run `reset_after` without failing. A child waiting out its backoff is not
 //! running: a shutdown retires it at once, without starting it, and what was
-//! queued for it is dead-lettered, not lost (§11.12, §8.1). Observed through
-//! the `Restarting` events (§11.16).
+//! queued for it is dead-lettered, not lost (§11.13, §8.1). Observed through
+//! the `Restarting` events (§11.17).
 
 use std::time::{Duration, Instant};
 

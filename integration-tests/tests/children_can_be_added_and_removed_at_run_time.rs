@@ -1,6 +1,6 @@
 //! DESIGN.md "Supervision semantics" (dynamic children, as in OTP's
 //! `simple_one_for_one`) and docs/runtime-semantics.md §11.5 (a removal
-//! never restarts and never counts towards intensity), §11.12 (the mailbox
+//! never restarts and never counts towards intensity), §11.13 (the mailbox
 //! closes when the server stops for good; run-time children are retired
 //! with their supervisor's life), §1.4 (a finished mailbox's name can be
 //! taken again) and §2.2 (a closed mailbox refuses sends with `Closed`):
@@ -326,7 +326,7 @@ fn a_child_removed_during_its_backoff_is_never_started_again() {
 
 #[test]
 fn a_child_added_at_run_time_is_retired_with_its_supervisors_life() {
-    // §11.12: the spec does not bring it back, so when db gives up and the
+    // §11.13: the spec does not bring it back, so when db gives up and the
     // root starts a new life of db, the added child is gone and its mailbox
     // finished; its name can be taken again.
     let butler = Butler::builder("retire")

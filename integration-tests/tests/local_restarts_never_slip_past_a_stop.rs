@@ -1,4 +1,4 @@
-//! docs/runtime-semantics.md §11.10: a worker may restart its child on its
+//! docs/runtime-semantics.md §11.11: a worker may restart its child on its
 //! own thread when the decision is certain, but such a restart never slips
 //! past a stop, never escapes the intensity count, and is reported with the
 //! same events as any other.

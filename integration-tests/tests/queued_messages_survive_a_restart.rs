@@ -1,5 +1,5 @@
 //! DESIGN.md rule 1 ("a mailbox belongs to the hub, not to the thread");
-//! docs/runtime-semantics.md §11.11 (mailboxes across lives) and §11.10
+//! docs/runtime-semantics.md §11.12 (mailboxes across lives) and §11.10
 //! (the thread of the next life), with §7 Failures and §8 Dead letters and
 //! counters: a server that fails on one message is restarted
 //! behind the same address; what was queued behind the failing message is

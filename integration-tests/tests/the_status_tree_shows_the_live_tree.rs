@@ -1,4 +1,4 @@
-//! docs/runtime-semantics.md §11.16-17 (events and status; DESIGN.md rule
+//! docs/runtime-semantics.md §11.17-18 (events and status; DESIGN.md rule
 //! 7): the status of a tree with a nested supervisor names every child by
 //! path, kind and state, counts its restarts, keeps its last exit, shows its
 //! queue and whether it is busy; it is published before each event;
@@ -320,7 +320,7 @@ fn the_final_report_shows_every_child_stopped() {
 
 #[test]
 fn the_status_is_published_before_each_event() {
-    // §11.16: whoever waits for an event and then reads the status sees the
+    // §11.17: whoever waits for an event and then reads the status sees the
     // transition, without polling.
     let (butler, _) = start();
     let mut events = EventLog::new(butler.subscribe());
