@@ -31,18 +31,36 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One counted message.
 pub struct N(pub u64);
-/// Asks for the count since the last `Done`, and resets it.
-pub struct Done(pub Reply<u64>);
+/// Reports the count since the last `Done` on the sink's report channel,
+/// and resets it.
+pub struct Done;
 
-/// Holds the sink until the sender of this channel sends or is dropped.
-pub struct Hold(pub Receiver<()>);
+/// Holds the sink until its gate channel gets a `()`.
+pub struct Hold;
 
+// Unit markers and a u64: `SinkMsg` is 16 bytes, like the raw `RawMsg`, so
+// both channels move the same bytes per message.
 threadbutler::messages! { pub enum SinkMsg for Sink { N, Done, Hold } }
 
 /// Counts what it receives.
-#[derive(Default)]
 pub struct Sink {
     count: u64,
+    report: Sender<u64>,
+    gate: Receiver<()>,
+}
+
+impl Sink {
+    /// A factory for a sink reporting on `report` and held on `gate`.
+    fn factory(
+        report: Sender<u64>,
+        gate: Receiver<()>,
+    ) -> impl Fn() -> Sink + Send + Sync + 'static {
+        move || Sink {
+            count: 0,
+            report: report.clone(),
+            gate: gate.clone(),
+        }
+    }
 }
 
 impl Server for Sink {
@@ -52,9 +70,11 @@ impl Server for Sink {
                 black_box(n);
                 self.count += 1;
             }
-            SinkMsg::Done(Done(reply)) => reply.send(std::mem::take(&mut self.count)),
-            SinkMsg::Hold(Hold(gate)) => {
-                let _ = gate.recv();
+            SinkMsg::Done(Done) => {
+                let _ = self.report.send(std::mem::take(&mut self.count));
+            }
+            SinkMsg::Hold(Hold) => {
+                let _ = self.gate.recv();
             }
         }
         Ok(())
@@ -91,17 +111,18 @@ fn shut_down(hub: &Hub) {
 // ---------------------------------------------------------------------------
 // The raw baselines.
 
-/// The raw one-way receiver's messages: same shape as `SinkMsg` (a `u64`,
-/// or a sentinel carrying the channel to answer on).
+/// The raw one-way receiver's messages: the same shape and size as
+/// `SinkMsg`.
 enum RawMsg {
     N(u64),
-    Done(Sender<u64>),
-    Hold(Receiver<()>),
+    Done,
+    Hold,
 }
 
-/// A thread that counts `RawMsg::N` with plain `recv()` and answers the
-/// count on each `Done`. It ends when the sender is dropped.
-fn raw_sink(rx: Receiver<RawMsg>) -> JoinHandle<()> {
+/// A thread that counts `RawMsg::N` with plain `recv()`, reports the count
+/// on `report` at each `Done`, and waits on `gate` at each `Hold`. It ends
+/// when the sender is dropped.
+fn raw_sink(rx: Receiver<RawMsg>, report: Sender<u64>, gate: Receiver<()>) -> JoinHandle<()> {
     thread::spawn(move || {
         let mut count = 0u64;
         while let Ok(msg) = rx.recv() {
@@ -110,10 +131,10 @@ fn raw_sink(rx: Receiver<RawMsg>) -> JoinHandle<()> {
                     black_box(n);
                     count += 1;
                 }
-                RawMsg::Done(ack) => {
-                    let _ = ack.send(std::mem::take(&mut count));
+                RawMsg::Done => {
+                    let _ = report.send(std::mem::take(&mut count));
                 }
-                RawMsg::Hold(gate) => {
+                RawMsg::Hold => {
                     let _ = gate.recv();
                 }
             }
@@ -147,16 +168,17 @@ fn one_way(c: &mut Criterion) {
 
     group.bench_function("raw_crossbeam_bounded_1024", |b| {
         let (tx, rx) = bounded::<RawMsg>(CAPACITY);
-        let receiver = raw_sink(rx);
+        let (report_tx, report) = bounded(1);
+        let (_gate, gate_rx) = bounded(1);
+        let receiver = raw_sink(rx, report_tx, gate_rx);
         b.iter(|| {
             for i in 0..MESSAGES {
                 tx.send(RawMsg::N(i))
                     .unwrap_or_else(|_| panic!("raw receiver gone"));
             }
-            let (ack_tx, ack_rx) = bounded(1);
-            tx.send(RawMsg::Done(ack_tx))
+            tx.send(RawMsg::Done)
                 .unwrap_or_else(|_| panic!("raw receiver gone"));
-            let count = ack_rx.recv().expect("raw receiver answers Done");
+            let count = report.recv().expect("raw receiver reports");
             assert_eq!(count, MESSAGES);
         });
         drop(tx);
@@ -165,8 +187,10 @@ fn one_way(c: &mut Criterion) {
 
     group.bench_function("threadbutler_address_send", |b| {
         let hub = hub();
+        let (report_tx, report) = bounded(1);
+        let (_gate, gate_rx) = bounded(1);
         let sink = hub
-            .server("sink", Sink::default)
+            .server("sink", Sink::factory(report_tx, gate_rx))
             .capacity(Capacity::Bounded(CAPACITY))
             .spawn()
             .expect("spawn the sink");
@@ -176,7 +200,10 @@ fn one_way(c: &mut Criterion) {
                     panic!("sink mailbox closed");
                 }
             }
-            let count = sink.request(Done).expect("the sink answers Done");
+            if sink.send(Done).is_err() {
+                panic!("sink mailbox closed");
+            }
+            let count = report.recv().expect("the sink reports");
             assert_eq!(count, MESSAGES);
         });
         shut_down(&hub);
@@ -285,29 +312,29 @@ fn one_way_halves(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(6));
     let room = MESSAGES as usize + 16;
 
-    // Fill (timed or not), release, drain (timed or not), and wait for the
-    // count: the same steps for raw and threadbutler.
+    // Hold the reader, fill (timed or not), release, drain (timed or not),
+    // and wait for the count: the same steps for raw and threadbutler.
     fn halves(
         iters: u64,
         time_send: bool,
-        send: &dyn Fn(u64),
-        hold: &dyn Fn(Receiver<()>),
-        done: &dyn Fn() -> u64,
+        send: &dyn Fn(RawMsg),
+        gate: &Sender<()>,
+        report: &Receiver<u64>,
     ) -> Duration {
         let mut total = Duration::ZERO;
         for _ in 0..iters {
-            let (gate_tx, gate_rx) = bounded::<()>(1);
-            hold(gate_rx);
+            send(RawMsg::Hold);
             let t = std::time::Instant::now();
             for i in 0..MESSAGES {
-                send(i);
+                send(RawMsg::N(i));
             }
             if time_send {
                 total += t.elapsed();
             }
+            send(RawMsg::Done);
             let t = std::time::Instant::now();
-            drop(gate_tx);
-            assert_eq!(done(), MESSAGES);
+            gate.send(()).expect("the reader waits at the gate");
+            assert_eq!(report.recv().expect("the reader reports"), MESSAGES);
             if !time_send {
                 total += t.elapsed();
             }
@@ -323,53 +350,37 @@ fn one_way_halves(c: &mut Criterion) {
         };
         group.bench_function(format!("raw_{half}"), |b| {
             let (tx, rx) = bounded::<RawMsg>(room);
-            let receiver = raw_sink(rx);
+            let (report_tx, report) = bounded(1);
+            let (gate, gate_rx) = bounded(1);
+            let receiver = raw_sink(rx, report_tx, gate_rx);
             b.iter_custom(|iters| {
-                halves(
-                    iters,
-                    time_send,
-                    &|i| {
-                        tx.send(RawMsg::N(i))
-                            .unwrap_or_else(|_| panic!("raw receiver gone"));
-                    },
-                    &|gate| {
-                        tx.send(RawMsg::Hold(gate))
-                            .unwrap_or_else(|_| panic!("raw receiver gone"));
-                    },
-                    &|| {
-                        let (ack_tx, ack_rx) = bounded(1);
-                        tx.send(RawMsg::Done(ack_tx))
-                            .unwrap_or_else(|_| panic!("raw receiver gone"));
-                        ack_rx.recv().expect("raw receiver answers Done")
-                    },
-                )
+                let send = |m: RawMsg| {
+                    tx.send(m).unwrap_or_else(|_| panic!("raw receiver gone"));
+                };
+                halves(iters, time_send, &send, &gate, &report)
             });
             drop(tx);
             receiver.join().expect("raw receiver thread");
         });
         group.bench_function(format!("threadbutler_{half}"), |b| {
             let hub = hub();
+            let (report_tx, report) = bounded(1);
+            let (gate, gate_rx) = bounded(1);
             let sink = hub
-                .server("sink", Sink::default)
+                .server("sink", Sink::factory(report_tx, gate_rx))
                 .capacity(Capacity::Bounded(room))
                 .spawn()
                 .expect("spawn the sink");
             b.iter_custom(|iters| {
-                halves(
-                    iters,
-                    time_send,
-                    &|i| {
-                        if sink.send(N(i)).is_err() {
-                            panic!("sink mailbox closed");
-                        }
-                    },
-                    &|gate| {
-                        if sink.send(Hold(gate)).is_err() {
-                            panic!("sink mailbox closed");
-                        }
-                    },
-                    &|| sink.request(Done).expect("the sink answers Done"),
-                )
+                let send = |m: RawMsg| {
+                    let sent = match m {
+                        RawMsg::N(i) => sink.send(N(i)).is_ok(),
+                        RawMsg::Done => sink.send(Done).is_ok(),
+                        RawMsg::Hold => sink.send(Hold).is_ok(),
+                    };
+                    assert!(sent, "sink mailbox closed");
+                };
+                halves(iters, time_send, &send, &gate, &report)
             });
             shut_down(&hub);
         });
