@@ -1,9 +1,9 @@
-//! Messages, endpoints and type-based routing, and the [`messages!`] macro.
+//! Messages, endpoints and type-based routing, and the [`messages!`](crate::messages) macro.
 //!
 //! # Routing
 //!
 //! Every message type names the one endpoint that accepts it through
-//! [`Routed::To`]. [`messages!`] writes that impl for each listed type, so a
+//! [`Routed::To`]. [`messages!`](crate::messages) writes that impl for each listed type, so a
 //! type listed for two endpoints is two impls of `Routed` for one type: a
 //! compile error (E0119, conflicting implementations). That is deliberate:
 //! `hub.send(msg)` never has to guess. To send the same payload to two
@@ -13,7 +13,7 @@
 //! message types must be your own types (`struct Add(u64)`), not `u64` or
 //! `String` themselves.
 
-/// A server's (or client's) message enum, as declared by [`messages!`].
+/// A server's (or client's) message enum, as declared by [`messages!`](crate::messages).
 pub trait Message: Send + 'static {
     /// The name of the message type this value wraps (the enum variant), for
     /// dead letters and logs. A `match` returning a `&'static str`: no
@@ -22,13 +22,13 @@ pub trait Message: Send + 'static {
 }
 
 /// Something with a mailbox: a [`Server`](crate::Server) or a
-/// [`Client`](crate::Client)'s marker type. Written by [`messages!`].
+/// [`Client`](crate::Client)'s marker type. Written by [`messages!`](crate::messages).
 pub trait Endpoint: 'static {
     /// The enum of everything this endpoint accepts.
     type Msg: Message;
 }
 
-/// A message type and the endpoint it is routed to. Written by [`messages!`]
+/// A message type and the endpoint it is routed to. Written by [`messages!`](crate::messages)
 /// for each listed type and for the enum itself.
 pub trait Routed: Send + Sized + 'static {
     /// The endpoint that accepts this type.
@@ -155,7 +155,7 @@ macro_rules! messages {
     };
 }
 
-/// The type of a [`messages!`] variant: its own name, or the type in brackets.
+/// The type of a [`messages!`](crate::messages) variant: its own name, or the type in brackets.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __message_type {
