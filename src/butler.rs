@@ -3,10 +3,12 @@
 //! registers every mailbox on a new hub and starts the supervision tree.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
+use threadbutler_supervisor::config::{CapacityConfig, Config};
 use threadbutler_supervisor::{
     Backoff, Child, ChildSpec, Event, EventBus, ExitReason, FnChild, Intensity, Life, RemoveReport,
     Restart, StatusNode, Strategy, Supervisor, SupervisorRef, SupervisorSpec,
@@ -140,6 +142,100 @@ impl Pending {
             | Pending::Supervisor { opts, .. }
             | Pending::Thread { opts, .. } => opts,
         }
+    }
+}
+
+impl LoadedConfig {
+    fn error(&self, name: &str, key: &str, message: &str) -> Error {
+        let line = self
+            .config
+            .server_line(name, &self.text)
+            .map(|l| format!(":{l}"))
+            .unwrap_or_default();
+        Error::Config {
+            detail: format!(
+                "{}{line}: servers.{name}{key}: {message}",
+                self.path.display()
+            ),
+        }
+    }
+
+    /// Overrides the declared policies with the file's; every server the
+    /// file names must be declared.
+    fn apply(&self, root: &mut Tree) -> Result<(), Error> {
+        let sup = &self.config.supervisor;
+        if let Some(s) = sup.strategy {
+            root.strategy = s.into();
+        }
+        if let Some(i) = &sup.intensity {
+            root.intensity = (*i.get_ref()).into();
+        }
+        if let Some(g) = &sup.abandon_after {
+            root.abandon_after = Some(g.get_ref().0);
+        }
+        let mut used = std::collections::HashSet::new();
+        self.apply_children(root, &mut used)?;
+        for name in self.config.servers.keys() {
+            if !used.contains(name.as_str()) {
+                return Err(self.error(
+                    name,
+                    "",
+                    "no server, supervisor or thread of that name is declared",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_children<'a>(
+        &'a self,
+        tree: &mut Tree,
+        used: &mut std::collections::HashSet<&'a str>,
+    ) -> Result<(), Error> {
+        for child in &mut tree.children {
+            let name = match child {
+                Pending::Server { name, .. } | Pending::Thread { name, .. } => name.clone(),
+                Pending::Supervisor { tree, .. } => tree.name.clone(),
+            };
+            if let Pending::Supervisor { tree, .. } = child {
+                self.apply_children(tree, used)?;
+            }
+            let Some((key, server)) = self.config.servers.get_key_value(&name) else {
+                continue;
+            };
+            used.insert(key.as_str());
+            let c = server.get_ref();
+            if c.pool_size.is_some() {
+                return Err(self.error(
+                    &name,
+                    ".pool_size",
+                    "pools are not available yet; remove the key",
+                ));
+            }
+            if c.capacity.is_some() && !matches!(child, Pending::Server { .. }) {
+                return Err(self.error(&name, ".capacity", "only servers have a mailbox"));
+            }
+            let o = child.opts();
+            if let Some(r) = c.restart {
+                o.restart = Some(r.into());
+            }
+            if let Some(sd) = c.shutdown {
+                o.shutdown = Some(sd.into());
+            }
+            if let Some(h) = &c.heartbeat {
+                o.heartbeat = Some(h.get_ref().0);
+            }
+            if let Some(b) = &c.backoff {
+                o.backoff = Some((*b.get_ref()).into());
+            }
+            if let Some(cap) = &c.capacity {
+                o.capacity = Some(match *cap.get_ref() {
+                    CapacityConfig::Bounded(n) => Capacity::Bounded(n),
+                    CapacityConfig::Unbounded => Capacity::Unbounded,
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -447,6 +543,15 @@ impl fmt::Debug for SupervisorBuilder {
 pub struct ButlerBuilder {
     tree: Tree,
     hub: HubBuilder,
+    config: Option<LoadedConfig>,
+}
+
+/// A config file as loaded: its policies, its path and its text (for line
+/// numbers in errors found when the policies are applied).
+struct LoadedConfig {
+    config: Config,
+    path: PathBuf,
+    text: String,
 }
 
 impl ButlerBuilder {
@@ -474,6 +579,28 @@ impl ButlerBuilder {
         self
     }
 
+    /// Reads policies from a TOML file (see
+    /// [`threadbutler_supervisor::config`]): the root supervisor's, and each
+    /// child's by name, overriding what the code declares. They are applied
+    /// at [`start`](Self::start), whatever the order of the calls.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] with the file, line, key and what was expected, for
+    /// an unreadable file, an unknown key, a bad duration or an impossible
+    /// policy. Nothing is started.
+    pub fn config_file(mut self, path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref().to_owned();
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::Config {
+            detail: format!("{}: cannot read the file: {e}", path.display()),
+        })?;
+        let config = Config::parse(&text, &path).map_err(|e| Error::Config {
+            detail: e.to_string(),
+        })?;
+        self.config = Some(LoadedConfig { config, path, text });
+        Ok(self)
+    }
+
     /// Registers every server's mailbox on a new hub and starts the tree:
     /// every child in declaration order, each waited for. Returns once all
     /// started.
@@ -483,7 +610,10 @@ impl ButlerBuilder {
     /// [`Error::Config`] for a misused builder or an invalid policy (before
     /// anything starts); [`Error::Start`] naming the child that failed and
     /// why, after the ones already started were stopped in reverse order.
-    pub fn start(self) -> Result<Butler, Error> {
+    pub fn start(mut self) -> Result<Butler, Error> {
+        if let Some(loaded) = self.config.take() {
+            loaded.apply(&mut self.tree)?;
+        }
         let mut errors = Vec::new();
         self.tree.errors(&mut errors);
         if !errors.is_empty() {
@@ -556,6 +686,7 @@ impl Butler {
         ButlerBuilder {
             tree: Tree::new(name),
             hub: Hub::builder(name),
+            config: None,
         }
     }
 

@@ -145,6 +145,19 @@ impl fmt::Display for Error {
     }
 }
 
+impl Error {
+    /// The process exit code this error calls for, never 0: 78
+    /// (`EX_CONFIG` from `sysexits.h`) for a bad configuration, which a
+    /// restart will not fix; 1 for everything else (the tree gave up, a
+    /// start failed), so that a service manager restarts the process.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Config { .. } => 78,
+            _ => 1,
+        }
+    }
+}
+
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {

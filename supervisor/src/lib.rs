@@ -38,6 +38,7 @@
 )]
 
 mod child;
+pub mod config;
 mod engine;
 mod event;
 mod exit;
