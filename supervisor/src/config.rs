@@ -65,9 +65,79 @@ pub struct Config {
     /// Per-server policies, by server name.
     #[serde(default)]
     pub servers: BTreeMap<String, Spanned<ServerConfig>>,
-    /// Logging; read by the logging setup of the `threadbutler` crate.
+    /// Logging, read by the logging setup of the `threadbutler` crate.
     #[serde(default)]
-    pub log: Option<toml::Table>,
+    pub log: LogConfig,
+}
+
+/// Where and how logs are written.
+///
+/// ```toml
+/// [log]
+/// level = "info"                   # or any RUST_LOG-style filter; RUST_LOG wins if set
+/// format = "human"                 # human | json
+/// output = "stderr"                # or a directory for rolling files:
+/// # output = { dir = "/var/log/app", rotation = "daily", prefix = "app.log" }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct LogConfig {
+    /// A filter such as `"info"` or `"warn,my_crate=debug"`.
+    pub level: Option<String>,
+    /// Human-readable lines or JSON lines.
+    pub format: Option<LogFormat>,
+    /// Standard error or rolling files.
+    pub output: Option<LogOutput>,
+}
+
+/// `human` or `json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// One readable line per event.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `"stderr"` or `{ dir = "...", rotation = "daily", prefix = "app.log" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum LogOutput {
+    /// `"stderr"`.
+    Stream(StreamName),
+    /// Rolling files in a directory.
+    Files {
+        /// The directory.
+        dir: PathBuf,
+        /// How often a new file starts (default daily).
+        #[serde(default)]
+        rotation: Rotation,
+        /// The file name prefix (default: the application's name).
+        prefix: Option<String>,
+    },
+}
+
+/// The only stream: `"stderr"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamName {
+    /// Standard error.
+    Stderr,
+}
+
+/// How often a rolling log file starts anew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rotation {
+    /// Every day.
+    #[default]
+    Daily,
+    /// Every hour.
+    Hourly,
+    /// Never: one file.
+    Never,
 }
 
 /// A supervisor's policies.
@@ -401,6 +471,11 @@ pool_size = 4
 [servers.db]
 shutdown = "immediate"
 capacity = 16
+
+[log]
+level = "debug"
+format = "json"
+output = { dir = "/var/log/app", rotation = "hourly" }
 "#;
 
     #[test]
@@ -434,6 +509,38 @@ capacity = 16
             Some(CapacityConfig::Bounded(16))
         );
         assert!(c.server("nobody").is_none());
+        assert_eq!(c.log.format, Some(LogFormat::Json));
+        assert!(matches!(
+            &c.log.output,
+            Some(LogOutput::Files {
+                rotation: Rotation::Hourly,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn log_settings_are_checked_too() {
+        let c = Config::parse(
+            "[log]
+output = \"stderr\"
+",
+            "app.toml",
+        )
+        .expect("valid");
+        assert_eq!(c.log.output, Some(LogOutput::Stream(StreamName::Stderr)));
+        let e = refused(
+            "[log]
+format = \"xml\"
+",
+        );
+        assert_eq!(e.line, Some(2), "{e}");
+        let e = refused(
+            "[log]
+levle = \"info\"
+",
+        );
+        assert!(e.message.contains("levle"), "{e}");
     }
 
     #[test]
