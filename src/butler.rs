@@ -859,4 +859,12 @@ impl Report {
     pub fn exit(self) -> ! {
         std::process::exit(self.exit_code())
     }
+
+    /// Flushes the log writer, then exits with
+    /// [`exit_code`](Self::exit_code): `process::exit` runs no destructors,
+    /// so lines still buffered would be lost otherwise.
+    pub fn exit_flushing(self, logs: crate::logging::LogGuard) -> ! {
+        logs.flush();
+        self.exit()
+    }
 }

@@ -99,6 +99,7 @@ mod dead_letter;
 mod error;
 mod hub;
 mod instance;
+pub mod logging;
 mod mailbox;
 mod message;
 mod reply;
