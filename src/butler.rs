@@ -756,7 +756,7 @@ impl Butler {
             Err(reason) => {
                 // Whatever was sent meanwhile is dead-lettered; the name is free.
                 core.finish(DeadReason::Stopped);
-                self.hub.unregister_finished(name);
+                self.hub.unregister_if(name, &core);
                 Err(SpawnError::StartFailed {
                     name: name.to_owned(),
                     reason,

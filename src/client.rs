@@ -148,7 +148,7 @@ impl<E: Endpoint> Drop for Client<E> {
     fn drop(&mut self) {
         self.core.retire_reader(&self.counter);
         self.core.finish(DeadReason::Dropped);
-        self.hub.unregister(self.core.name());
+        self.hub.unregister_if(self.core.name(), &self.core);
         tracing::info!(client = %self.core.name(), "client mailbox dropped");
     }
 }

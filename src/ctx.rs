@@ -76,6 +76,13 @@ impl fmt::Display for RecvTimeoutError {
 impl std::error::Error for TryRecvError {}
 impl std::error::Error for RecvTimeoutError {}
 
+/// `t + d`, or far in the future when that overflows.
+fn after(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d)
+        .or_else(|| t.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(t)
+}
+
 /// What the receive path produced.
 pub(crate) enum Next<M> {
     Msg(M),
@@ -99,10 +106,10 @@ struct Ticker {
 
 impl Ticker {
     fn fire(&mut self, now: Instant) {
-        self.next += self.interval;
+        self.next = after(self.next, self.interval);
         if self.next <= now {
             // Fell behind: skip the missed ticks rather than burst.
-            self.next = now + self.interval;
+            self.next = after(now, self.interval);
         }
     }
 }
@@ -186,6 +193,9 @@ impl<S: Server> Ctx<S> {
     #[inline]
     pub fn beat(&mut self) {
         self.heartbeat.bump();
+        if self.deferred_start.is_some() {
+            self.give_start_notice();
+        }
     }
 
     /// Stops this server after the current handler returns (ThreadButler's
@@ -247,7 +257,7 @@ impl<S: Server> Ctx<S> {
     pub(crate) fn start_ticks(&mut self, interval: Duration) {
         self.ticker = Some(Ticker {
             interval,
-            next: Instant::now() + interval,
+            next: after(Instant::now(), interval),
             countdown: TICK_CHECK_EVERY,
         });
     }
@@ -356,7 +366,13 @@ impl<S: Server> Ctx<S> {
                 Err(ChanTryRecv::Empty) => {}
             }
             let until = match wait {
-                Wait::No => return Next::Empty,
+                Wait::No => {
+                    // A loop that polls is at a convenient moment now.
+                    if self.deferred_start.is_some() {
+                        self.give_start_notice();
+                    }
+                    return Next::Empty;
+                }
                 Wait::Until(d) => d,
             };
             match self.spin() {

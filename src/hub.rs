@@ -231,14 +231,28 @@ impl Hub {
         Ok(core)
     }
 
-    /// Removes `name`'s mailbox from the registry (after a failed start or
-    /// when a client goes away).
-    pub(crate) fn unregister(&self, name: &str) {
-        self.inner
+    /// Removes `name`'s entry only if it is still `mailbox` (a newer mailbox
+    /// may have taken the name once this one finished).
+    pub(crate) fn unregister_if<M: crate::Message>(
+        &self,
+        name: &str,
+        mailbox: &Arc<MailboxCore<M>>,
+    ) {
+        let mut reg = self
+            .inner
             .registry
             .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(name);
+            .unwrap_or_else(PoisonError::into_inner);
+        let same = reg.by_name.get(name).is_some_and(|e| {
+            let ours: &(dyn Any + Send + Sync) = &**mailbox;
+            std::ptr::addr_eq(
+                Arc::as_ptr(&e.mailbox),
+                ours as *const (dyn Any + Send + Sync),
+            )
+        });
+        if same {
+            reg.remove(name);
+        }
     }
 
     /// Removes `name`'s mailbox from the registry if it is finished (no

@@ -98,16 +98,16 @@ pub(crate) fn run<S: Server>(launch: Launch<S>, started: StartNotice) -> ExitRea
 
     let start = caught(Stage::Init, || Ok(factory())).and_then(|mut server| {
         ctx.set_stage(Stage::Start);
-        caught(Stage::Start, || server.on_start(&mut ctx))?;
-        if let Some(interval) = server.tick_interval() {
-            if interval.is_zero() {
-                return Err(ExitReason::failed(
-                    Stage::Start,
-                    "tick_interval must be greater than zero".into(),
-                ));
+        caught(Stage::Start, || {
+            server.on_start(&mut ctx)?;
+            if let Some(interval) = server.tick_interval() {
+                if interval.is_zero() {
+                    return Err("tick_interval must be greater than zero".into());
+                }
+                ctx.start_ticks(interval);
             }
-            ctx.start_ticks(interval);
-        }
+            Ok(())
+        })?;
         Ok(server)
     });
     let mut server = match start {

@@ -295,7 +295,7 @@ impl<S: Server> ServerBuilder<'_, S> {
             Ok(t) => t,
             Err(source) => {
                 core.finish(DeadReason::Stopped);
-                hub.unregister(&self.name);
+                hub.unregister_if(&self.name, &core);
                 return Err(SpawnError::Thread {
                     name: self.name.to_string(),
                     source,
@@ -305,7 +305,7 @@ impl<S: Server> ServerBuilder<'_, S> {
         if started_rx.recv().is_err() {
             // The notice was dropped ungiven: the start failed.
             let _ = thread.join();
-            hub.unregister(&self.name);
+            hub.unregister_if(&self.name, &core);
             let reason = exit.get().unwrap_or_else(|| ExitReason::Panicked {
                 stage: Stage::Init,
                 message: "the server thread ended before reporting its start".into(),

@@ -42,6 +42,14 @@ use crate::{
 
 static NEXT_LIFE: AtomicU64 = AtomicU64::new(1);
 
+/// `t + d`, or about a century after `t` when that overflows: a deadline
+/// that never comes, never a panic (a `Duration::MAX` timeout is legal).
+pub(crate) fn after(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d)
+        .or_else(|| t.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(t)
+}
+
 /// A process-unique id for a new life of any child.
 pub fn next_life_id() -> u64 {
     NEXT_LIFE.fetch_add(1, Ordering::Relaxed)
@@ -127,7 +135,7 @@ pub(crate) struct Row {
 #[derive(Default)]
 pub(crate) struct Shared {
     rows: Mutex<Vec<Row>>,
-    running: Mutex<bool>,
+    pub(crate) running: Mutex<bool>,
 }
 
 impl Shared {
@@ -222,6 +230,7 @@ impl Engine {
             gate: fast_restart::new_gate(
                 RestartWindow::new(spec.intensity),
                 spec.strategy == Strategy::OneForOne,
+                Arc::clone(&life_stop),
             ),
             closing: false,
             grace: spec.abandon_after,
@@ -273,6 +282,40 @@ impl Engine {
     /// Runs the supervisor's life: start the children, give the notice,
     /// supervise until stopped or giving up.
     pub(crate) fn run(mut self, started: &mut StartNotice) -> ExitReason {
+        let reason = self.run_life(started);
+        self.end_life();
+        reason
+    }
+
+    /// This life of the supervisor is over: no more requests are taken, and
+    /// those queued are answered (`Shutdown`, `None`) rather than left
+    /// hanging.
+    fn end_life(&mut self) {
+        self.closing = true;
+        fast_restart::lock(&self.gate).open = false;
+        let queued: Vec<Control> = {
+            let mut running = self
+                .shared
+                .running
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            *running = false;
+            self.control.try_iter().collect()
+        };
+        for c in queued {
+            match c {
+                Control::Add { spec, reply } => {
+                    spec.child.on_retired();
+                    let _ = reply.send(Err(ExitReason::Shutdown));
+                }
+                Control::Remove { reply, .. } => {
+                    let _ = reply.send(None);
+                }
+            }
+        }
+    }
+
+    fn run_life(&mut self, started: &mut StartNotice) -> ExitReason {
         for i in 0..self.slots.len() {
             if let Err(reason) = self.start_slot(i) {
                 let child = Arc::clone(&self.slots[i].path);
@@ -288,9 +331,7 @@ impl Engine {
         self.publish();
         self.shared.set_running(true);
         started.give();
-        let reason = self.supervise();
-        self.shared.set_running(false);
-        reason
+        self.supervise()
     }
 
     fn supervise(&mut self) -> ExitReason {
@@ -309,9 +350,6 @@ impl Engine {
                 return r;
             }
             if let Some(r) = self.check_heartbeats() {
-                return r;
-            }
-            if let Some(r) = self.check_start_timeouts() {
                 return r;
             }
             if self.stop.is_requested() || !self.pending.is_empty() {
@@ -346,15 +384,15 @@ impl Engine {
             if let SlotState::Backoff(until) = s.state {
                 take(until);
             }
-            if let Some(inst) = s.inst.as_ref().filter(|x| !x.started) {
-                take(inst.started_at + s.spec.start_timeout);
-            }
             if let (Some(timeout), Some(inst)) = (s.spec.heartbeat, &s.inst) {
                 // Sample at half the timeout: a hang is seen within 1.5x.
                 let step = (timeout / 2).max(Duration::from_millis(1));
-                take(inst.watch.1.map_or(Instant::now() + step, |since| {
-                    (since + timeout).min(Instant::now() + step)
-                }));
+                let next = after(Instant::now(), step);
+                take(
+                    inst.watch
+                        .1
+                        .map_or(next, |since| after(since, timeout).min(next)),
+                );
             }
         }
         d
@@ -603,7 +641,7 @@ impl Engine {
                 }
             }
         }
-        let until = now + delay;
+        let until = after(now, delay);
         let mut retired = Vec::new();
         for &k in &group {
             let Some(j) = self.slot_of(k) else { continue };
@@ -679,6 +717,16 @@ impl Engine {
             }
         }
         for (key, id, timeout) in hung {
+            // Book local restarts first: the hung life may have ended and
+            // been replaced since it was sampled; then it is not hung.
+            self.close_gate();
+            let current = self
+                .slot_of(key)
+                .and_then(|i| self.slots[i].inst.as_ref().map(|x| x.id));
+            if current != Some(id) {
+                self.reopen_gate();
+                continue;
+            }
             let Some(i) = self.slot_of(key) else { continue };
             self.emit(Event::HeartbeatMissed {
                 child: Arc::clone(&self.slots[i].path),
@@ -686,35 +734,10 @@ impl Engine {
                 timeout,
             });
             let reason = ExitReason::HeartbeatMissed { timeout };
-            self.stop_slot(i, false, Some(reason.clone()));
-            if let Some(r) = self.ended(i, reason) {
-                return Some(r);
-            }
-        }
-        None
-    }
-
-    /// A life a worker restarted on its own that has not reported its start
-    /// within the start timeout failed to start.
-    fn check_start_timeouts(&mut self) -> Option<ExitReason> {
-        let now = Instant::now();
-        let late: Vec<u64> = self
-            .slots
-            .iter()
-            .filter(|s| {
-                s.inst
-                    .as_ref()
-                    .is_some_and(|x| !x.started && now >= x.started_at + s.spec.start_timeout)
-            })
-            .map(|s| s.key)
-            .collect();
-        for key in late {
-            let Some(i) = self.slot_of(key) else { continue };
-            let t = self.slots[i].spec.start_timeout;
-            let reason =
-                ExitReason::failed(Stage::Start, format!("did not start within {t:?}").into());
-            self.stop_slot(i, false, Some(reason.clone()));
-            self.slots[i].last_ran = Duration::ZERO;
+            // The gate stays shut from the check to the stop: the life that
+            // is stopped is the one found hung.
+            self.stop_slot_closed(i, false, Some(reason.clone()));
+            self.reopen_gate();
             if let Some(r) = self.ended(i, reason) {
                 return Some(r);
             }
@@ -841,7 +864,7 @@ impl Engine {
             started: false,
             watch: (0, None),
         });
-        let deadline = now + self.slots[i].spec.start_timeout;
+        let deadline = after(now, self.slots[i].spec.start_timeout);
         match self.wait_for(key, id, Some(deadline)) {
             Some(WorkerEvent::Started { .. }) => {
                 self.slots[i].state = SlotState::Running;
@@ -1013,7 +1036,7 @@ impl Engine {
             _ => self.grace,
         };
         let drain = final_ && mode == StopMode::Drain;
-        let ended = self.wait_exit(key, id, Instant::now() + first, drain);
+        let ended = self.wait_exit(key, id, after(Instant::now(), first), drain);
         let ended = match ended {
             Some(r) => {
                 if drain {
@@ -1031,7 +1054,7 @@ impl Engine {
                     left,
                 });
                 stop.request(StopMode::Immediate);
-                self.wait_exit(key, id, Instant::now() + self.grace, false)
+                self.wait_exit(key, id, after(Instant::now(), self.grace), false)
             }
             None => None,
         };
@@ -1185,6 +1208,25 @@ impl Row {
             last_exit: s.last_exit.as_ref().map(ToString::to_string),
             hb: s.inst.as_ref().map(|x| (x.id, x.hb.clone())),
             seen: Mutex::new(seen),
+        }
+    }
+}
+
+impl Drop for Engine {
+    /// A panic on the supervisor's thread (a user callback, a bug) must not
+    /// leave its children running unsupervised: ask every life to stop,
+    /// release every child's work, and answer pending requests.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        self.end_life();
+        for s in &self.slots {
+            if let Some(inst) = &s.inst {
+                inst.stop.request(StopMode::Immediate);
+            }
+            let child = Arc::clone(&s.spec.child);
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| child.on_retired()));
         }
     }
 }

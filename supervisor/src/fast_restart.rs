@@ -76,16 +76,19 @@ pub(crate) struct FastGate {
     pub(crate) children: HashMap<u64, FastChild>,
     /// Local restarts not yet booked by the supervisor, in order.
     pub(crate) made: Vec<LocalRestart>,
+    /// The supervisor life's own stop: once asked, nothing restarts.
+    pub(crate) stop: Arc<StopSignal>,
 }
 
 pub(crate) type Gate = Arc<Mutex<FastGate>>;
 
-pub(crate) fn new_gate(window: RestartWindow, open: bool) -> Gate {
+pub(crate) fn new_gate(window: RestartWindow, open: bool, stop: Arc<StopSignal>) -> Gate {
     Arc::new(Mutex::new(FastGate {
         open,
         window,
         children: HashMap::new(),
         made: Vec::new(),
+        stop,
     }))
 }
 
@@ -105,7 +108,7 @@ impl FastGate {
         reason: &ExitReason,
         now: Instant,
     ) -> bool {
-        if !self.open {
+        if !self.open || self.stop.is_requested() {
             return false;
         }
         let Some(c) = self.children.get(&key) else {

@@ -132,9 +132,12 @@ impl ChildSpec {
         let budget: Duration = spec
             .children
             .iter()
-            .map(|c| c.shutdown.drain_timeout() + spec.abandon_after)
-            .sum::<Duration>()
-            + spec.abandon_after;
+            .map(|c| {
+                c.shutdown
+                    .drain_timeout()
+                    .saturating_add(spec.abandon_after)
+            })
+            .fold(spec.abandon_after, Duration::saturating_add);
         let name = spec.name.to_string();
         ChildSpec::new(name, SupervisorChild::new(spec)).shutdown(crate::Shutdown::Drain(budget))
     }
@@ -161,9 +164,21 @@ impl SupervisorRef {
     /// `Failed` at stage `Init`), or `Shutdown` if the supervisor is gone.
     pub fn add_child(&self, spec: ChildSpec) -> Result<(), AddChildError> {
         let (tx, rx) = bounded(1);
-        self.control
-            .send(Control::Add { spec, reply: tx })
-            .map_err(|_| ExitReason::Shutdown)?;
+        {
+            // Sent under the running flag's lock: a supervisor that ends
+            // takes the same lock and answers whatever is queued.
+            let running = self
+                .shared
+                .running
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if !*running {
+                return Err(ExitReason::Shutdown);
+            }
+            self.control
+                .send(Control::Add { spec, reply: tx })
+                .map_err(|_| ExitReason::Shutdown)?;
+        }
         rx.recv().unwrap_or(Err(ExitReason::Shutdown))
     }
 
@@ -172,12 +187,22 @@ impl SupervisorRef {
     /// counted towards intensity.
     pub fn remove_child(&self, name: &str) -> Option<RemoveReport> {
         let (tx, rx) = bounded(1);
-        self.control
-            .send(Control::Remove {
-                name: name.to_owned(),
-                reply: tx,
-            })
-            .ok()?;
+        {
+            let running = self
+                .shared
+                .running
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if !*running {
+                return None;
+            }
+            self.control
+                .send(Control::Remove {
+                    name: name.to_owned(),
+                    reply: tx,
+                })
+                .ok()?;
+        }
         rx.recv().ok().flatten()
     }
 
@@ -267,6 +292,10 @@ impl Supervisor {
                             message: crate::panic_message(p.as_ref()),
                         },
                     };
+                // The root has no parent to run it again: whatever its life
+                // kept queued for a next life (after giving up or failing to
+                // start) is released now.
+                c.on_retired();
                 e.set(reason);
             })
             .map_err(|e| {

@@ -126,3 +126,39 @@ fn an_invalid_spec_is_refused_with_the_rule_it_breaks() {
         "{err}"
     );
 }
+
+#[test]
+fn a_panic_on_the_supervisor_thread_stops_every_child() {
+    let (stopped_tx, stopped_rx) = unbounded::<&'static str>();
+    let (fail_tx, fail_rx) = unbounded();
+    let s = stopped_tx.clone();
+    let steady = FnChild::new(move |mut life| {
+        life.started();
+        while !life.stop.is_requested() {
+            let _ = life.stop.waker().recv();
+        }
+        let _ = s.send("steady");
+        ExitReason::Shutdown
+    });
+    let lives = Arc::new(AtomicUsize::new(0));
+    let spec = SupervisorSpec::new("root")
+        .child(ChildSpec::new("steady", steady))
+        .child(ChildSpec::new("flaky", worker(Arc::clone(&lives), fail_rx)));
+    let bus = EventBus::new();
+    // A user callback that panics on the supervisor's thread.
+    bus.tap(|e| {
+        if e.kind() == "Exited" && e.subject() == "root/flaky" {
+            panic!("tap panics");
+        }
+    });
+    let root = Supervisor::start(spec, bus).expect("starts");
+    fail_tx.send(()).expect("flaky listens");
+    let reason = root.wait_timeout(PATIENCE).expect("the root ends");
+    assert!(matches!(reason, ExitReason::Panicked { .. }), "{reason}");
+    assert_eq!(
+        stopped_rx
+            .recv_timeout(PATIENCE)
+            .expect("steady was asked to stop"),
+        "steady"
+    );
+}
