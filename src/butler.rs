@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 use threadbutler_supervisor::config::{CapacityConfig, Config};
+use threadbutler_supervisor::signals::Signals;
 use threadbutler_supervisor::{
     Backoff, Child, ChildSpec, Event, EventBus, ExitReason, FnChild, Intensity, Life, RemoveReport,
     Restart, StatusNode, Strategy, Supervisor, SupervisorRef, SupervisorSpec,
@@ -20,6 +21,7 @@ use crate::dead_letter::{DeadLetter, DeadReason};
 use crate::error::{Error, SpawnError};
 use crate::hub::{Hub, HubBuilder};
 use crate::mailbox::{Capacity, WakeFn};
+use crate::operations::{Ops, ReloadHook};
 use crate::server::Server;
 use crate::server_child::ServerChild;
 
@@ -544,6 +546,9 @@ pub struct ButlerBuilder {
     tree: Tree,
     hub: HubBuilder,
     config: Option<LoadedConfig>,
+    signals: Signals,
+    reload: Option<ReloadHook>,
+    deadline: Option<Duration>,
 }
 
 /// A config file as loaded: its policies, its path and its text (for line
@@ -560,6 +565,30 @@ impl ButlerBuilder {
     }
 
     tree_methods!();
+
+    /// Handles OS signals by `signals` (none by default):
+    /// `Signals::graceful()` drains on SIGTERM and SIGINT (a second one
+    /// forces), reloads on SIGHUP, logs the status tree on SIGUSR1 and stops
+    /// immediately on SIGQUIT. See [`crate::operations`].
+    pub fn signals(mut self, signals: Signals) -> Self {
+        self.signals = signals;
+        self
+    }
+
+    /// A hook called on reload (SIGHUP with `Signals::graceful()`), on the
+    /// signal thread, before the config file's policies are re-read.
+    pub fn on_reload(mut self, hook: impl Fn(&Hub) + Send + Sync + 'static) -> Self {
+        self.reload = Some(Arc::new(hook));
+        self
+    }
+
+    /// An overall deadline for a shutdown, from when it begins: past it the
+    /// shutdown is forced (every drain becomes immediate; children that
+    /// still do not stop are abandoned), so the process gets to exit.
+    pub fn shutdown_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
 
     /// The default capacity of the servers' mailboxes (default 1024).
     pub fn default_capacity(mut self, capacity: Capacity) -> Self {
@@ -611,6 +640,7 @@ impl ButlerBuilder {
     /// anything starts); [`Error::Start`] naming the child that failed and
     /// why, after the ones already started were stopped in reverse order.
     pub fn start(mut self) -> Result<Butler, Error> {
+        let config_path = self.config.as_ref().map(|c| c.path.clone());
         if let Some(loaded) = self.config.take() {
             loaded.apply(&mut self.tree)?;
         }
@@ -646,12 +676,32 @@ impl ButlerBuilder {
                 _ => {}
             }
         });
-        let root = Supervisor::start(spec, bus).map_err(|reason| Error::Start { reason })?;
+        let root =
+            Arc::new(Supervisor::start(spec, bus).map_err(|reason| Error::Start { reason })?);
+        let ops = Ops::new(
+            Arc::clone(&root),
+            hub.clone(),
+            config_path,
+            self.reload,
+            self.deadline,
+        );
+        if let Err(e) = ops.started(&self.signals) {
+            root.force_shutdown();
+            root.wait();
+            ops.finish();
+            return Err(Error::Start {
+                reason: ExitReason::failed(
+                    threadbutler_supervisor::Stage::Init,
+                    format!("could not set up signal handling: {e}").into(),
+                ),
+            });
+        }
         Ok(Butler {
             name,
             hub,
             root,
             tally,
+            ops,
         })
     }
 }
@@ -668,8 +718,9 @@ impl fmt::Debug for ButlerBuilder {
 pub struct Butler {
     name: String,
     hub: Hub,
-    root: Supervisor,
+    root: Arc<Supervisor>,
     tally: Arc<Mutex<Tally>>,
+    ops: Arc<Ops>,
 }
 
 /// What the report needs from the events, tallied as they happen.
@@ -687,6 +738,9 @@ impl Butler {
             tree: Tree::new(name),
             hub: Hub::builder(name),
             config: None,
+            signals: Signals::none(),
+            reload: None,
+            deadline: None,
         }
     }
 
@@ -713,11 +767,13 @@ impl Butler {
     /// Begins an orderly shutdown (reverse start order, each child by its
     /// shutdown mode); returns at once. [`wait`](Self::wait) for the end.
     pub fn shutdown(&self) {
+        self.ops.begin_shutdown();
         self.root.shutdown();
     }
 
     /// Cuts a shutdown short: remaining drains become immediate stops.
     pub fn force_shutdown(&self) {
+        self.ops.begin_shutdown();
         self.root.force_shutdown();
     }
 
@@ -800,6 +856,7 @@ impl Butler {
     /// non-zero so that its own supervisor (systemd, Kubernetes) restarts it.
     pub fn wait(&self) -> Result<Report, Error> {
         let reason = self.root.wait();
+        self.ops.finish();
         let tally = self.tally.lock().unwrap_or_else(PoisonError::into_inner);
         let report = Report {
             reason,
@@ -826,6 +883,10 @@ impl fmt::Debug for Butler {
     }
 }
 
+/// The exit code of a shutdown that lost work to a deadline or left a
+/// thread behind: 75, `EX_TEMPFAIL` from `sysexits.h`.
+pub const UNCLEAN_EXIT: i32 = 75;
+
 /// How a supervised application ended.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -850,9 +911,19 @@ impl Report {
             && self.drain_deadline_missed.is_empty()
     }
 
-    /// The process exit code: 0 when clean, 1 otherwise.
+    /// The process exit code: 0 after a clean shutdown; 75 (`EX_TEMPFAIL`)
+    /// when a drain missed its deadline or a child was abandoned during the
+    /// shutdown (work was lost or left behind; a retry may do better); 1 if
+    /// the tree failed. (`Error::exit_code` gives 78 for a bad config and 1
+    /// for a tree that gave up.)
     pub fn exit_code(&self) -> i32 {
-        if self.is_clean() { 0 } else { 1 }
+        if self.reason.is_failure() {
+            1
+        } else if self.is_clean() {
+            0
+        } else {
+            UNCLEAN_EXIT
+        }
     }
 
     /// Exits the process with [`exit_code`](Self::exit_code).

@@ -102,6 +102,7 @@ mod instance;
 pub mod logging;
 mod mailbox;
 mod message;
+pub mod operations;
 mod reply;
 mod send_error;
 mod server;
@@ -111,7 +112,7 @@ mod standalone;
 pub mod prelude;
 
 pub use address::Address;
-pub use butler::{Butler, ButlerBuilder, ChildOptions, Report, SupervisorBuilder};
+pub use butler::{Butler, ButlerBuilder, ChildOptions, Report, SupervisorBuilder, UNCLEAN_EXIT};
 pub use client::{Client, ClientOptions};
 pub use ctx::{Ctx, RecvTimeoutError, TryRecvError};
 pub use dead_letter::{DeadLetter, DeadReason};
@@ -123,7 +124,9 @@ pub use reply::{Reply, RequestError};
 pub use send_error::{NoRoute, SendError, SendTimeoutError, TrySendError};
 pub use server::Server;
 pub use standalone::{Outcome, ServerBuilder, ShutdownReport, StopReport};
+pub use threadbutler_supervisor::config;
 pub use threadbutler_supervisor::heartbeat::HeartbeatSample;
+pub use threadbutler_supervisor::signals::{SignalAction, Signals};
 pub use threadbutler_supervisor::{
     Backoff, BoxError, ChildState, Event, ExitReason, Intensity, Life, RemoveReport, Restart,
     Shutdown, Stage, StatusNode, StopMode, Strategy,

@@ -244,6 +244,7 @@ fn the_status_serialises_with_every_field() {
         [
             "busy",
             "children",
+            "heartbeat_ms",
             "kind",
             "last_exit",
             "mailbox_depth",

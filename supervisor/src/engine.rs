@@ -65,6 +65,38 @@ pub(crate) enum Control {
         name: String,
         reply: Sender<Option<RemoveReport>>,
     },
+    Reconfigure {
+        change: Reconfigure,
+        reply: Sender<Vec<String>>,
+    },
+}
+
+/// New policies for a running supervisor and some of its children (a
+/// reload). What is not given stays as it is. They apply from the next
+/// decision on: a running life keeps running.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Reconfigure {
+    /// The supervisor's new strategy.
+    pub strategy: Option<Strategy>,
+    /// Its new intensity (the restarts recorded so far are forgotten).
+    pub intensity: Option<crate::Intensity>,
+    /// New policies by child name.
+    pub children: Vec<(String, ChildPolicy)>,
+}
+
+/// New policies for one child; `None` keeps the current one.
+#[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
+pub struct ChildPolicy {
+    /// Its restart type.
+    pub restart: Option<Restart>,
+    /// Its shutdown mode.
+    pub shutdown: Option<Shutdown>,
+    /// Its heartbeat timeout.
+    pub heartbeat: Option<Duration>,
+    /// Its backoff.
+    pub backoff: Option<crate::Backoff>,
 }
 
 /// How a removed child ended.
@@ -121,6 +153,7 @@ struct Slot {
 /// A row of the shared status, refreshed by the loop after each step.
 pub(crate) struct Row {
     key: u64,
+    heartbeat: Option<Duration>,
     name: Arc<str>,
     path: Arc<str>,
     child: Arc<dyn Child>,
@@ -166,6 +199,7 @@ impl Shared {
                     *seen = (*id, s.progress, now);
                 }
                 n.busy = s.busy;
+                n.heartbeat_ms = r.heartbeat.map(|t| t.as_millis() as u64);
                 n.since_progress_ms =
                     Some(now.saturating_duration_since(seen.2).as_millis() as u64);
             }
@@ -310,6 +344,9 @@ impl Engine {
                 }
                 Control::Remove { reply, .. } => {
                     let _ = reply.send(None);
+                }
+                Control::Reconfigure { change, reply } => {
+                    let _ = reply.send(change.children.into_iter().map(|(n, _)| n).collect());
                 }
             }
         }
@@ -525,6 +562,50 @@ impl Engine {
             child: path,
             id: new,
         });
+    }
+
+    /// Applies new policies; returns the names of children it does not have.
+    fn reconfigure(&mut self, change: Reconfigure) -> Vec<String> {
+        if let Some(st) = change.strategy {
+            self.strategy = st;
+            let mut g = fast_restart::lock(&self.gate);
+            g.open = !self.closing && st == Strategy::OneForOne;
+        }
+        if let Some(i) = change.intensity {
+            fast_restart::lock(&self.gate).window = RestartWindow::new(i);
+        }
+        let mut unknown = Vec::new();
+        for (name, p) in change.children {
+            let Some(i) = self.slots.iter().position(|s| *s.spec.name == *name) else {
+                unknown.push(name);
+                continue;
+            };
+            let key = self.slots[i].key;
+            let spec = &mut self.slots[i].spec;
+            if let Some(r) = p.restart {
+                spec.restart = r;
+            }
+            if let Some(sd) = p.shutdown {
+                spec.shutdown = sd;
+            }
+            if let Some(h) = p.heartbeat {
+                spec.heartbeat = Some(h);
+            }
+            if let Some(b) = p.backoff {
+                spec.backoff = b;
+            }
+            let (restart, eligible) = (
+                spec.restart,
+                spec.backoff.min.is_zero() && !spec.fresh_thread,
+            );
+            if let Some(c) = fast_restart::lock(&self.gate).children.get_mut(&key) {
+                c.restart = restart;
+                c.eligible = eligible;
+            }
+            tracing::info!(supervisor = %self.path, child = %name, "child policies reloaded");
+        }
+        self.publish();
+        unknown
     }
 
     /// Books the restarts workers made on their own since the last look.
@@ -767,6 +848,9 @@ impl Engine {
                     r
                 };
                 let _ = reply.send(result);
+            }
+            Control::Reconfigure { change, reply } => {
+                let _ = reply.send(self.reconfigure(change));
             }
             Control::Remove { name, reply } => {
                 let report = self
@@ -1200,6 +1284,7 @@ impl Row {
         };
         Row {
             key: s.key,
+            heartbeat: s.spec.heartbeat,
             name: Arc::clone(&s.spec.name),
             path: Arc::clone(&s.path),
             child: Arc::clone(&s.spec.child),

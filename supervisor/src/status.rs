@@ -59,6 +59,8 @@ pub struct StatusNode {
     pub busy: bool,
     /// Milliseconds since its progress count last moved (as last sampled).
     pub since_progress_ms: Option<u64>,
+    /// Its heartbeat timeout in milliseconds, if its heartbeat is watched.
+    pub heartbeat_ms: Option<u64>,
     /// A supervisor's children, in start order.
     pub children: Vec<StatusNode>,
 }
@@ -76,6 +78,7 @@ impl StatusNode {
             mailbox_depth: None,
             busy: false,
             since_progress_ms: None,
+            heartbeat_ms: None,
             children: Vec::new(),
         }
     }
@@ -86,6 +89,17 @@ impl StatusNode {
             return Some(self);
         }
         self.children.iter().find_map(|c| c.find(path))
+    }
+
+    /// True unless some watched child in this subtree is busy and has made
+    /// no progress for its heartbeat timeout or longer: the condition for
+    /// telling a service manager's watchdog that all is well.
+    pub fn heartbeats_fresh(&self) -> bool {
+        let stale = match (self.heartbeat_ms, self.since_progress_ms) {
+            (Some(limit), Some(since)) => self.busy && since >= limit,
+            _ => false,
+        };
+        !stale && self.children.iter().all(StatusNode::heartbeats_fresh)
     }
 
     fn line(&self) -> String {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
 use crate::child::{Child, ChildDetails, Life, StartNotice};
-use crate::engine::{Control, Engine, RemoveReport, Shared};
+use crate::engine::{Control, Engine, Reconfigure, RemoveReport, Shared};
 use crate::event::{Event, EventBus};
 use crate::heartbeat::heartbeat;
 use crate::spec::{ChildSpec, SupervisorSpec};
@@ -204,6 +204,32 @@ impl SupervisorRef {
                 .ok()?;
         }
         rx.recv().ok().flatten()
+    }
+
+    /// Applies new policies (a reload); returns the names of the children it
+    /// does not have. Nothing happens if the supervisor is not running.
+    pub fn reconfigure(&self, change: Reconfigure) -> Vec<String> {
+        let (tx, rx) = bounded(1);
+        {
+            let running = self
+                .shared
+                .running
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if !*running {
+                return change.children.into_iter().map(|(n, _)| n).collect();
+            }
+            if let Err(e) = self
+                .control
+                .send(Control::Reconfigure { change, reply: tx })
+            {
+                let Control::Reconfigure { change, .. } = e.into_inner() else {
+                    unreachable!("we sent a Reconfigure")
+                };
+                return change.children.into_iter().map(|(n, _)| n).collect();
+            }
+        }
+        rx.recv().unwrap_or_default()
     }
 
     /// The status of this supervisor's subtree.

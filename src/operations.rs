@@ -1,0 +1,319 @@
+//! Running as a good citizen: OS signals, the systemd notification protocol
+//! and its watchdog, config reloads, and an overall shutdown deadline.
+//!
+//! # Anatomy
+//!
+//! - Signals are received by `signal-hook`'s iterator on a thread named
+//!   `threadbutler-signals`; the signal handler itself only wakes that
+//!   thread, so no user code runs inside a signal handler.
+//! - systemd: when `NOTIFY_SOCKET` is set, `READY=1` is sent once `start()`
+//!   succeeded, `STOPPING=1` when the shutdown begins, `RELOADING=1` and
+//!   `READY=1` around a reload, `STATUS=` lines on each of those; with
+//!   `WATCHDOG_USEC` set (for this process), a thread named
+//!   `threadbutler-watchdog` sends `WATCHDOG=1` at half the interval, but
+//!   only while every watched heartbeat in the tree is fresh.
+//! - The overall deadline: once a shutdown begins, a thread waits for the
+//!   tree to end; past the deadline it forces the shutdown (every drain
+//!   still running becomes immediate, and children that still do not stop
+//!   are abandoned after their grace), so the process always gets to exit.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crossbeam_channel::{Sender, bounded, select};
+use threadbutler_supervisor::config::Config;
+use threadbutler_supervisor::notify::{self, Notifier};
+use threadbutler_supervisor::signals::{SignalAction, Signals};
+use threadbutler_supervisor::{ChildPolicy, Reconfigure, StatusNode, Supervisor};
+
+use crate::hub::Hub;
+
+/// A reload hook: runs on the signal thread before the config is re-read.
+pub(crate) type ReloadHook = Arc<dyn Fn(&Hub) + Send + Sync>;
+
+/// What the operations threads share with the `Butler`.
+pub(crate) struct Ops {
+    pub(crate) root: Arc<Supervisor>,
+    pub(crate) hub: Hub,
+    pub(crate) notifier: Option<Notifier>,
+    pub(crate) config_path: Option<PathBuf>,
+    pub(crate) reload: Option<ReloadHook>,
+    pub(crate) deadline: Option<Duration>,
+    stopping: AtomicBool,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    quit: Mutex<Vec<Sender<()>>>,
+    signal_handle: Mutex<Option<signal_hook::iterator::Handle>>,
+}
+
+impl Ops {
+    pub(crate) fn new(
+        root: Arc<Supervisor>,
+        hub: Hub,
+        config_path: Option<PathBuf>,
+        reload: Option<ReloadHook>,
+        deadline: Option<Duration>,
+    ) -> Arc<Ops> {
+        let notifier = match Notifier::from_env() {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "NOTIFY_SOCKET is set but unusable; not notifying");
+                None
+            }
+        };
+        Arc::new(Ops {
+            root,
+            hub,
+            notifier,
+            config_path,
+            reload,
+            deadline,
+            stopping: AtomicBool::new(false),
+            threads: Mutex::new(Vec::new()),
+            quit: Mutex::new(Vec::new()),
+            signal_handle: Mutex::new(None),
+        })
+    }
+
+    /// Sends `state` to systemd, if it listens.
+    pub(crate) fn notify(&self, state: &str) {
+        if let Some(n) = &self.notifier
+            && let Err(e) = n.send(state)
+        {
+            tracing::warn!(error = %e, state, "systemd notification failed");
+        }
+    }
+
+    /// After a successful start: READY, and the watchdog and signal threads.
+    pub(crate) fn started(self: &Arc<Ops>, signals: &Signals) -> std::io::Result<()> {
+        self.notify("READY=1\nSTATUS=running");
+        if self.notifier.is_some()
+            && let Some(every) = notify::watchdog_interval()
+        {
+            let ops = Arc::clone(self);
+            let (quit_tx, quit) = bounded::<()>(0);
+            self.quit
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(quit_tx);
+            let t = thread::Builder::new().name("threadbutler-watchdog".into()).spawn(move || {
+                loop {
+                    select! {
+                        recv(quit) -> _ => return,
+                        default(every) => {
+                            if ops.root.status().heartbeats_fresh() {
+                                ops.notify("WATCHDOG=1");
+                            } else {
+                                tracing::warn!("a heartbeat is stale: withholding the systemd watchdog ping");
+                            }
+                        }
+                    }
+                }
+            })?;
+            self.threads
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(t);
+        }
+        if !signals.is_empty() {
+            let mut iter = signal_hook::iterator::Signals::new(signals.signals())?;
+            *self
+                .signal_handle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(iter.handle());
+            let ops = Arc::clone(self);
+            let table = signals.clone();
+            let t = thread::Builder::new()
+                .name("threadbutler-signals".into())
+                .spawn(move || {
+                    for sig in iter.forever() {
+                        tracing::info!(signal = sig, "signal received");
+                        match table.action(sig) {
+                            Some(SignalAction::Drain) => ops.drain_or_force(),
+                            Some(SignalAction::Immediate) => {
+                                ops.begin_shutdown();
+                                ops.root.force_shutdown();
+                            }
+                            Some(SignalAction::Reload) => ops.reload(),
+                            Some(SignalAction::LogStatus) => log_status(&ops.root.status()),
+                            _ => {}
+                        }
+                    }
+                })?;
+            self.threads
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(t);
+        }
+        Ok(())
+    }
+
+    /// The first drain request drains; a second one forces.
+    fn drain_or_force(self: &Arc<Ops>) {
+        if self.stopping.load(Ordering::SeqCst) {
+            tracing::warn!("second stop request: forcing the shutdown");
+            self.root.force_shutdown();
+        } else {
+            self.begin_shutdown();
+            self.root.shutdown();
+        }
+    }
+
+    /// Marks the shutdown begun: STOPPING, and the overall deadline.
+    pub(crate) fn begin_shutdown(self: &Arc<Ops>) {
+        if self.stopping.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.notify("STOPPING=1\nSTATUS=stopping");
+        if let Some(deadline) = self.deadline {
+            let ops = Arc::clone(self);
+            let (quit_tx, quit) = bounded::<()>(0);
+            self.quit
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(quit_tx);
+            let spawned = thread::Builder::new().name("threadbutler-deadline".into()).spawn(move || {
+                select! {
+                    recv(quit) -> _ => {}
+                    default(deadline) => {
+                        tracing::error!(?deadline, "the shutdown passed its overall deadline: forcing it");
+                        ops.root.force_shutdown();
+                    }
+                }
+            });
+            match spawned {
+                Ok(t) => self
+                    .threads
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(t),
+                Err(e) => {
+                    tracing::error!(error = %e, "could not start the shutdown deadline thread")
+                }
+            }
+        }
+    }
+
+    /// RELOADING, the user's hook, the config file's policies, READY.
+    fn reload(&self) {
+        if let Some(n) = &self.notifier
+            && let Err(e) = n.reloading()
+        {
+            tracing::warn!(error = %e, "systemd notification failed");
+        }
+        tracing::info!("reload requested");
+        if let Some(hook) = &self.reload {
+            let hub = self.hub.clone();
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&hub))).is_err() {
+                tracing::error!("the reload hook panicked");
+            }
+        }
+        if let Some(path) = &self.config_path {
+            match Config::load(path) {
+                Ok(config) => self.apply(&config),
+                Err(e) => {
+                    tracing::error!(error = %e, "config reload failed; keeping the current policies")
+                }
+            }
+        }
+        self.notify("READY=1\nSTATUS=running");
+    }
+
+    /// Applies a reloaded config to the running tree.
+    fn apply(&self, config: &Config) {
+        let tree = self.root.status();
+        let mut by_supervisor: Vec<(String, Reconfigure)> = Vec::new();
+        let mut root_change = Reconfigure::default();
+        root_change.strategy = config.supervisor.strategy.map(Into::into);
+        root_change.intensity = config
+            .supervisor
+            .intensity
+            .as_ref()
+            .map(|i| (*i.get_ref()).into());
+        by_supervisor.push((tree.path.clone(), root_change));
+        for (name, server) in &config.servers {
+            let c = server.get_ref();
+            let Some(parent) = parent_of(&tree, name) else {
+                tracing::error!(server = %name, "config reload: no such child; ignored");
+                continue;
+            };
+            if c.capacity.is_some() || c.pool_size.is_some() {
+                tracing::warn!(server = %name, "config reload: capacity and pool size take effect at the next start");
+            }
+            let mut p = ChildPolicy::default();
+            p.restart = c.restart.map(Into::into);
+            p.shutdown = c.shutdown.map(Into::into);
+            p.heartbeat = c.heartbeat.as_ref().map(|h| h.get_ref().0);
+            p.backoff = c.backoff.as_ref().map(|b| (*b.get_ref()).into());
+            match by_supervisor.iter_mut().find(|(path, _)| *path == parent) {
+                Some((_, change)) => change.children.push((name.clone(), p)),
+                None => {
+                    let mut change = Reconfigure::default();
+                    change.children.push((name.clone(), p));
+                    by_supervisor.push((parent, change));
+                }
+            }
+        }
+        for (path, change) in by_supervisor {
+            match self.root.supervisor(&path) {
+                Some(sup) => {
+                    for name in sup.reconfigure(change) {
+                        tracing::error!(child = %name, supervisor = %path, "config reload: no such child");
+                    }
+                }
+                None => {
+                    tracing::error!(supervisor = %path, "config reload: the supervisor is gone")
+                }
+            }
+        }
+        tracing::info!("config reloaded");
+    }
+
+    /// Stops the operations threads once the tree has ended.
+    pub(crate) fn finish(&self) {
+        if let Some(h) = self
+            .signal_handle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            h.close();
+        }
+        self.quit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        let threads =
+            std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The path of the supervisor whose child is named `name`.
+fn parent_of(tree: &StatusNode, name: &str) -> Option<String> {
+    if tree.children.iter().any(|c| c.name == name) {
+        return Some(tree.path.clone());
+    }
+    tree.children.iter().find_map(|c| parent_of(c, name))
+}
+
+fn log_status(tree: &StatusNode) {
+    tracing::info!(status = %serde_like(tree), "status tree:\n{tree}");
+}
+
+/// A one-line summary for structured logs: `name=state` pairs.
+fn serde_like(tree: &StatusNode) -> String {
+    let mut out = Vec::new();
+    fn walk(n: &StatusNode, out: &mut Vec<String>) {
+        out.push(format!("{}={}", n.path, n.state));
+        for c in &n.children {
+            walk(c, out);
+        }
+    }
+    walk(tree, &mut out);
+    out.join(" ")
+}
