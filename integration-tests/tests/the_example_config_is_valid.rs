@@ -1,0 +1,32 @@
+//! `examples/config.toml` documents every key; it must stay loadable, and a
+//! program declaring its server must start with it.
+
+use threadbutler::config::Config;
+use threadbutler::prelude::*;
+
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/config.toml");
+
+pub struct Nothing;
+threadbutler::messages! { pub enum CounterMsg for Counter { Nothing } }
+pub struct Counter;
+impl Server for Counter {
+    fn handle(&mut self, _: CounterMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_example_config_loads_and_starts_a_program() {
+    let config = Config::load(EXAMPLE).expect("the example is valid");
+    assert!(config.server("counter").is_some());
+    let app = Butler::builder("app")
+        .config_file(EXAMPLE)
+        .expect("valid")
+        .server("counter", || Counter)
+        .start()
+        .expect("starts with the example's policies");
+    let tree = app.status();
+    assert_eq!(tree.find("app/counter").and_then(|n| n.heartbeat_ms), Some(1000));
+    app.shutdown();
+    assert_eq!(app.wait().expect("clean").exit_code(), 0);
+}
