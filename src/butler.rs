@@ -20,7 +20,7 @@ use crate::address::Address;
 use crate::dead_letter::{DeadLetter, DeadReason};
 use crate::error::{Error, SpawnError};
 use crate::hub::{Hub, HubBuilder};
-use crate::mailbox::{Capacity, WakeFn};
+use crate::mailbox::{Capacity, MailboxStats, WakeFn};
 use crate::operations::{Ops, ReloadHook};
 use crate::server::Server;
 use crate::server_child::ServerChild;
@@ -676,11 +676,21 @@ impl ButlerBuilder {
                 _ => {}
             }
         });
+        let notifier = crate::operations::notifier_from_env();
+        if let Some(n) = &notifier {
+            let n = Arc::clone(n);
+            bus.tap(move |e| {
+                if let Some(status) = crate::operations::status_line(e) {
+                    let _ = n.send(&status);
+                }
+            });
+        }
         let root =
             Arc::new(Supervisor::start(spec, bus).map_err(|reason| Error::Start { reason })?);
         let ops = Ops::new(
             Arc::clone(&root),
             hub.clone(),
+            notifier,
             config_path,
             self.reload,
             self.deadline,
@@ -863,6 +873,12 @@ impl Butler {
             tree: self.root.status(),
             abandoned: tally.abandoned.clone(),
             drain_deadline_missed: tally.missed.clone(),
+            mailboxes: self
+                .hub
+                .names()
+                .into_iter()
+                .filter_map(|n| self.hub.stats(&n).map(|s| (n.to_string(), s)))
+                .collect(),
         };
         if report.reason.is_failure() {
             Err(Error::Failed {
@@ -900,6 +916,9 @@ pub struct Report {
     /// Children whose drain during the shutdown missed its deadline, with
     /// how many items were dead-lettered.
     pub drain_deadline_missed: Vec<(String, u64)>,
+    /// Every mailbox's final counters, by name: what each server handled
+    /// and how many messages became dead letters.
+    pub mailboxes: Vec<(String, MailboxStats)>,
 }
 
 impl Report {

@@ -38,7 +38,7 @@ pub(crate) type ReloadHook = Arc<dyn Fn(&Hub) + Send + Sync>;
 pub(crate) struct Ops {
     pub(crate) root: Arc<Supervisor>,
     pub(crate) hub: Hub,
-    pub(crate) notifier: Option<Notifier>,
+    pub(crate) notifier: Option<Arc<Notifier>>,
     pub(crate) config_path: Option<PathBuf>,
     pub(crate) reload: Option<ReloadHook>,
     pub(crate) deadline: Option<Duration>,
@@ -52,17 +52,11 @@ impl Ops {
     pub(crate) fn new(
         root: Arc<Supervisor>,
         hub: Hub,
+        notifier: Option<Arc<Notifier>>,
         config_path: Option<PathBuf>,
         reload: Option<ReloadHook>,
         deadline: Option<Duration>,
     ) -> Arc<Ops> {
-        let notifier = match Notifier::from_env() {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::warn!(error = %e, "NOTIFY_SOCKET is set but unusable; not notifying");
-                None
-            }
-        };
         Arc::new(Ops {
             root,
             hub,
@@ -290,6 +284,34 @@ impl Ops {
         for t in threads {
             let _ = t.join();
         }
+    }
+}
+
+/// The notifier `NOTIFY_SOCKET` asks for, if any (a bad one is logged and
+/// ignored: the service runs, unannounced).
+pub(crate) fn notifier_from_env() -> Option<Arc<Notifier>> {
+    match Notifier::from_env() {
+        Ok(n) => n.map(Arc::new),
+        Err(e) => {
+            tracing::warn!(error = %e, "NOTIFY_SOCKET is set but unusable; not notifying");
+            None
+        }
+    }
+}
+
+/// The `STATUS=` line systemd shows for a lifecycle event worth showing.
+pub(crate) fn status_line(e: &threadbutler_supervisor::Event) -> Option<String> {
+    use threadbutler_supervisor::Event;
+    match e {
+        Event::Restarting { child, attempt, .. } => {
+            Some(format!("STATUS=restarting {child} (attempt {attempt})"))
+        }
+        Event::HeartbeatMissed { child, .. } => {
+            Some(format!("STATUS={child} missed its heartbeat"))
+        }
+        Event::Abandoned { child, .. } => Some(format!("STATUS={child} abandoned")),
+        Event::GaveUp { supervisor, .. } => Some(format!("STATUS={supervisor} gave up")),
+        _ => None,
     }
 }
 

@@ -26,7 +26,15 @@ fn the_example_config_loads_and_starts_a_program() {
         .start()
         .expect("starts with the example's policies");
     let tree = app.status();
-    assert_eq!(tree.find("app/counter").and_then(|n| n.heartbeat_ms), Some(1000));
+    assert_eq!(
+        tree.find("app/counter").and_then(|n| n.heartbeat_ms),
+        Some(1000)
+    );
+    app.hub().send(Nothing).expect("sent");
     app.shutdown();
-    assert_eq!(app.wait().expect("clean").exit_code(), 0);
+    let report = app.wait().expect("clean");
+    assert_eq!(report.exit_code(), 0);
+    let (name, stats) = &report.mailboxes[0];
+    assert_eq!(name, "counter");
+    assert_eq!((stats.accepted, stats.handled, stats.dead_lettered), (1, 1, 0));
 }
