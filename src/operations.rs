@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use crossbeam_channel::{Sender, bounded, select};
+use crossbeam_channel::{Receiver, Sender, bounded, select};
 use threadbutler_supervisor::config::Config;
 use threadbutler_supervisor::notify::{self, Notifier};
 use threadbutler_supervisor::signals::{SignalAction, Signals};
@@ -71,6 +71,16 @@ impl Ops {
         })
     }
 
+    /// A channel that disconnects when the operations end (`finish`).
+    fn quit_signal(&self) -> Receiver<()> {
+        let (tx, rx) = bounded::<()>(0);
+        self.quit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(tx);
+        rx
+    }
+
     /// Sends `state` to systemd, if it listens.
     pub(crate) fn notify(&self, state: &str) {
         if let Some(n) = &self.notifier
@@ -87,11 +97,7 @@ impl Ops {
             && let Some(every) = notify::watchdog_interval()
         {
             let ops = Arc::clone(self);
-            let (quit_tx, quit) = bounded::<()>(0);
-            self.quit
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(quit_tx);
+            let quit = self.quit_signal();
             let t = thread::Builder::new().name("threadbutler-watchdog".into()).spawn(move || {
                 loop {
                     select! {
@@ -163,11 +169,7 @@ impl Ops {
         self.notify("STOPPING=1\nSTATUS=stopping");
         if let Some(deadline) = self.deadline {
             let ops = Arc::clone(self);
-            let (quit_tx, quit) = bounded::<()>(0);
-            self.quit
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(quit_tx);
+            let quit = self.quit_signal();
             let spawned = thread::Builder::new().name("threadbutler-deadline".into()).spawn(move || {
                 select! {
                     recv(quit) -> _ => {}

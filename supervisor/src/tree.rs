@@ -164,20 +164,11 @@ impl SupervisorRef {
     /// `Failed` at stage `Init`), or `Shutdown` if the supervisor is gone.
     pub fn add_child(&self, spec: ChildSpec) -> Result<(), AddChildError> {
         let (tx, rx) = bounded(1);
+        if let Err(Control::Add { spec, .. }) =
+            self.send_if_running(Control::Add { spec, reply: tx })
         {
-            // Sent under the running flag's lock: a supervisor that ends
-            // takes the same lock and answers whatever is queued.
-            let running = self
-                .shared
-                .running
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if !*running {
-                return Err(ExitReason::Shutdown);
-            }
-            self.control
-                .send(Control::Add { spec, reply: tx })
-                .map_err(|_| ExitReason::Shutdown)?;
+            spec.child.on_retired();
+            return Err(ExitReason::Shutdown);
         }
         rx.recv().unwrap_or(Err(ExitReason::Shutdown))
     }
@@ -187,22 +178,9 @@ impl SupervisorRef {
     /// counted towards intensity.
     pub fn remove_child(&self, name: &str) -> Option<RemoveReport> {
         let (tx, rx) = bounded(1);
-        {
-            let running = self
-                .shared
-                .running
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if !*running {
-                return None;
-            }
-            self.control
-                .send(Control::Remove {
-                    name: name.to_owned(),
-                    reply: tx,
-                })
-                .ok()?;
-        }
+        let name = name.to_owned();
+        self.send_if_running(Control::Remove { name, reply: tx })
+            .ok()?;
         rx.recv().ok().flatten()
     }
 
@@ -210,26 +188,29 @@ impl SupervisorRef {
     /// does not have. Nothing happens if the supervisor is not running.
     pub fn reconfigure(&self, change: Reconfigure) -> Vec<String> {
         let (tx, rx) = bounded(1);
-        {
-            let running = self
-                .shared
-                .running
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if !*running {
-                return change.children.into_iter().map(|(n, _)| n).collect();
+        match self.send_if_running(Control::Reconfigure { change, reply: tx }) {
+            Ok(()) => rx.recv().unwrap_or_default(),
+            Err(Control::Reconfigure { change, .. }) => {
+                change.children.into_iter().map(|(n, _)| n).collect()
             }
-            if let Err(e) = self
-                .control
-                .send(Control::Reconfigure { change, reply: tx })
-            {
-                let Control::Reconfigure { change, .. } = e.into_inner() else {
-                    unreachable!("we sent a Reconfigure")
-                };
-                return change.children.into_iter().map(|(n, _)| n).collect();
-            }
+            Err(_) => Vec::new(),
         }
-        rx.recv().unwrap_or_default()
+    }
+
+    /// Queues `request` if the supervisor is running, or gives it back.
+    /// Sent under the running flag's lock: a supervisor that ends takes the
+    /// same lock, then answers whatever is queued, so no request is left
+    /// without an answer.
+    fn send_if_running(&self, request: Control) -> Result<(), Control> {
+        let running = self
+            .shared
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !*running {
+            return Err(request);
+        }
+        self.control.send(request).map_err(|e| e.into_inner())
     }
 
     /// The status of this supervisor's subtree.
