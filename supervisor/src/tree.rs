@@ -164,10 +164,10 @@ impl SupervisorRef {
     /// `Failed` at stage `Init`), or `Shutdown` if the supervisor is gone.
     pub fn add_child(&self, spec: ChildSpec) -> Result<(), AddChildError> {
         let (tx, rx) = bounded(1);
-        if let Err(Control::Add { spec, .. }) =
-            self.send_if_running(Control::Add { spec, reply: tx })
-        {
-            spec.child.on_retired();
+        if let Err(back) = self.send_if_running(Control::Add { spec, reply: tx }) {
+            if let Control::Add { spec, .. } = *back {
+                spec.child.on_retired();
+            }
             return Err(ExitReason::Shutdown);
         }
         rx.recv().unwrap_or(Err(ExitReason::Shutdown))
@@ -190,10 +190,12 @@ impl SupervisorRef {
         let (tx, rx) = bounded(1);
         match self.send_if_running(Control::Reconfigure { change, reply: tx }) {
             Ok(()) => rx.recv().unwrap_or_default(),
-            Err(Control::Reconfigure { change, .. }) => {
-                change.children.into_iter().map(|(n, _)| n).collect()
-            }
-            Err(_) => Vec::new(),
+            Err(back) => match *back {
+                Control::Reconfigure { change, .. } => {
+                    change.children.into_iter().map(|(n, _)| n).collect()
+                }
+                _ => Vec::new(),
+            },
         }
     }
 
@@ -201,16 +203,18 @@ impl SupervisorRef {
     /// Sent under the running flag's lock: a supervisor that ends takes the
     /// same lock, then answers whatever is queued, so no request is left
     /// without an answer.
-    fn send_if_running(&self, request: Control) -> Result<(), Control> {
+    fn send_if_running(&self, request: Control) -> Result<(), Box<Control>> {
         let running = self
             .shared
             .running
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         if !*running {
-            return Err(request);
+            return Err(Box::new(request));
         }
-        self.control.send(request).map_err(|e| e.into_inner())
+        self.control
+            .send(request)
+            .map_err(|e| Box::new(e.into_inner()))
     }
 
     /// The status of this supervisor's subtree.
