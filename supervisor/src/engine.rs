@@ -174,36 +174,38 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn status(&self, name: &str, path: &str, own_state: ChildState) -> StatusNode {
         let mut node = StatusNode::new(name, path, "supervisor", own_state);
-        let rows = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
-        for r in rows.iter() {
-            let details: ChildDetails = r.child.details();
-            let mut n = StatusNode::new(
-                &r.name,
-                &r.path,
-                if details.kind.is_empty() {
-                    "child"
-                } else {
-                    details.kind
-                },
-                r.state,
-            );
-            n.restarts = r.restarts;
-            n.last_exit = r.last_exit.clone();
+        let mut children: Vec<Arc<dyn Child>> = Vec::new();
+        {
+            let rows = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
+            let now = Instant::now();
+            for r in rows.iter() {
+                let mut n = StatusNode::new(&r.name, &r.path, "child", r.state);
+                n.restarts = r.restarts;
+                n.last_exit = r.last_exit.clone();
+                if let Some((id, hb)) = &r.hb {
+                    let s = hb.sample();
+                    let mut seen = r.seen.lock().unwrap_or_else(PoisonError::into_inner);
+                    if seen.0 != *id || seen.1 != s.progress {
+                        *seen = (*id, s.progress, now);
+                    }
+                    n.busy = s.busy;
+                    n.heartbeat_ms = r.heartbeat.map(|t| t.as_millis() as u64);
+                    n.since_progress_ms =
+                        Some(now.saturating_duration_since(seen.2).as_millis() as u64);
+                }
+                node.children.push(n);
+                children.push(Arc::clone(&r.child));
+            }
+        }
+        // The children's own details (user code for a custom `Child`) are
+        // asked for after the rows' lock is released.
+        for (n, child) in node.children.iter_mut().zip(children) {
+            let details: ChildDetails = child.details();
+            if !details.kind.is_empty() {
+                n.kind = details.kind;
+            }
             n.mailbox_depth = details.mailbox_depth;
             n.children = details.children;
-            if let Some((id, hb)) = &r.hb {
-                let s = hb.sample();
-                let mut seen = r.seen.lock().unwrap_or_else(PoisonError::into_inner);
-                if seen.0 != *id || seen.1 != s.progress {
-                    *seen = (*id, s.progress, now);
-                }
-                n.busy = s.busy;
-                n.heartbeat_ms = r.heartbeat.map(|t| t.as_millis() as u64);
-                n.since_progress_ms =
-                    Some(now.saturating_duration_since(seen.2).as_millis() as u64);
-            }
-            node.children.push(n);
         }
         node
     }
