@@ -92,7 +92,7 @@ pub fn init(app: &str, config: &LogConfig) -> Result<LogGuard, Error> {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
-        .with_ansi(!to_file && !json)
+        .with_ansi(!to_file && !json && colour_wanted())
         .with_thread_names(true);
     let installed = if json {
         builder.json().try_init()
@@ -105,6 +105,13 @@ pub fn init(app: &str, config: &LogConfig) -> Result<LogGuard, Error> {
     Ok(LogGuard {
         worker: Some(worker),
     })
+}
+
+/// Colour only on a terminal, and never with `NO_COLOR` set (journald and
+/// pipes get plain text).
+fn colour_wanted() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
 fn rolling(dir: &Path, rotation: Rotation, prefix: &str) -> Result<RollingFileAppender, Error> {

@@ -36,5 +36,8 @@ fn the_example_config_loads_and_starts_a_program() {
     assert_eq!(report.exit_code(), 0);
     let (name, stats) = &report.mailboxes[0];
     assert_eq!(name, "counter");
-    assert_eq!((stats.accepted, stats.handled, stats.dead_lettered), (1, 1, 0));
+    assert_eq!(
+        (stats.accepted, stats.handled, stats.dead_lettered),
+        (1, 1, 0)
+    );
 }

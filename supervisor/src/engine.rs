@@ -185,7 +185,9 @@ impl Shared {
                 if let Some((id, hb)) = &r.hb {
                     let s = hb.sample();
                     let mut seen = r.seen.lock().unwrap_or_else(PoisonError::into_inner);
-                    if seen.0 != *id || seen.1 != s.progress {
+                    // Staleness counts from the first busy sample without
+                    // progress: an idle spell is not lack of progress.
+                    if seen.0 != *id || seen.1 != s.progress || !s.busy {
                         *seen = (*id, s.progress, now);
                     }
                     n.busy = s.busy;
