@@ -1,0 +1,31 @@
+//! docs/runtime-semantics.md §12.4: with a shutdown deadline, a shutdown
+//! that would wait on a stuck drain is forced at the deadline; the stuck
+//! server is abandoned after its grace, and the program still gets to exit,
+//! with the unclean exit code.
+
+use std::time::{Duration, Instant};
+
+use integration_tests::probe::{Hang, Probe, ProbeConfig};
+use threadbutler::prelude::*;
+
+#[test]
+fn a_stuck_drain_is_forced_at_the_deadline_and_the_tree_still_ends() {
+    let cfg = ProbeConfig::default();
+    let app = Butler::builder("app")
+        .shutdown_deadline(Duration::from_millis(100))
+        .abandon_after(Duration::from_millis(100))
+        .server("p", Probe::factory(cfg.clone()))
+        .shutdown(Shutdown::Drain(Duration::from_secs(3600)))
+        .start()
+        .expect("starts");
+    app.hub().send(Hang).expect("sent");
+    cfg.gate.wait_arrival();
+    let t = Instant::now();
+    app.shutdown();
+    let report = app.wait().expect("a requested shutdown");
+    // Far below the hour-long drain: the deadline forced it.
+    assert!(t.elapsed() < Duration::from_secs(600), "{:?}", t.elapsed());
+    assert_eq!(report.abandoned, vec!["app/p".to_owned()]);
+    assert_eq!(report.exit_code(), threadbutler::UNCLEAN_EXIT);
+    cfg.gate.open(1);
+}
