@@ -4,152 +4,23 @@
 //! sends: `READY=1` after the start, `WATCHDOG=1` at half the interval only
 //! while every watched heartbeat is fresh, `STOPPING=1` at shutdown.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, unbounded};
 use integration_tests::PATIENCE;
+use integration_tests::daemon::Opsd;
 
-// --- the harness (a trimmed copy of signals_drain_reload_and_report.rs's) --
-
-/// The lines of one of the child's output streams, as they arrive.
-struct Stream {
-    rx: Receiver<String>,
-    seen: Vec<String>,
-    read: usize,
-    ended: bool,
-}
-
-impl Stream {
-    fn new(from: impl Read + Send + 'static) -> Stream {
-        let (tx, rx) = unbounded();
-        std::thread::spawn(move || {
-            for line in BufReader::new(from).lines() {
-                let Ok(line) = line else { return };
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        Stream {
-            rx,
-            seen: Vec::new(),
-            read: 0,
-            ended: false,
-        }
-    }
-
-    fn poll(&mut self) {
-        self.seen.extend(self.rx.try_iter());
-    }
-
-    /// Collects lines until the stream ends (true) or `deadline` (false).
-    fn wait_end(&mut self, deadline: Instant) -> bool {
-        while !self.ended {
-            match self.rx.recv_deadline(deadline) {
-                Ok(line) => self.seen.push(line),
-                Err(RecvTimeoutError::Disconnected) => self.ended = true,
-                Err(RecvTimeoutError::Timeout) => return false,
-            }
-        }
-        true
-    }
-}
-
-/// A running `opsd`, told about the test's notification socket.
-struct Opsd {
-    child: Child,
-    stdin: ChildStdin,
-    out: Stream,
-    err: Stream,
-}
-
-impl Opsd {
-    fn start(config: &Path, socket: &Path, watchdog_usec: &str) -> Opsd {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_opsd"))
-            .arg(config)
-            .env_remove("RUST_LOG")
-            .env_remove("OPSD_CONFIG")
-            // Unset: the watchdog is this process's (a set WATCHDOG_PID must
-            // name it).
-            .env_remove("WATCHDOG_PID")
-            .env("NOTIFY_SOCKET", socket)
-            .env("WATCHDOG_USEC", watchdog_usec)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("opsd runs");
-        let stdin = child.stdin.take().expect("piped");
-        let out = Stream::new(child.stdout.take().expect("piped"));
-        let err = Stream::new(child.stderr.take().expect("piped"));
-        Opsd {
-            child,
-            stdin,
-            out,
-            err,
-        }
-    }
-
-    fn send(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}").expect("opsd reads its stdin");
-        self.stdin.flush().expect("flushed");
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([format!("-{signal}"), self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill -{signal} failed");
-    }
-
-    fn transcript(&mut self) -> String {
-        self.out.poll();
-        self.err.poll();
-        format!(
-            "--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.out.seen.join("\n"),
-            self.err.seen.join("\n")
-        )
-    }
-
-    /// Waits for the stdout line `want`, consuming the lines before it.
-    fn expect_out(&mut self, want: &str) {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if self.out.read == self.out.seen.len() {
-                match self.out.rx.recv_deadline(deadline) {
-                    Ok(line) => self.out.seen.push(line),
-                    Err(_) => panic!("no {want:?} on stdout\n{}", self.transcript()),
-                }
-            }
-            self.out.read += 1;
-            if self.out.seen[self.out.read - 1] == want {
-                return;
-            }
-        }
-    }
-
-    /// Waits until the process closed both streams (it exited), then reaps
-    /// it; returns its exit code.
-    fn exit_code(&mut self) -> Option<i32> {
-        let deadline = Instant::now() + PATIENCE;
-        if !(self.out.wait_end(deadline) && self.err.wait_end(deadline)) {
-            panic!("opsd did not exit\n{}", self.transcript());
-        }
-        self.child.wait().expect("reaped").code()
-    }
-}
-
-impl Drop for Opsd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Runs `opsd` with the test's notification socket and watchdog interval.
+fn start(config: &Path, socket: &Path, watchdog_usec: &str) -> Opsd {
+    let socket = socket.to_str().expect("a UTF-8 temp path");
+    // WATCHDOG_PID stays unset (Opsd::start removes it): the watchdog is the
+    // process's own.
+    Opsd::start(
+        env!("CARGO_BIN_EXE_opsd"),
+        Some(config),
+        &[("NOTIFY_SOCKET", socket), ("WATCHDOG_USEC", watchdog_usec)],
+    )
 }
 
 /// Files in the temp directory, removed on drop.
@@ -260,7 +131,7 @@ fn ready_then_watchdog_pings_that_stop_while_a_server_hangs_then_stopping() {
     .expect("written");
     let mut systemd = Manager::bind(&socket);
     // WATCHDOG_USEC=200000: a ping every 100 ms while all is well.
-    let mut d = Opsd::start(&config, &socket, "200000");
+    let mut d = start(&config, &socket, "200000");
 
     // READY=1 comes first, once the tree started.
     let first = systemd.expect("READY=1");
@@ -317,7 +188,7 @@ fn a_job_shorter_than_the_heartbeat_keeps_the_watchdog_fed_after_an_idle_spell()
     let config = files.path("idle-then-busy", "toml");
     std::fs::write(&config, "[servers.worker]\nheartbeat = \"2s\"\n").expect("written");
     let mut systemd = Manager::bind(&socket);
-    let mut d = Opsd::start(&config, &socket, "200000");
+    let mut d = start(&config, &socket, "200000");
     systemd.expect("READY=1");
     d.expect_out("ready");
     // Idle for longer than the heartbeat timeout: 25 pings, about 2.5 s.

@@ -1,0 +1,298 @@
+//! Running a helper daemon (`src/bin/opsd.rs`) as a process: its output
+//! lines as they arrive, commands on its stdin, signals, its exit code.
+//! Nothing here sleeps: every wait is on a line, a stream's end or a
+//! deadline.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, unbounded};
+
+use crate::PATIENCE;
+
+/// The lines of one of the child's output streams, as they arrive.
+pub struct Stream {
+    name: &'static str,
+    rx: Receiver<String>,
+    /// Every line received so far.
+    pub seen: Vec<String>,
+    /// Lines up to here were consumed by a wait.
+    read: usize,
+    ended: bool,
+}
+
+impl Stream {
+    /// Reads `from` line by line on a thread; ANSI colour codes are removed
+    /// (should a log writer colour a pipe).
+    pub fn new(name: &'static str, from: impl Read + Send + 'static) -> Stream {
+        let (tx, rx) = unbounded();
+        std::thread::spawn(move || {
+            for line in BufReader::new(from).lines() {
+                let Ok(line) = line else { return };
+                if tx.send(strip_ansi(&line)).is_err() {
+                    return;
+                }
+            }
+        });
+        Stream {
+            name,
+            rx,
+            seen: Vec::new(),
+            read: 0,
+            ended: false,
+        }
+    }
+
+    /// Takes what has arrived, without waiting.
+    pub fn poll(&mut self) {
+        self.seen.extend(self.rx.try_iter());
+    }
+
+    /// Collects lines until the stream ends (true) or `deadline` (false).
+    pub fn wait_end(&mut self, deadline: Instant) -> bool {
+        while !self.ended {
+            match self.rx.recv_deadline(deadline) {
+                Ok(line) => self.seen.push(line),
+                Err(RecvTimeoutError::Disconnected) => self.ended = true,
+                Err(RecvTimeoutError::Timeout) => return false,
+            }
+        }
+        true
+    }
+
+    /// The next line not yet consumed, waiting until `deadline`; `Err(true)`
+    /// at the end of the stream, `Err(false)` past the deadline.
+    pub fn next(&mut self, deadline: Instant) -> Result<String, bool> {
+        if self.read == self.seen.len() {
+            if self.ended {
+                return Err(true);
+            }
+            match self.rx.recv_deadline(deadline) {
+                Ok(line) => self.seen.push(line),
+                Err(e) => {
+                    self.ended = e.is_disconnected();
+                    return Err(self.ended);
+                }
+            }
+        }
+        self.read += 1;
+        Ok(self.seen[self.read - 1].clone())
+    }
+}
+
+/// `s` without ANSI escape sequences (colour codes).
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters, then one final byte in '@'..='~'.
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) && c != '[' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A running `opsd`. Dropping it kills the process if it is still running.
+pub struct Opsd {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    /// Its standard output.
+    pub out: Stream,
+    /// Its standard error (the logs).
+    pub err: Stream,
+}
+
+impl Opsd {
+    /// Starts `opsd` (its path: `env!("CARGO_BIN_EXE_opsd")` in a test)
+    /// with `config` (if any) and the extra environment.
+    pub fn start(exe: &str, config: Option<&Path>, env: &[(&str, &str)]) -> Opsd {
+        let mut cmd = Command::new(exe);
+        cmd.args(config)
+            .env_remove("RUST_LOG")
+            .env_remove("OPSD_CONFIG")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID")
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("opsd runs");
+        let stdin = child.stdin.take();
+        let out = Stream::new("stdout", child.stdout.take().expect("piped"));
+        let err = Stream::new("stderr", child.stderr.take().expect("piped"));
+        Opsd {
+            child,
+            stdin,
+            out,
+            err,
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends one command line.
+    pub fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{line}").expect("opsd reads its stdin");
+        stdin.flush().expect("flushed");
+    }
+
+    /// Sends `signal` (`"TERM"`, `"INT"`, `"HUP"`, `"USR1"`) with kill(1).
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), self.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Everything seen so far on both streams, for failure messages.
+    pub fn transcript(&mut self) -> String {
+        self.out.poll();
+        self.err.poll();
+        format!(
+            "--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.out.seen.join("\n"),
+            self.err.seen.join("\n")
+        )
+    }
+
+    /// Consumes stdout lines until one satisfies `pred`; returns the lines
+    /// consumed, that one last. Panics after [`PATIENCE`].
+    pub fn wait_out(&mut self, what: &str, pred: impl FnMut(&str) -> bool) -> Vec<String> {
+        self.wait_on(true, what, pred)
+    }
+
+    /// As [`wait_out`](Self::wait_out), on stderr (the logs).
+    pub fn wait_err(&mut self, what: &str, pred: impl FnMut(&str) -> bool) -> Vec<String> {
+        self.wait_on(false, what, pred)
+    }
+
+    /// Waits on stdout (or stderr) for a line satisfying `pred`; returns
+    /// the lines consumed, that one last. Panics with a transcript after
+    /// [`PATIENCE`].
+    pub fn wait_on(
+        &mut self,
+        stdout: bool,
+        what: &str,
+        mut pred: impl FnMut(&str) -> bool,
+    ) -> Vec<String> {
+        let deadline = Instant::now() + PATIENCE;
+        let mut lines = Vec::new();
+        loop {
+            let stream = if stdout { &mut self.out } else { &mut self.err };
+            let name = stream.name;
+            match stream.next(deadline) {
+                Ok(line) => {
+                    let hit = pred(&line);
+                    lines.push(line);
+                    if hit {
+                        return lines;
+                    }
+                }
+                Err(ended) => {
+                    let why = if ended {
+                        "the stream ended"
+                    } else {
+                        "timed out"
+                    };
+                    panic!("{why} waiting on {name} for {what}\n{}", self.transcript());
+                }
+            }
+        }
+    }
+
+    /// Waits for the exact stdout line `line`.
+    pub fn expect_out(&mut self, line: &str) -> Vec<String> {
+        self.wait_out(line, |l| l == line)
+    }
+
+    /// Waits until the process closed both streams (it exited), then reaps
+    /// it; returns its exit code. Panics after `patience`.
+    pub fn exit_code_within(&mut self, patience: Duration) -> Option<i32> {
+        let deadline = Instant::now() + patience;
+        if !(self.out.wait_end(deadline) && self.err.wait_end(deadline)) {
+            panic!(
+                "opsd did not exit within {patience:?}\n{}",
+                self.transcript()
+            );
+        }
+        self.child.wait().expect("reaped").code()
+    }
+
+    /// The exit code, waiting up to [`PATIENCE`] for the process to end.
+    pub fn exit_code(&mut self) -> Option<i32> {
+        self.exit_code_within(PATIENCE)
+    }
+
+    /// The last `handled N dead M` line, as (N, M).
+    pub fn handled_dead(&mut self) -> (u64, u64) {
+        self.out.poll();
+        let line = self
+            .out
+            .seen
+            .iter()
+            .rev()
+            .find(|l| l.starts_with("handled "))
+            .cloned();
+        let Some(line) = line else {
+            panic!("no `handled N dead M` line\n{}", self.transcript())
+        };
+        let w: Vec<&str> = line.split_whitespace().collect();
+        match w.as_slice() {
+            ["handled", h, "dead", d] => (h.parse().expect("a count"), d.parse().expect("a count")),
+            _ => panic!("malformed: {line}"),
+        }
+    }
+}
+
+impl Drop for Opsd {
+    fn drop(&mut self) {
+        // Only an unreaped child can still be running; kill() of a reaped
+        // one is a harmless error.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A config file in the temp directory, removed on drop.
+pub struct ConfigFile(PathBuf);
+
+impl ConfigFile {
+    /// A file named after the process and `test`, holding `text`.
+    pub fn new(test: &str, text: &str) -> ConfigFile {
+        let path = std::env::temp_dir().join(format!("opsd-{}-{test}.toml", std::process::id()));
+        let file = ConfigFile(path);
+        file.write(text);
+        file
+    }
+
+    /// Replaces the file's text.
+    pub fn write(&self, text: &str) {
+        std::fs::write(&self.0, text).expect("config written");
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ConfigFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
