@@ -120,11 +120,19 @@ impl fmt::Debug for ChildOptions {
 
 type MakeServer = Box<dyn FnOnce(&Hub, &ChildOptions) -> Result<Arc<dyn Child>, SpawnError>>;
 
+type MakePool = Box<dyn FnOnce(&Hub, &ChildOptions, usize) -> Result<Arc<dyn Child>, SpawnError>>;
+
 enum Pending {
     Server {
         name: String,
         opts: ChildOptions,
         make: MakeServer,
+    },
+    Pool {
+        name: String,
+        size: usize,
+        opts: ChildOptions,
+        make: MakePool,
     },
     Supervisor {
         tree: Tree,
@@ -141,6 +149,7 @@ impl Pending {
     fn opts(&mut self) -> &mut ChildOptions {
         match self {
             Pending::Server { opts, .. }
+            | Pending::Pool { opts, .. }
             | Pending::Supervisor { opts, .. }
             | Pending::Thread { opts, .. } => opts,
         }
@@ -196,7 +205,9 @@ impl LoadedConfig {
     ) -> Result<(), Error> {
         for child in &mut tree.children {
             let name = match child {
-                Pending::Server { name, .. } | Pending::Thread { name, .. } => name.clone(),
+                Pending::Server { name, .. }
+                | Pending::Pool { name, .. }
+                | Pending::Thread { name, .. } => name.clone(),
                 Pending::Supervisor { tree, .. } => tree.name.clone(),
             };
             if let Pending::Supervisor { tree, .. } = child {
@@ -207,14 +218,15 @@ impl LoadedConfig {
             };
             used.insert(key.as_str());
             let c = server.get_ref();
-            if c.pool_size.is_some() {
-                return Err(self.error(
-                    &name,
-                    ".pool_size",
-                    "pools are not available yet; remove the key",
-                ));
+            if let Some(n) = &c.pool_size {
+                match child {
+                    Pending::Pool { size, .. } => *size = *n.get_ref(),
+                    _ => return Err(self.error(&name, ".pool_size", "only pools have a size")),
+                }
             }
-            if c.capacity.is_some() && !matches!(child, Pending::Server { .. }) {
+            if c.capacity.is_some()
+                && !matches!(child, Pending::Server { .. } | Pending::Pool { .. })
+            {
                 return Err(self.error(&name, ".capacity", "only servers have a mailbox"));
             }
             let o = child.opts();
@@ -298,6 +310,23 @@ impl Tree {
                 Pending::Supervisor { tree, opts } => {
                     opts.apply(ChildSpec::supervisor(tree.build(hub)?))
                 }
+                Pending::Pool {
+                    name,
+                    size,
+                    opts,
+                    make,
+                } => {
+                    // The per-worker options went to the workers; the pool
+                    // itself drains as long as its workers may need.
+                    let child = make(hub, &opts, size)?;
+                    let pool = ChildSpec::from_arc(name, child);
+                    let budget = opts
+                        .shutdown
+                        .map_or(Duration::from_secs(5), |s| s.drain_timeout());
+                    pool.shutdown(Shutdown::Drain(
+                        budget.saturating_mul(2).max(Duration::from_secs(1)),
+                    ))
+                }
                 Pending::Thread { name, opts, child } => {
                     opts.apply(ChildSpec::from_arc(name, child))
                 }
@@ -306,6 +335,27 @@ impl Tree {
         }
         Ok(spec)
     }
+}
+
+fn pool_maker<S, F>(name: &str, factory: F) -> MakePool
+where
+    S: Server,
+    F: Fn() -> S + Send + Sync + 'static,
+{
+    let name: Arc<str> = Arc::from(name);
+    Box::new(move |hub: &Hub, opts: &ChildOptions, size: usize| {
+        let core = hub.register::<S>(&name, opts.capacity, opts.wake.clone())?;
+        let worker_opts = opts.clone();
+        let pool = crate::pool::PoolChild::new::<S>(
+            &name,
+            size,
+            hub,
+            core,
+            Arc::new(factory),
+            move |spec| worker_opts.apply(spec),
+        );
+        Ok(Arc::new(pool) as Arc<dyn Child>)
+    })
 }
 
 fn server_maker<S, F>(name: &str, factory: F) -> MakeServer
@@ -339,6 +389,31 @@ macro_rules! tree_methods {
                 name: name.to_owned(),
                 opts: ChildOptions::default(),
                 make: server_maker(name, factory),
+            });
+            self
+        }
+
+        /// Declares a pool named `name`: `size` worker threads sharing one
+        /// mailbox (any idle worker takes the next message), each built by
+        /// `factory` and supervised on its own. The options that follow
+        /// (`restart`, `heartbeat`, `shutdown`, ...) apply to every worker;
+        /// `capacity` to the shared mailbox. The config file's `pool_size`
+        /// overrides `size`.
+        pub fn pool<S, F>(mut self, name: &str, size: usize, factory: F) -> Self
+        where
+            S: Server,
+            F: Fn() -> S + Send + Sync + 'static,
+        {
+            let t = self.tree_mut();
+            if size == 0 {
+                t.errors
+                    .push(format!("pool {name}: the size must be at least 1"));
+            }
+            t.children.push(Pending::Pool {
+                name: name.to_owned(),
+                size,
+                opts: ChildOptions::default(),
+                make: pool_maker(name, factory),
             });
             self
         }
@@ -413,7 +488,10 @@ macro_rules! tree_methods {
         /// The last declared server's mailbox capacity.
         pub fn capacity(mut self, capacity: Capacity) -> Self {
             let t = self.tree_mut();
-            if !matches!(t.children.last(), Some(Pending::Server { .. }) | None) {
+            if !matches!(
+                t.children.last(),
+                Some(Pending::Server { .. } | Pending::Pool { .. }) | None
+            ) {
                 t.errors.push(format!(
                     "supervisor {}: capacity() applies to servers only",
                     t.name

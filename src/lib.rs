@@ -103,6 +103,7 @@ pub mod logging;
 mod mailbox;
 mod message;
 pub mod operations;
+mod pool;
 mod reply;
 mod send_error;
 mod server;

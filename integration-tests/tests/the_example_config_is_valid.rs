@@ -8,6 +8,14 @@ const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/config.t
 
 pub struct Nothing;
 threadbutler::messages! { pub enum CounterMsg for Counter { Nothing } }
+pub struct Job;
+threadbutler::messages! { pub enum WorkerMsg for Worker { Job } }
+pub struct Worker;
+impl Server for Worker {
+    fn handle(&mut self, _: WorkerMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
 pub struct Counter;
 impl Server for Counter {
     fn handle(&mut self, _: CounterMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
@@ -23,9 +31,13 @@ fn the_example_config_loads_and_starts_a_program() {
         .config_file(EXAMPLE)
         .expect("valid")
         .server("counter", || Counter)
+        .pool("workers", 1, || Worker)
         .start()
         .expect("starts with the example's policies");
     let tree = app.status();
+    let workers = tree.find("app/workers").expect("the pool");
+    assert_eq!(workers.kind, "pool");
+    assert_eq!(workers.children.len(), 4, "pool_size from the file: {tree}");
     assert_eq!(
         tree.find("app/counter").and_then(|n| n.heartbeat_ms),
         Some(1000)
@@ -34,7 +46,11 @@ fn the_example_config_loads_and_starts_a_program() {
     app.shutdown();
     let report = app.wait().expect("clean");
     assert_eq!(report.exit_code(), 0);
-    let (name, stats) = &report.mailboxes[0];
+    let (name, stats) = report
+        .mailboxes
+        .iter()
+        .find(|(n, _)| n == "counter")
+        .expect("listed");
     assert_eq!(name, "counter");
     assert_eq!(
         (stats.accepted, stats.handled, stats.dead_lettered),

@@ -1,0 +1,153 @@
+//! Pools: N worker threads sharing one mailbox, each supervised on its own.
+//!
+//! # Anatomy
+//!
+//! A pool is a small `OneForOne` supervisor (named after the pool) whose
+//! children are the workers `name-0` … `name-(N-1)`. Every worker runs a
+//! server instance built by the pool's factory, reading the same mailbox:
+//! whichever worker is idle takes the next message. A failing worker is
+//! replaced on its own (its message in flight is dead-lettered); the others
+//! keep working. The mailbox belongs to the pool as a whole: the workers
+//! never close or sweep it themselves; the pool does when it stops for good,
+//! so it drains as one unit.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use threadbutler_supervisor::{
+    Child, ChildDetails, ChildSpec, ExitReason, Life, StopMode, SupervisorChild, SupervisorSpec,
+};
+
+use crate::dead_letter::DeadReason;
+use crate::hub::Hub;
+use crate::instance::{self, EndPolicy, Factory, Launch};
+use crate::mailbox::MailboxCore;
+use crate::server::Server;
+
+/// One worker of a pool: a server instance on the shared mailbox.
+struct PoolWorker<S: Server> {
+    name: Arc<str>,
+    hub: Hub,
+    core: Arc<MailboxCore<S::Msg>>,
+    factory: Factory<S>,
+    request_timeout: Duration,
+}
+
+impl<S: Server> Child for PoolWorker<S> {
+    fn run(&self, life: Life) -> ExitReason {
+        let launch = Launch::<S> {
+            name: Arc::clone(&self.name),
+            hub: self.hub.clone(),
+            core: Arc::clone(&self.core),
+            factory: Arc::clone(&self.factory),
+            stop: life.stop,
+            heartbeat: life.heartbeat,
+            end: EndPolicy::KeepMailbox,
+            request_timeout: self.request_timeout,
+            id: life.id,
+        };
+        instance::run(launch, life.started)
+    }
+
+    fn on_final_stop(&self, mode: StopMode) {
+        // A drain closes the shared mailbox (idempotent); the queue itself
+        // is the pool's to sweep.
+        if mode == StopMode::Drain {
+            self.core.close();
+        }
+    }
+
+    fn on_drain_deadline(&self) -> u64 {
+        self.core.finish(DeadReason::DrainDeadline)
+    }
+
+    fn details(&self) -> ChildDetails {
+        let mut d = ChildDetails::default();
+        d.kind = "worker";
+        d
+    }
+}
+
+/// The pool as a child of its parent supervisor.
+pub(crate) struct PoolChild<M: crate::Message> {
+    inner: SupervisorChild,
+    core: Arc<MailboxCore<M>>,
+}
+
+impl<M: crate::Message> PoolChild<M> {
+    /// A pool of `size` workers of server `S` named `name`, on `core`;
+    /// `worker` applies the per-worker options (restart, heartbeat, ...).
+    pub(crate) fn new<S: Server<Msg = M>>(
+        name: &str,
+        size: usize,
+        hub: &Hub,
+        core: Arc<MailboxCore<M>>,
+        factory: Factory<S>,
+        worker: impl Fn(ChildSpec) -> ChildSpec,
+    ) -> Self {
+        let request_timeout = hub.inner().config.request_timeout;
+        let mut spec = SupervisorSpec::new(name);
+        for i in 0..size {
+            let w = PoolWorker::<S> {
+                name: Arc::from(name),
+                hub: hub.clone(),
+                core: Arc::clone(&core),
+                factory: Arc::clone(&factory),
+                request_timeout,
+            };
+            spec = spec.child(worker(ChildSpec::new(format!("{name}-{i}"), w)));
+        }
+        PoolChild {
+            inner: SupervisorChild::new(spec),
+            core,
+        }
+    }
+}
+
+impl<M: crate::Message> Child for PoolChild<M> {
+    fn run(&self, life: Life) -> ExitReason {
+        self.inner.run(life)
+    }
+
+    fn on_final_stop(&self, mode: StopMode) {
+        match mode {
+            StopMode::Drain => self.core.close(),
+            StopMode::Immediate => {
+                self.core.finish(DeadReason::Stopped);
+            }
+        }
+    }
+
+    fn on_drain_deadline(&self) -> u64 {
+        self.core.finish(DeadReason::DrainDeadline)
+    }
+
+    fn on_retired(&self) {
+        self.inner.on_retired();
+        self.core.finish(DeadReason::Stopped);
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        self.inner.validate()
+    }
+
+    fn as_supervisor(&self) -> Option<&SupervisorChild> {
+        Some(&self.inner)
+    }
+
+    fn details(&self) -> ChildDetails {
+        let mut d = self.inner.details();
+        d.kind = "pool";
+        d.mailbox_depth = Some(self.core.depth());
+        d
+    }
+}
+
+impl<M: crate::Message> fmt::Debug for PoolChild<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolChild")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
