@@ -109,6 +109,7 @@ mod send_error;
 mod server;
 mod server_child;
 mod standalone;
+pub mod task;
 
 pub mod prelude;
 
