@@ -915,8 +915,15 @@ impl Butler {
     ///
     /// # Errors
     ///
-    /// [`Error::UnknownServer`] if there is no such supervisor or child.
+    /// [`Error::UnknownServer`] if there is no such supervisor or child;
+    /// [`Error::WouldDeadlock`] when a child asks to remove itself (it should
+    /// stop itself with `ctx.stop()` under a `Transient` or `Temporary` restart).
     pub fn remove_child(&self, supervisor: &str, name: &str) -> Result<RemoveReport, Error> {
+        // A child's thread is named after it: removing yourself would wait
+        // for yourself to stop.
+        if std::thread::current().name() == Some(name) {
+            return Err(Error::WouldDeadlock);
+        }
         let sup = self.supervisor(supervisor)?;
         let report = sup.remove_child(name).ok_or_else(|| Error::UnknownServer {
             name: name.to_owned(),
