@@ -82,6 +82,23 @@
 //! # Ok::<(), threadbutler::Error>(())
 //! ```
 //!
+//! # Supervised
+//!
+//! [`Butler`] runs the same servers under an Erlang/OTP-style supervision
+//! tree: restart types and strategies, restart intensity with escalation,
+//! backoff, heartbeats, nested supervisors, pools, signals, systemd and
+//! config files. See [`ButlerBuilder`] for a complete example, and the
+//! [`operations`] module for running as a daemon.
+//!
+//! # Where things are
+//!
+//! - Messages and routing: [`messages!`](crate::messages), [`Address`], [`Hub`].
+//! - Servers: [`Server`], [`Ctx`]; clients: [`Client`].
+//! - Supervision: [`Butler`], [`Restart`], [`Strategy`], [`Backoff`],
+//!   [`Shutdown`], [`Event`], [`StatusNode`].
+//! - Pools and tasks: [`ButlerBuilder::pool`], [`task`].
+//! - Operations: [`Signals`], [`config`], [`logging`], [`operations`].
+//!
 //! The guarantees are stated in `docs/runtime-semantics.md`.
 #![forbid(unsafe_code)]
 #![warn(
