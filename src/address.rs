@@ -147,6 +147,10 @@ impl<E: Endpoint> Address<E> {
         self.core.depth()
     }
 
+    pub(crate) fn core(&self) -> &Arc<MailboxCore<E::Msg>> {
+        &self.core
+    }
+
     /// True once the mailbox refuses new sends.
     pub fn is_closed(&self) -> bool {
         self.core.is_closed()

@@ -109,6 +109,7 @@
 )]
 
 mod address;
+pub mod async_request;
 mod butler;
 mod client;
 mod ctx;

@@ -5,6 +5,7 @@ use std::fmt;
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
@@ -41,9 +42,15 @@ use crate::send_error::NoRoute;
 /// # Ok::<(), threadbutler::Error>(())
 /// ```
 pub struct Reply<T> {
-    tx: Sender<Answer<T>>,
-    seq: u64,
+    back: Back<T>,
     answered: bool,
+}
+
+/// Where an answer goes: a blocking requester's reusable slot, or an async
+/// requester's one-shot cell.
+enum Back<T> {
+    Slot { tx: Sender<Answer<T>>, seq: u64 },
+    Cell(Arc<crate::async_request::Cell<T>>),
 }
 
 /// What travels back: the request's sequence number and the value, or
@@ -55,9 +62,26 @@ impl<T> Reply<T> {
     /// value is dropped: there is nobody left to lose it for.
     pub fn send(mut self, value: T) {
         self.answered = true;
-        // Never blocks: the requester's slot has room for exactly this answer.
-        if self.tx.try_send((self.seq, Some(value))).is_err() {
-            tracing::trace!("reply dropped: the requester stopped waiting");
+        self.deliver(Some(value));
+    }
+
+    fn deliver(&self, answer: Option<T>) {
+        match &self.back {
+            // Never blocks: the requester's slot has room for exactly this answer.
+            Back::Slot { tx, seq } => {
+                if tx.try_send((*seq, answer)).is_err() {
+                    tracing::trace!("reply dropped: the requester stopped waiting");
+                }
+            }
+            Back::Cell(cell) => cell.fill(answer),
+        }
+    }
+
+    /// A reply answered into an async requester's cell.
+    pub(crate) fn to_cell(cell: Arc<crate::async_request::Cell<T>>) -> Reply<T> {
+        Reply {
+            back: Back::Cell(cell),
+            answered: false,
         }
     }
 
@@ -66,8 +90,7 @@ impl<T> Reply<T> {
     pub(crate) fn detached() -> Reply<T> {
         let (tx, _) = unbounded();
         Reply {
-            tx,
-            seq: 0,
+            back: Back::Slot { tx, seq: 0 },
             answered: true,
         }
     }
@@ -77,7 +100,7 @@ impl<T> Drop for Reply<T> {
     fn drop(&mut self) {
         if !self.answered {
             // Tell the requester now rather than at its timeout.
-            let _ = self.tx.try_send((self.seq, None));
+            self.deliver(None);
         }
     }
 }
@@ -136,8 +159,10 @@ impl<T: 'static> Waiter<T> {
         while slot.rx.try_recv().is_ok() {}
         slot.seq = slot.seq.wrapping_add(1);
         let reply = Reply {
-            tx: slot.tx.clone(),
-            seq: slot.seq,
+            back: Back::Slot {
+                tx: slot.tx.clone(),
+                seq: slot.seq,
+            },
             answered: false,
         };
         (reply, Waiter { slot: Some(slot) })
