@@ -358,6 +358,36 @@ where
     })
 }
 
+#[cfg(feature = "async")]
+fn async_server_maker<S, F>(name: &str, factory: F) -> MakeServer
+where
+    S: crate::async_server::AsyncServer,
+    F: Fn() -> S + Send + Sync + 'static,
+{
+    let name: Arc<str> = Arc::from(name);
+    Box::new(move |hub: &Hub, opts: &ChildOptions| {
+        let notify = Arc::new(tokio::sync::Notify::new());
+        let n = Arc::clone(&notify);
+        let user = opts.wake.clone();
+        // Each accepted send wakes the server's runtime (and the user's
+        // callback, if any).
+        let wake: WakeFn = Arc::new(move || {
+            n.notify_one();
+            if let Some(u) = &user {
+                u();
+            }
+        });
+        let core = hub.register::<S>(&name, opts.capacity, Some(wake))?;
+        Ok(Arc::new(crate::async_server::AsyncServerChild::<S> {
+            name: Arc::clone(&name),
+            hub: hub.clone(),
+            core,
+            factory: Arc::new(factory),
+            notify,
+        }) as Arc<dyn Child>)
+    })
+}
+
 fn server_maker<S, F>(name: &str, factory: F) -> MakeServer
 where
     S: Server,
@@ -414,6 +444,24 @@ macro_rules! tree_methods {
                 size,
                 opts: ChildOptions::default(),
                 make: pool_maker(name, factory),
+            });
+            self
+        }
+
+        /// Declares an async server (feature `async`): like
+        /// [`server`](Self::server), but its handlers are `async` and it runs
+        /// a current-thread tokio runtime on its thread. See
+        /// [`crate::async_server`].
+        #[cfg(feature = "async")]
+        pub fn async_server<S, F>(mut self, name: &str, factory: F) -> Self
+        where
+            S: crate::async_server::AsyncServer,
+            F: Fn() -> S + Send + Sync + 'static,
+        {
+            self.tree_mut().children.push(Pending::Server {
+                name: name.to_owned(),
+                opts: ChildOptions::default(),
+                make: async_server_maker(name, factory),
             });
             self
         }

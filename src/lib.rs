@@ -110,6 +110,8 @@
 
 mod address;
 pub mod async_request;
+#[cfg(feature = "async")]
+pub mod async_server;
 mod butler;
 mod client;
 mod ctx;
