@@ -385,12 +385,7 @@ impl<S: AsyncServer> Child for AsyncServerChild<S> {
     }
 
     fn on_final_stop(&self, mode: StopMode) {
-        match mode {
-            StopMode::Drain => self.core.close(),
-            StopMode::Immediate => {
-                self.core.finish(DeadReason::Stopped);
-            }
-        }
+        self.core.final_stop(mode);
     }
 
     fn on_drain_deadline(&self) -> u64 {

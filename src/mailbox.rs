@@ -292,6 +292,18 @@ impl<M: Message> MailboxCore<M> {
         self.finished.load(Ordering::SeqCst)
     }
 
+    /// The reader is stopped for good in `mode`: a drain closes the mailbox
+    /// (the reader handles what is queued); an immediate stop finishes it
+    /// (what is queued is dead-lettered).
+    pub(crate) fn final_stop(&self, mode: threadbutler_supervisor::StopMode) {
+        match mode {
+            threadbutler_supervisor::StopMode::Drain => self.close(),
+            threadbutler_supervisor::StopMode::Immediate => {
+                self.finish(DeadReason::Stopped);
+            }
+        }
+    }
+
     /// Dead-letters everything queued now.
     pub(crate) fn sweep(&self, reason: DeadReason) -> u64 {
         let mut n = 0;

@@ -13,7 +13,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use threadbutler_supervisor::{
     Child, ChildDetails, ChildSpec, ExitReason, Life, StopMode, SupervisorChild, SupervisorSpec,
@@ -21,45 +20,32 @@ use threadbutler_supervisor::{
 
 use crate::dead_letter::DeadReason;
 use crate::hub::Hub;
-use crate::instance::{self, EndPolicy, Factory, Launch};
+use crate::instance::Factory;
 use crate::mailbox::MailboxCore;
 use crate::server::Server;
+use crate::server_child::ServerChild;
 
-/// One worker of a pool: a server instance on the shared mailbox.
+/// One worker of a pool: a server instance on the shared mailbox. It runs
+/// like any supervised server, but leaves the queue to the pool.
 struct PoolWorker<S: Server> {
-    name: Arc<str>,
-    hub: Hub,
-    core: Arc<MailboxCore<S::Msg>>,
-    factory: Factory<S>,
-    request_timeout: Duration,
+    server: ServerChild<S>,
 }
 
 impl<S: Server> Child for PoolWorker<S> {
     fn run(&self, life: Life) -> ExitReason {
-        let launch = Launch::<S> {
-            name: Arc::clone(&self.name),
-            hub: self.hub.clone(),
-            core: Arc::clone(&self.core),
-            factory: Arc::clone(&self.factory),
-            stop: life.stop,
-            heartbeat: life.heartbeat,
-            end: EndPolicy::KeepMailbox,
-            request_timeout: self.request_timeout,
-            id: life.id,
-        };
-        instance::run(launch, life.started)
+        self.server.run(life)
     }
 
     fn on_final_stop(&self, mode: StopMode) {
         // A drain closes the shared mailbox (idempotent); the queue itself
         // is the pool's to sweep.
         if mode == StopMode::Drain {
-            self.core.close();
+            self.server.core().close();
         }
     }
 
     fn on_drain_deadline(&self) -> u64 {
-        self.core.finish(DeadReason::DrainDeadline)
+        self.server.core().finish(DeadReason::DrainDeadline)
     }
 
     fn details(&self) -> ChildDetails {
@@ -86,15 +72,15 @@ impl<M: crate::Message> PoolChild<M> {
         factory: Factory<S>,
         worker: impl Fn(ChildSpec) -> ChildSpec,
     ) -> Self {
-        let request_timeout = hub.inner().config.request_timeout;
         let mut spec = SupervisorSpec::new(name);
         for i in 0..size {
             let w = PoolWorker::<S> {
-                name: Arc::from(name),
-                hub: hub.clone(),
-                core: Arc::clone(&core),
-                factory: Arc::clone(&factory),
-                request_timeout,
+                server: ServerChild::new(
+                    Arc::from(name),
+                    hub.clone(),
+                    Arc::clone(&core),
+                    Arc::clone(&factory),
+                ),
             };
             spec = spec.child(worker(ChildSpec::new(format!("{name}-{i}"), w)));
         }
@@ -111,12 +97,7 @@ impl<M: crate::Message> Child for PoolChild<M> {
     }
 
     fn on_final_stop(&self, mode: StopMode) {
-        match mode {
-            StopMode::Drain => self.core.close(),
-            StopMode::Immediate => {
-                self.core.finish(DeadReason::Stopped);
-            }
-        }
+        self.core.final_stop(mode);
     }
 
     fn on_drain_deadline(&self) -> u64 {

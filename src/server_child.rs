@@ -48,6 +48,13 @@ impl<S: Server> ServerChild<S> {
     }
 }
 
+impl<S: Server> ServerChild<S> {
+    /// The mailbox this server reads.
+    pub(crate) fn core(&self) -> &Arc<MailboxCore<S::Msg>> {
+        &self.core
+    }
+}
+
 impl<S: Server> Child for ServerChild<S> {
     fn run(&self, life: Life) -> ExitReason {
         let launch = Launch::<S> {
@@ -65,12 +72,7 @@ impl<S: Server> Child for ServerChild<S> {
     }
 
     fn on_final_stop(&self, mode: StopMode) {
-        match mode {
-            StopMode::Drain => self.core.close(),
-            StopMode::Immediate => {
-                self.core.finish(DeadReason::Stopped);
-            }
-        }
+        self.core.final_stop(mode);
     }
 
     fn on_drain_deadline(&self) -> u64 {
