@@ -22,6 +22,7 @@ use crate::error::{Error, SpawnError};
 use crate::hub::{Hub, HubBuilder};
 use crate::mailbox::{Capacity, MailboxStats, WakeFn};
 use crate::operations::{Ops, ReloadHook};
+use crate::pool::PoolPolicy;
 use crate::server::Server;
 use crate::server_child::ServerChild;
 
@@ -37,6 +38,7 @@ pub struct ChildOptions {
     fresh_thread: Option<bool>,
     start_timeout: Option<Duration>,
     wake: Option<WakeFn>,
+    intensity: Option<Intensity>,
 }
 
 impl ChildOptions {
@@ -120,7 +122,10 @@ impl fmt::Debug for ChildOptions {
 
 type MakeServer = Box<dyn FnOnce(&Hub, &ChildOptions) -> Result<Arc<dyn Child>, SpawnError>>;
 
-type MakePool = Box<dyn FnOnce(&Hub, &ChildOptions, usize) -> Result<Arc<dyn Child>, SpawnError>>;
+/// A pool's maker: the hub, the per-worker options, the size, and the
+/// pool supervisor's policies.
+type MakePool =
+    Box<dyn FnOnce(&Hub, &ChildOptions, usize, PoolPolicy) -> Result<Arc<dyn Child>, SpawnError>>;
 
 enum Pending {
     Server {
@@ -224,6 +229,20 @@ impl LoadedConfig {
                     _ => return Err(self.error(&name, ".pool_size", "only pools have a size")),
                 }
             }
+            if let Some(i) = &c.intensity {
+                let intensity: Intensity = (*i.get_ref()).into();
+                match child {
+                    Pending::Pool { opts, .. } => opts.intensity = Some(intensity),
+                    Pending::Supervisor { tree, .. } => tree.intensity = intensity,
+                    _ => {
+                        return Err(self.error(
+                            &name,
+                            ".intensity",
+                            "only pools and supervisors have a restart intensity",
+                        ));
+                    }
+                }
+            }
             if c.capacity.is_some()
                 && !matches!(child, Pending::Server { .. } | Pending::Pool { .. })
             {
@@ -318,7 +337,11 @@ impl Tree {
                 } => {
                     // The per-worker options went to the workers; the pool
                     // itself drains as long as its workers may need.
-                    let child = make(hub, &opts, size)?;
+                    let policy = PoolPolicy {
+                        intensity: opts.intensity.unwrap_or_default(),
+                        abandon_after: self.abandon_after,
+                    };
+                    let child = make(hub, &opts, size, policy)?;
                     let pool = ChildSpec::from_arc(name, child);
                     let budget = opts
                         .shutdown
@@ -343,19 +366,22 @@ where
     F: Fn() -> S + Send + Sync + 'static,
 {
     let name: Arc<str> = Arc::from(name);
-    Box::new(move |hub: &Hub, opts: &ChildOptions, size: usize| {
-        let core = hub.register::<S>(&name, opts.capacity, opts.wake.clone())?;
-        let worker_opts = opts.clone();
-        let pool = crate::pool::PoolChild::new::<S>(
-            &name,
-            size,
-            hub,
-            core,
-            Arc::new(factory),
-            move |spec| worker_opts.apply(spec),
-        );
-        Ok(Arc::new(pool) as Arc<dyn Child>)
-    })
+    Box::new(
+        move |hub: &Hub, opts: &ChildOptions, size: usize, policy: PoolPolicy| {
+            let core = hub.register::<S>(&name, opts.capacity, opts.wake.clone())?;
+            let worker_opts = opts.clone();
+            let pool = crate::pool::PoolChild::new::<S>(
+                &name,
+                size,
+                hub,
+                core,
+                Arc::new(factory),
+                policy,
+                move |spec| worker_opts.apply(spec),
+            );
+            Ok(Arc::new(pool) as Arc<dyn Child>)
+        },
+    )
 }
 
 #[cfg(feature = "async")]
@@ -551,6 +577,28 @@ macro_rules! tree_methods {
             self
         }
 
+        /// The last declared pool's restart intensity: more worker restarts
+        /// than `max_restarts` within `period` make the pool give up, which
+        /// its supervisor handles like any child failure (default 3 within
+        /// 5 s, as for any supervisor). The config file's `intensity` key in
+        /// the pool's table overrides it.
+        pub fn pool_intensity(mut self, max_restarts: u32, period: Duration) -> Self {
+            let t = self.tree_mut();
+            match t.children.last_mut() {
+                Some(Pending::Pool { opts, .. }) => {
+                    opts.intensity = Some(Intensity {
+                        max_restarts,
+                        period,
+                    })
+                }
+                _ => t.errors.push(format!(
+                    "supervisor {}: pool_intensity() must follow a pool",
+                    t.name
+                )),
+            }
+            self
+        }
+
         /// A wake callback on the last declared server's mailbox, run after
         /// each accepted send.
         pub fn on_wake(mut self, wake: impl Fn() + Send + Sync + 'static) -> Self {
@@ -602,7 +650,8 @@ macro_rules! tree_methods {
         }
 
         /// How long this supervisor waits, after an immediate stop of a
-        /// child, before reporting it abandoned (default 5 s).
+        /// child, before reporting it abandoned (default 5 s). Its pools
+        /// use the same grace for their workers.
         pub fn abandon_after(mut self, grace: Duration) -> Self {
             self.tree_mut().abandon_after = Some(grace);
             self
@@ -754,6 +803,49 @@ impl ButlerBuilder {
         })?;
         self.config = Some(LoadedConfig { config, path, text });
         Ok(self)
+    }
+
+    /// The config file loaded by [`config_file`](Self::config_file), if
+    /// any: its `[log]` table is what [`crate::logging::init`] takes.
+    pub fn config(&self) -> Option<&Config> {
+        self.config.as_ref().map(|c| &c.config)
+    }
+
+    /// The program's own settings: the config file's `[app]` table
+    /// deserialized into `T` (see
+    /// [`Config::app_section`](threadbutler_supervisor::config::Config::app_section));
+    /// `None` without a file or without the table.
+    ///
+    /// ```
+    /// use serde::Deserialize;
+    /// use threadbutler::Butler;
+    ///
+    /// #[derive(Deserialize)]
+    /// #[serde(deny_unknown_fields)]
+    /// struct Settings {
+    ///     socket: String,
+    /// }
+    ///
+    /// let path = std::env::temp_dir().join(format!("app-config-doc-{}.toml", std::process::id()));
+    /// std::fs::write(&path, "[app]\nsocket = \"/run/app.sock\"\n")?;
+    /// let builder = Butler::builder("app").config_file(&path)?;
+    /// let settings: Option<Settings> = builder.app_config()?;
+    /// assert_eq!(settings.map(|s| s.socket).as_deref(), Some("/run/app.sock"));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] with the file and line when the table does not fit
+    /// `T`.
+    pub fn app_config<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>, Error> {
+        let Some(loaded) = &self.config else {
+            return Ok(None);
+        };
+        Config::app_section(&loaded.text, &loaded.path).map_err(|e| Error::Config {
+            detail: e.to_string(),
+        })
     }
 
     /// Registers every server's mailbox on a new hub and starts the tree:

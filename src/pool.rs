@@ -13,9 +13,11 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use threadbutler_supervisor::{
-    Child, ChildDetails, ChildSpec, ExitReason, Life, StopMode, SupervisorChild, SupervisorSpec,
+    Child, ChildDetails, ChildSpec, ExitReason, Intensity, Life, StopMode, SupervisorChild,
+    SupervisorSpec,
 };
 
 use crate::dead_letter::DeadReason;
@@ -61,6 +63,15 @@ pub(crate) struct PoolChild<M: crate::Message> {
     core: Arc<MailboxCore<M>>,
 }
 
+/// The policies of a pool's own supervisor.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PoolPolicy {
+    /// Worker restarts allowed per period before the pool gives up.
+    pub(crate) intensity: Intensity,
+    /// The enclosing supervisor's abandon grace, when it set one.
+    pub(crate) abandon_after: Option<Duration>,
+}
+
 impl<M: crate::Message> PoolChild<M> {
     /// A pool of `size` workers of server `S` named `name`, on `core`;
     /// `worker` applies the per-worker options (restart, heartbeat, ...).
@@ -70,9 +81,13 @@ impl<M: crate::Message> PoolChild<M> {
         hub: &Hub,
         core: Arc<MailboxCore<M>>,
         factory: Factory<S>,
+        policy: PoolPolicy,
         worker: impl Fn(ChildSpec) -> ChildSpec,
     ) -> Self {
-        let mut spec = SupervisorSpec::new(name);
+        let mut spec = SupervisorSpec::new(name).intensity(policy.intensity);
+        if let Some(grace) = policy.abandon_after {
+            spec = spec.abandon_after(grace);
+        }
         for i in 0..size {
             let w = PoolWorker::<S> {
                 server: ServerChild::new(

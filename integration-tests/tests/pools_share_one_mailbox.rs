@@ -126,3 +126,126 @@ fn the_pool_drains_as_one_unit() {
         "{s:?}"
     );
 }
+
+/// Crashes `n` workers one after the other, each crash waited for (its
+/// `Restarting`, or the pool's `GaveUp`). Returns the events seen.
+fn crash_workers(app: &Butler, events: &mut EventLog, n: usize) -> Vec<String> {
+    for _ in 0..n {
+        app.hub().send(Crash).expect("sent");
+        let e = events.wait_for("a restart or the pool giving up", |e| {
+            matches!(e.kind(), "Restarting" | "GaveUp") && e.subject().starts_with("app/workers")
+        });
+        if e.kind() == "GaveUp" {
+            break;
+        }
+    }
+    events.only(&["Restarting", "GaveUp"])
+}
+
+#[test]
+fn a_pool_gives_up_by_its_own_intensity_which_code_and_file_can_raise() {
+    // The default: 3 restarts within 5 s, like any supervisor.
+    let app = Butler::builder("app")
+        .intensity(10, Duration::from_secs(60))
+        .pool("workers", 2, Probe::factory(ProbeConfig::default()))
+        .start()
+        .expect("starts");
+    let mut events = EventLog::new(app.subscribe());
+    let seen = crash_workers(&app, &mut events, 4);
+    assert!(
+        seen.iter().any(|e| e.starts_with("GaveUp app/workers")),
+        "the fourth crash within 5 s is one too many: {seen:?}"
+    );
+    app.shutdown();
+    let _ = app.wait();
+
+    // Raised in code...
+    let app = Butler::builder("app")
+        .pool("workers", 2, Probe::factory(ProbeConfig::default()))
+        .pool_intensity(10, Duration::from_secs(60))
+        .start()
+        .expect("starts");
+    let mut events = EventLog::new(app.subscribe());
+    let seen = crash_workers(&app, &mut events, 6);
+    assert!(!seen.iter().any(|e| e.starts_with("GaveUp")), "{seen:?}");
+    assert_eq!(seen.len(), 6, "one restart per crash: {seen:?}");
+    app.shutdown();
+    assert!(app.wait().expect("clean").is_clean());
+
+    // ...and by the file, over the code's.
+    let path = std::env::temp_dir().join(format!("pool-intensity-{}.toml", std::process::id()));
+    std::fs::write(
+        &path,
+        "[servers.workers]\nintensity = { max_restarts = 10, period = \"60s\" }\n",
+    )
+    .expect("temp dir is writable");
+    let app = Butler::builder("app")
+        .config_file(&path)
+        .expect("a good file")
+        .pool("workers", 2, Probe::factory(ProbeConfig::default()))
+        .pool_intensity(1, Duration::from_secs(60))
+        .start()
+        .expect("starts");
+    let mut events = EventLog::new(app.subscribe());
+    let seen = crash_workers(&app, &mut events, 6);
+    assert!(!seen.iter().any(|e| e.starts_with("GaveUp")), "{seen:?}");
+    app.shutdown();
+    assert!(app.wait().expect("clean").is_clean());
+    std::fs::remove_file(&path).expect("exists");
+}
+
+#[test]
+fn pool_intensity_is_refused_where_it_means_nothing() {
+    let err = Butler::builder("app")
+        .server("single", Probe::factory(ProbeConfig::default()))
+        .pool_intensity(10, Duration::from_secs(60))
+        .start()
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("pool_intensity() must follow a pool"), "{err}");
+
+    let path = std::env::temp_dir().join(format!("server-intensity-{}.toml", std::process::id()));
+    std::fs::write(
+        &path,
+        "[servers.single]\nintensity = { max_restarts = 10, period = \"60s\" }\n",
+    )
+    .expect("temp dir is writable");
+    let err = Butler::builder("app")
+        .config_file(&path)
+        .expect("the file itself is well-formed")
+        .server("single", Probe::factory(ProbeConfig::default()))
+        .start()
+        .err()
+        .expect("refused");
+    let text = err.to_string();
+    assert!(text.contains(":1: servers.single.intensity"), "{text}");
+    assert!(text.contains("only pools and supervisors"), "{text}");
+    assert_eq!(err.exit_code(), 78);
+    std::fs::remove_file(&path).expect("exists");
+}
+
+#[test]
+fn a_pool_abandons_a_hung_worker_after_its_supervisors_grace() {
+    let cfg = ProbeConfig::default();
+    let app = Butler::builder("app")
+        .abandon_after(Duration::from_millis(100))
+        .pool("workers", 1, Probe::factory(cfg.clone()))
+        .heartbeat(Duration::from_millis(100))
+        .start()
+        .expect("starts");
+    let mut events = EventLog::new(app.subscribe());
+    app.hub().send(Hang).expect("sent");
+    cfg.gate.wait_arrival();
+    let began = std::time::Instant::now();
+    events.wait("HeartbeatMissed", "app/workers/workers-0");
+    events.wait("Abandoned", "app/workers/workers-0");
+    // The pool's own default would be 5 s; the root's 100 ms applies.
+    assert!(
+        began.elapsed() < Duration::from_secs(4),
+        "abandoned after {:?}",
+        began.elapsed()
+    );
+    cfg.gate.open(1);
+    app.shutdown();
+    let _ = app.wait();
+}

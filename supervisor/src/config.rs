@@ -14,10 +14,18 @@
 //! heartbeat = "1s"
 //! backoff = { min = "10ms", max = "1s", jitter = 0.1, reset_after = "30s" }
 //! capacity = 1024                    # or "unbounded"
-//! pool_size = 4
+//! pool_size = 4                      # pools only
+//! intensity = { max_restarts = 50, period = "10s" }   # pools and nested supervisors
 //! ```
 //!
 //! Every key is optional: what the file leaves out keeps the code's value.
+//!
+//! # The program's own settings
+//!
+//! One table is the program's: `[app]`. The framework does not read it;
+//! [`Config::app_section`] deserializes it into the program's own type with
+//! the same file-and-line errors, so a daemon's socket path or output file
+//! lives in the same file as its policies.
 //!
 //! # Errors
 //!
@@ -68,6 +76,10 @@ pub struct Config {
     /// Logging, read by the logging setup of the `threadbutler` crate.
     #[serde(default)]
     pub log: LogConfig,
+    /// The program's own settings, left for it to read with
+    /// [`Config::app_section`]: the framework only checks that it is a table.
+    #[serde(default)]
+    pub app: Option<toml::Table>,
 }
 
 /// Where and how logs are written.
@@ -211,6 +223,8 @@ pub struct ServerConfig {
     pub capacity: Option<Spanned<CapacityConfig>>,
     /// Its number of worker threads (pools).
     pub pool_size: Option<Spanned<usize>>,
+    /// The restart intensity of a pool or a nested supervisor.
+    pub intensity: Option<Spanned<IntensityConfig>>,
 }
 
 /// `permanent`, `transient` or `temporary`.
@@ -423,6 +437,15 @@ impl Config {
                     ));
                 }
             }
+            if let Some(i) = &s.intensity
+                && i.get_ref().period.0.is_zero()
+            {
+                return Err(err(
+                    i.span(),
+                    format!("servers.{name}.intensity.period"),
+                    "the period must be greater than zero".into(),
+                ));
+            }
             if let Some(p) = &s.pool_size
                 && *p.get_ref() == 0
             {
@@ -434,6 +457,56 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Deserializes the `[app]` table of `text` (the text this config was
+    /// parsed from) into the program's own settings type; `None` when the
+    /// file has no `[app]` table. Give `T` `#[serde(deny_unknown_fields)]`
+    /// so that a misspelled key is an error rather than a silent default.
+    ///
+    /// ```
+    /// use serde::Deserialize;
+    /// use threadbutler_supervisor::config::Config;
+    ///
+    /// #[derive(Deserialize)]
+    /// #[serde(deny_unknown_fields)]
+    /// struct Settings {
+    ///     socket: String,
+    /// }
+    ///
+    /// let text = "[servers.db]\nrestart = \"permanent\"\n\n[app]\nsocket = \"/run/db.sock\"\n";
+    /// let s: Settings = Config::app_section(text, "db.toml")?.expect("the file has [app]");
+    /// assert_eq!(s.socket, "/run/db.sock");
+    ///
+    /// let bad = "[app]\nsockett = \"/run/db.sock\"\n";
+    /// let err = Config::app_section::<Settings>(bad, "db.toml").err().expect("unknown key");
+    /// assert_eq!(err.line, Some(2));
+    /// assert_eq!(err.key.as_deref(), Some("app"));
+    /// # Ok::<(), threadbutler_supervisor::config::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] with the file, the line and what was expected, for
+    /// bad TOML or an `[app]` table that `T` does not accept.
+    pub fn app_section<T: serde::de::DeserializeOwned>(
+        text: &str,
+        file: impl AsRef<Path>,
+    ) -> Result<Option<T>, ConfigError> {
+        // Only `app` is read; the other tables are the framework's, checked
+        // by `parse`.
+        #[derive(Deserialize)]
+        struct AppOnly<T> {
+            app: Option<T>,
+        }
+        toml::from_str::<AppOnly<T>>(text)
+            .map(|a| a.app)
+            .map_err(|e| ConfigError {
+                file: file.as_ref().to_owned(),
+                line: e.span().map(|s| line_of(text, s.start)),
+                key: Some("app".into()),
+                message: e.message().trim().to_owned(),
+            })
     }
 
     /// The policies given for server `name`, if any.

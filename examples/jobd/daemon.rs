@@ -1,0 +1,303 @@
+//! jobd's `main`: the command line, the tree, the heartbeat watch, the
+//! dead-letter sink, and the end.
+
+use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use threadbutler::prelude::*;
+use threadbutler::{Error, Report, Signals};
+
+use super::intake::{Intake, serve};
+use super::job::Job;
+use super::ledger::{Ledger, Outcome};
+use super::results::Results;
+use super::settings::Settings;
+use super::stats::{AppSlot, Stats};
+use super::workers::{WorkMsg, Worker, record};
+
+const USAGE: &str = "usage: jobd [--config FILE] [--demo]\n       jobd submit [--socket PATH | --config FILE] [LINE...]";
+
+/// Parses the command line, runs, exits with the code.
+pub fn main() -> ! {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("submit") {
+        std::process::exit(super::submit::main(&args[1..]));
+    }
+    let (mut config, mut demo) = (None, false);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--config" => match it.next() {
+                Some(p) => config = Some(PathBuf::from(p)),
+                None => usage("--config needs a file"),
+            },
+            "--demo" => demo = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0)
+            }
+            other => usage(&format!("unknown argument {other:?}")),
+        }
+    }
+    match run(config.as_deref(), demo) {
+        Ok((report, logs)) => report.exit_flushing(logs),
+        Err(e) => {
+            eprintln!("jobd: {e}");
+            std::process::exit(e.exit_code())
+        }
+    }
+}
+
+fn usage(problem: &str) -> ! {
+    eprintln!("jobd: {problem}\n{USAGE}");
+    std::process::exit(64) // EX_USAGE
+}
+
+fn run(
+    config: Option<&Path>,
+    demo: bool,
+) -> Result<(Report, threadbutler::logging::LogGuard), Error> {
+    let mut builder = Butler::builder("jobd").signals(Signals::graceful());
+    if let Some(path) = config {
+        builder = builder.config_file(path)?; // a bad file: exit 78, file:line on stderr
+    }
+    let mut settings: Settings = builder.app_config()?.unwrap_or_default();
+    let demo_dir =
+        demo.then(|| std::env::temp_dir().join(format!("jobd-demo-{}", std::process::id())));
+    if let Some(dir) = &demo_dir
+        && config.is_none()
+    {
+        std::fs::create_dir_all(dir).map_err(|e| failed(format!("{}: {e}", dir.display())))?;
+        settings.socket = dir.join("jobd.sock");
+        settings.results = dir.join("results.tsv");
+    }
+    let log = builder.config().map(|c| c.log.clone()).unwrap_or_default();
+    let logs = threadbutler::logging::init("jobd", &log)?;
+    let mode = settings.mode().map_err(|detail| Error::Config { detail })?;
+    let socket = Arc::new(super::socket::bind(&settings.socket, mode).map_err(failed)?);
+
+    let ledger = Arc::new(Ledger::default());
+    let app_slot = AppSlot::default();
+    let hub_slot = Arc::new(OnceLock::<Hub>::new());
+    let (l1, l2, l3, l4, l5) = (
+        ledger.clone(),
+        ledger.clone(),
+        ledger.clone(),
+        ledger.clone(),
+        ledger.clone(),
+    );
+    let (results_path, slot, sink_hub, sock) = (
+        settings.results.clone(),
+        app_slot.clone(),
+        hub_slot.clone(),
+        socket.clone(),
+    );
+    // The demo sees its hung job in 0.3-0.45 s and gives up on it 0.3 s later.
+    let quick = demo && config.is_none();
+    let heartbeat = Duration::from_millis(if quick { 300 } else { 2000 });
+    // Code defaults; the config file overrides any of them by name.
+    let mut builder = builder
+        .on_dead_letter(move |dead| dead_letter(dead, &l5, &sink_hub))
+        .server("results", move || {
+            Results::new(results_path.clone(), l1.clone())
+        })
+        .shutdown(Shutdown::Drain(Duration::from_secs(10)))
+        .server("stats", move || Stats::new(l2.clone(), slot.clone()))
+        .pool("workers", 4, move || Worker::new(l3.clone()))
+        .heartbeat(heartbeat)
+        .backoff(Backoff::exponential(
+            Duration::from_millis(10),
+            Duration::from_secs(1),
+        ))
+        .shutdown(Shutdown::Drain(Duration::from_secs(30)))
+        .pool_intensity(100, Duration::from_secs(10))
+        .server("intake", move || Intake::new(sock.clone(), l4.clone()))
+        .shutdown_deadline(Duration::from_secs(60));
+    if quick {
+        builder = builder.abandon_after(Duration::from_millis(300));
+    }
+    let app = Arc::new(builder.start()?);
+    let _ = hub_slot.set(app.hub().clone());
+    let _ = app_slot.set(Arc::downgrade(&app));
+    watch_heartbeats(&app, &ledger);
+
+    println!(
+        "jobd: listening on {} (mode {mode:04o}); results in {}",
+        settings.socket.display(),
+        settings.results.display()
+    );
+    if !demo {
+        let with = config
+            .map(|c| format!(" --config {}", c.display()))
+            .unwrap_or_default();
+        println!(
+            "jobd: submit a job: cargo run --example jobd -- submit{with} '1 words README.md' 'wait 1'"
+        );
+        println!(
+            "jobd: kinds: ID hash PATH | ID words PATH | ID sleep 2s | ID panic | ID hang; also `status`"
+        );
+        println!("jobd: Ctrl-C or SIGTERM drains the queue and stops");
+        if settings.stdin && !std::io::stdin().is_terminal() {
+            read_stdin(app.hub().clone(), Arc::clone(&ledger));
+        }
+    } else {
+        let events = app.subscribe();
+        feed_demo(&settings.socket, demo_dir.as_deref())
+            .map_err(|e| failed(format!("demo: {e}")))?;
+        // The hung worker is given up on (abandoned) and replaced 0.3 s after
+        // its heartbeat miss; a shutdown before that would be unclean (75).
+        let abandoned = events
+            .iter()
+            .find(|e| matches!(e, Event::Abandoned { .. } | Event::GaveUp { .. }));
+        println!(
+            "demo> {}",
+            abandoned.map_or_else(|| "no more events".into(), |e| e.to_string())
+        );
+        app.shutdown();
+    }
+
+    let outcome = app.wait();
+    socket.remove();
+    let c = ledger.counts();
+    println!(
+        "jobd: stopped: {} jobs (ok {}, failed {}, dead {}); {} lines refused",
+        c.accepted, c.ok, c.failed, c.dead, c.refused
+    );
+    if demo {
+        print_results(&settings.results);
+        if let Some(dir) = &demo_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    match outcome {
+        Ok(report) => Ok((report, logs)),
+        Err(e) => {
+            logs.flush();
+            Err(e)
+        }
+    }
+}
+
+fn failed(detail: String) -> Error {
+    Error::Start {
+        reason: ExitReason::failed(Stage::Init, detail.into()),
+    }
+}
+
+/// A job dead-lettered with its payload (still queued when a drain's
+/// deadline passed): its line says so. Jobs in flight at a failure come
+/// without payload; the worker's `on_stop` or the heartbeat watch books
+/// those.
+fn dead_letter(dead: DeadLetter, ledger: &Ledger, hub: &OnceLock<Hub>) {
+    let Some(payload) = dead.payload else { return };
+    let Ok(msg) = payload.downcast::<WorkMsg>() else {
+        return;
+    };
+    let WorkMsg::Job(Job { id, .. }) = *msg;
+    if ledger.settle(&id) {
+        match hub.get() {
+            Some(hub) => record(hub, id, Outcome::Dead(dead.reason.to_string())),
+            None => tracing::error!(job = %id, "dead letter before start finished: result lost"),
+        }
+    }
+}
+
+/// A hung worker's job is dead: its thread may never return it. The
+/// supervisor replaces the worker; the ledger settles the job now, so
+/// that it gets its line, once.
+fn watch_heartbeats(app: &Butler, ledger: &Arc<Ledger>) {
+    let (events, hub, ledger) = (app.subscribe(), app.hub().clone(), Arc::clone(ledger));
+    let spawned = std::thread::Builder::new()
+        .name("jobd-heartbeats".into())
+        .spawn(move || {
+            for e in events {
+                if let Event::HeartbeatMissed { child, timeout, .. } = e {
+                    let worker = child.rsplit('/').next().unwrap_or_default();
+                    if let Some(id) = ledger.settle_running(worker) {
+                        tracing::warn!(job = %id, worker, "job dead: its handler hung");
+                        let why = format!(
+                            "heartbeat missed: busy over {timeout:?} without progress (hung)"
+                        );
+                        record(&hub, id, Outcome::Dead(why));
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "no heartbeat watch thread: hung jobs will get no line");
+    }
+}
+
+/// Jobs from stdin, answers to stdout; the thread ends with stdin.
+fn read_stdin(hub: Hub, ledger: Arc<Ledger>) {
+    let spawned = std::thread::Builder::new()
+        .name("jobd-stdin".into())
+        .spawn(move || {
+            if let Err(e) = serve(
+                BufReader::new(std::io::stdin()),
+                std::io::stdout(),
+                &hub,
+                &ledger,
+            ) {
+                tracing::warn!(error = %e, "stdin intake ended on an error");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "no stdin thread: jobs on stdin are not read");
+    }
+}
+
+/// The demo's client: every kind of job, a bad line, then waits for all.
+fn feed_demo(socket: &Path, dir: Option<&Path>) -> std::io::Result<()> {
+    let dir = dir.map_or_else(std::env::temp_dir, Path::to_path_buf);
+    let text = dir.join("words.txt");
+    std::fs::write(&text, "the quick brown fox\njumps over the lazy dog\n")?;
+    let t = text.display();
+    let requests = [
+        format!("d1 words {t}"),
+        format!("d2 hash {t}"),
+        "d3 sleep 100ms".to_owned(),
+        "d4 panic".to_owned(),
+        "d5 hang".to_owned(),
+        "d6 words /nonexistent/file".to_owned(),
+        "d7 frobnicate".to_owned(),
+        "wait d1".to_owned(),
+        "wait d2".to_owned(),
+        "wait d3".to_owned(),
+        "wait d4".to_owned(),
+        "wait d5".to_owned(),
+        "wait d6".to_owned(),
+        "status".to_owned(),
+    ];
+    let stream = UnixStream::connect(socket)?;
+    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+    let mut to = stream.try_clone()?;
+    let mut from = BufReader::new(stream);
+    for r in &requests {
+        writeln!(to, "{r}")?;
+        let mut answer = String::new();
+        from.read_line(&mut answer)?;
+        let shown = if answer.len() > 160 {
+            format!("{}...", &answer[..160])
+        } else {
+            answer.trim_end().to_owned()
+        };
+        println!("demo> {r}\n      {shown}");
+    }
+    Ok(())
+}
+
+fn print_results(path: &Path) {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            println!("jobd: {}:", path.display());
+            for line in text.lines() {
+                println!("  {line}");
+            }
+        }
+        Err(e) => println!("jobd: cannot read {}: {e}", path.display()),
+    }
+}

@@ -1,0 +1,221 @@
+//! The intake: the socket's accept loop, one reader thread per connection,
+//! and the request/answer session they (and stdin) run.
+
+use std::collections::HashMap;
+use std::io::{BufReader, BufWriter, Write};
+use std::net::Shutdown;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use threadbutler::prelude::*;
+
+use super::job::{self, Request};
+use super::ledger::Ledger;
+use super::line_reader::{MAX_LINE, Read, read_line};
+use super::socket::Socket;
+use super::stats::Status;
+
+/// Asks how many connections are open.
+pub struct Connections(pub Reply<usize>);
+
+threadbutler::messages! { pub enum IntakeMsg for Intake { Connections } }
+
+/// Owns the socket while it runs: accepts connections and serves each on a
+/// thread of its own. Stopping it closes every connection (their readers
+/// end) and stops accepting; the socket file stays until jobd exits.
+pub struct Intake {
+    socket: Arc<Socket>,
+    ledger: Arc<Ledger>,
+    open: Arc<Open>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+/// The connections of one intake life.
+#[derive(Default)]
+struct Open {
+    stopping: AtomicBool,
+    next: AtomicU64,
+    streams: Mutex<HashMap<u64, UnixStream>>,
+}
+
+impl Open {
+    fn streams(&self) -> std::sync::MutexGuard<'_, HashMap<u64, UnixStream>> {
+        // Map insert/remove only: a panic cannot leave it half-changed.
+        self.streams.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Intake {
+    /// An intake for `socket`, booking jobs in `ledger`.
+    pub fn new(socket: Arc<Socket>, ledger: Arc<Ledger>) -> Self {
+        Intake {
+            socket,
+            ledger,
+            open: Arc::default(),
+            acceptor: None,
+        }
+    }
+}
+
+impl Server for Intake {
+    fn on_start(&mut self, ctx: &mut Ctx<Self>) -> Result<(), BoxError> {
+        let listener = self.socket.listener.try_clone()?;
+        let (open, hub, ledger) = (
+            Arc::clone(&self.open),
+            ctx.hub().clone(),
+            Arc::clone(&self.ledger),
+        );
+        let acceptor = std::thread::Builder::new()
+            .name("jobd-acceptor".into())
+            .spawn(move || {
+                for stream in listener.incoming() {
+                    if open.stopping.load(Ordering::Acquire) {
+                        return;
+                    }
+                    match stream {
+                        Ok(s) => connection(s, &open, &hub, &ledger),
+                        Err(e) => tracing::warn!(error = %e, "accept failed"),
+                    }
+                }
+            })?;
+        self.acceptor = Some(acceptor);
+        Ok(())
+    }
+
+    fn handle(&mut self, msg: IntakeMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
+        let IntakeMsg::Connections(Connections(reply)) = msg;
+        reply.send(self.open.streams().len());
+        Ok(())
+    }
+
+    fn on_stop(&mut self, why: &ExitReason, _: &mut Ctx<Self>) {
+        self.open.stopping.store(true, Ordering::Release);
+        // Wakes the accept loop, which then sees `stopping`.
+        let _ = UnixStream::connect(&self.socket.path);
+        if let Some(a) = self.acceptor.take()
+            && a.join().is_err()
+        {
+            tracing::error!("the accept loop panicked");
+        }
+        let streams = std::mem::take(&mut *self.open.streams());
+        for s in streams.values() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+        tracing::info!(reason = %why, closed = streams.len(), "intake stopped taking jobs");
+    }
+}
+
+/// Serves one accepted connection on a thread of its own.
+fn connection(stream: UnixStream, open: &Arc<Open>, hub: &Hub, ledger: &Arc<Ledger>) {
+    let n = open.next.fetch_add(1, Ordering::Relaxed);
+    let (Ok(reader), Ok(registered)) = (stream.try_clone(), stream.try_clone()) else {
+        tracing::warn!("could not clone a connection's handle; closing it");
+        return;
+    };
+    open.streams().insert(n, registered);
+    let (open, hub, ledger) = (Arc::clone(open), hub.clone(), Arc::clone(ledger));
+    let spawned = std::thread::Builder::new()
+        .name(format!("jobd-conn-{n}"))
+        .spawn(move || {
+            tracing::debug!(connection = n, "connection opened");
+            if let Err(e) = serve(
+                BufReader::new(reader),
+                BufWriter::new(stream),
+                &hub,
+                &ledger,
+            ) {
+                tracing::debug!(connection = n, error = %e, "connection ended on an error");
+            }
+            open.streams().remove(&n);
+            tracing::debug!(connection = n, "connection closed");
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no thread for a connection; closing it");
+    }
+}
+
+/// Reads request lines from `from` and writes one answer line each to `to`,
+/// until `from` ends. Answers are flushed whenever no more input is
+/// buffered, so a client that pipelines gets them in batches and one that
+/// waits gets each at once.
+///
+/// # Errors
+///
+/// Reading or writing failed (the peer went away).
+pub fn serve<R: std::io::Read>(
+    mut from: BufReader<R>,
+    mut to: impl Write,
+    hub: &Hub,
+    ledger: &Ledger,
+) -> std::io::Result<()> {
+    let mut line = Vec::new();
+    loop {
+        let answer = match read_line(&mut from, MAX_LINE, &mut line)? {
+            Read::End { partial } => {
+                if partial > 0 {
+                    tracing::debug!(
+                        bytes = partial,
+                        "dropped a line cut short by the end of its stream"
+                    );
+                }
+                return to.flush();
+            }
+            Read::TooLong(n) => {
+                ledger.refused();
+                format!("err line too long: {n} bytes (the limit is {MAX_LINE}); skipped")
+            }
+            Read::Line => match std::str::from_utf8(&line) {
+                Ok(text) => answer(text, hub, ledger, &mut to)?,
+                Err(_) => {
+                    ledger.refused();
+                    "err the line is not UTF-8".to_owned()
+                }
+            },
+        };
+        to.write_all(format!("{answer}\n").as_bytes())?;
+        if from.buffer().is_empty() {
+            to.flush()?;
+        }
+    }
+}
+
+fn answer(text: &str, hub: &Hub, ledger: &Ledger, to: &mut impl Write) -> std::io::Result<String> {
+    let request = match job::parse(text) {
+        Ok(r) => r,
+        Err(e) => {
+            ledger.refused();
+            return Ok(format!("err {e}"));
+        }
+    };
+    Ok(match request {
+        Request::Job(job) => {
+            if let Err(e) = ledger.admit(&job.id) {
+                return Ok(format!("err {e}"));
+            }
+            match hub.send(job) {
+                Ok(()) => format!("ok {}", text.split_whitespace().next().unwrap_or_default()),
+                Err(e) => {
+                    let job = e.into_inner();
+                    ledger.withdraw(&job.id);
+                    format!("err {}: not accepted: jobd is shutting down", job.id)
+                }
+            }
+        }
+        Request::Wait(id) => match ledger.wait(&id) {
+            Err(e) => format!("err {e}"),
+            Ok(done) => {
+                // The answers before this one go out before we block.
+                to.flush()?;
+                done.recv().unwrap_or_else(|_| {
+                    format!("err {id}: jobd stopped before its line was written")
+                })
+            }
+        },
+        Request::Status => match hub.request(Status) {
+            Ok(json) => json,
+            Err(e) => format!("err status unavailable: {e}"),
+        },
+    })
+}

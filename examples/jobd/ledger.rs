@@ -1,0 +1,262 @@
+//! The ledger: every job of the run, and the one rule that makes results
+//! exactly-once. A job is *settled* once (finished by its worker, or
+//! declared dead by the dead-letter sink, the worker's `on_stop` after a
+//! panic, or the heartbeat watch after a hang); only the one who settles it
+//! sends its result line. Whoever comes second (a hung handler that returns
+//! after all) finds it settled and drops its outcome.
+//!
+//! # Invariants
+//!
+//! - An id is admitted at most once per run (`admit` refuses duplicates).
+//! - States only move forward: queued → running → settled → written.
+//! - `accepted == queued + running + settled + written` at all times.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Mutex, PoisonError};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use serde::Serialize;
+
+use super::job::JobId;
+
+/// How a job ended, as its results line says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// It did its work.
+    Ok(String),
+    /// It ran and could not do its work.
+    Failed(String),
+    /// It never finished.
+    Dead(String),
+}
+
+impl Outcome {
+    /// `ok`, `failed` or `dead`.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Outcome::Ok(_) => "ok",
+            Outcome::Failed(_) => "failed",
+            Outcome::Dead(_) => "dead",
+        }
+    }
+
+    fn detail(&self) -> &str {
+        match self {
+            Outcome::Ok(d) | Outcome::Failed(d) | Outcome::Dead(d) => d,
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    /// `WORD\tDETAIL`, the detail on one line without tabs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let detail: String = self
+            .detail()
+            .chars()
+            .map(|c| if c == '\t' || c.is_control() { ' ' } else { c })
+            .collect();
+        write!(f, "{}\t{detail}", self.word())
+    }
+}
+
+enum State {
+    Queued,
+    Running,
+    Settled,
+    Written(Outcome),
+}
+
+/// Job counts, for `status`.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Counts {
+    /// Jobs admitted (each gets one result line).
+    pub accepted: u64,
+    /// Waiting for a worker.
+    pub queued: u64,
+    /// In a worker's hands.
+    pub running: u64,
+    /// Results written, by outcome.
+    pub ok: u64,
+    /// See `ok`.
+    pub failed: u64,
+    /// See `ok`.
+    pub dead: u64,
+    /// Lines refused (malformed, duplicate, or during a shutdown).
+    pub refused: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    jobs: HashMap<JobId, State>,
+    /// Worker thread name → the job in its hands.
+    running: HashMap<String, JobId>,
+    waiters: HashMap<JobId, Vec<Sender<String>>>,
+    counts: Counts,
+}
+
+/// Every job of the run. Shared by the intake, the workers and the results
+/// writer.
+#[derive(Default)]
+pub struct Ledger {
+    inner: Mutex<Inner>,
+}
+
+impl Ledger {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // The ledger's updates are single map operations; a panic elsewhere
+        // cannot leave it half-changed.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Admits a job about to be queued.
+    ///
+    /// # Errors
+    ///
+    /// The id was already used in this run.
+    pub fn admit(&self, id: &JobId) -> Result<(), String> {
+        let mut l = self.lock();
+        if l.jobs.contains_key(id) {
+            l.counts.refused += 1;
+            return Err(format!(
+                "{id}: duplicate job id (ids are unique for the run)"
+            ));
+        }
+        l.jobs.insert(id.clone(), State::Queued);
+        l.counts.accepted += 1;
+        l.counts.queued += 1;
+        Ok(())
+    }
+
+    /// Takes back a job whose send was refused: it was never accepted.
+    pub fn withdraw(&self, id: &JobId) {
+        let mut l = self.lock();
+        if matches!(l.jobs.get(id), Some(State::Queued)) {
+            l.jobs.remove(id);
+            l.counts.accepted -= 1;
+            l.counts.queued -= 1;
+            l.counts.refused += 1;
+        }
+    }
+
+    /// Counts a refused line.
+    pub fn refused(&self) {
+        self.lock().counts.refused += 1;
+    }
+
+    /// A worker (named by its thread) took the job.
+    pub fn start(&self, id: &JobId, worker: &str) {
+        let mut l = self.lock();
+        if let Some(s @ State::Queued) = l.jobs.get_mut(id) {
+            *s = State::Running;
+            l.counts.queued -= 1;
+            l.counts.running += 1;
+            l.running.insert(worker.to_owned(), id.clone());
+        }
+    }
+
+    /// Settles the job: true for the one caller that should send its result.
+    pub fn settle(&self, id: &JobId) -> bool {
+        let mut l = self.lock();
+        let l = &mut *l;
+        match l.jobs.get_mut(id) {
+            Some(s @ State::Queued) => {
+                *s = State::Settled;
+                l.counts.queued -= 1;
+                true
+            }
+            Some(s @ State::Running) => {
+                *s = State::Settled;
+                l.counts.running -= 1;
+                l.running.retain(|_, job| job != id);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Settles the job in `worker`'s hands, if any, and returns it.
+    pub fn settle_running(&self, worker: &str) -> Option<JobId> {
+        let id = self.lock().running.get(worker).cloned()?;
+        self.settle(&id).then_some(id)
+    }
+
+    /// The job's line is in the results file: answers its waiters.
+    pub fn written(&self, id: &JobId, outcome: Outcome) {
+        let mut l = self.lock();
+        match outcome {
+            Outcome::Ok(_) => l.counts.ok += 1,
+            Outcome::Failed(_) => l.counts.failed += 1,
+            Outcome::Dead(_) => l.counts.dead += 1,
+        }
+        let answer = format!("done {id} {}", outcome.word());
+        for w in l.waiters.remove(id).unwrap_or_default() {
+            let _ = w.send(answer.clone());
+        }
+        l.jobs.insert(id.clone(), State::Written(outcome));
+    }
+
+    /// A channel that receives `done ID OUTCOME` once the job's line is
+    /// written (at once if it already is).
+    ///
+    /// # Errors
+    ///
+    /// No job of that id was accepted in this run.
+    pub fn wait(&self, id: &JobId) -> Result<Receiver<String>, String> {
+        let (tx, rx) = bounded(1);
+        let mut l = self.lock();
+        match l.jobs.get(id) {
+            None => return Err(format!("{id}: no such job in this run")),
+            Some(State::Written(outcome)) => {
+                let _ = tx.send(format!("done {id} {}", outcome.word()));
+            }
+            Some(_) => l.waiters.entry(id.clone()).or_default().push(tx),
+        }
+        Ok(rx)
+    }
+
+    /// The counts so far.
+    pub fn counts(&self) -> Counts {
+        self.lock().counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn a_job_is_settled_once_whoever_comes_first() {
+        let ledger = Ledger::default();
+        let id: JobId = Arc::from("7");
+        ledger.admit(&id).expect("a new id");
+        assert!(ledger.admit(&id).unwrap_err().contains("duplicate"));
+        ledger.start(&id, "workers-0");
+        assert_eq!(ledger.settle_running("workers-0").as_deref(), Some("7"));
+        assert!(!ledger.settle(&id), "the hung handler returning late");
+        let waiter = ledger.wait(&id).expect("accepted");
+        ledger.written(&id, Outcome::Dead("heartbeat missed".into()));
+        assert_eq!(waiter.try_recv().as_deref(), Ok("done 7 dead"));
+        let c = ledger.counts();
+        assert_eq!((c.accepted, c.queued, c.running, c.dead), (1, 0, 0, 1));
+    }
+
+    #[test]
+    fn a_refused_send_is_withdrawn() {
+        let ledger = Ledger::default();
+        let id: JobId = Arc::from("8");
+        ledger.admit(&id).expect("a new id");
+        ledger.withdraw(&id);
+        assert!(ledger.wait(&id).is_err());
+        assert_eq!(ledger.counts().accepted, 0);
+        ledger.admit(&id).expect("withdrawn ids may be sent again");
+    }
+
+    #[test]
+    fn outcome_lines_stay_on_one_line() {
+        let o = Outcome::Failed("cannot open a\tb:\nno".into());
+        assert_eq!(o.to_string(), "failed\tcannot open a b: no");
+    }
+}
