@@ -235,8 +235,11 @@ impl Ops {
                 tracing::error!(server = %name, "config reload: no such child; ignored");
                 continue;
             };
-            if c.capacity.is_some() || c.pool_size.is_some() {
-                tracing::warn!(server = %name, "config reload: capacity and pool size take effect at the next start");
+            if c.capacity.is_some() || c.pool_size.is_some() || c.intensity.is_some() {
+                tracing::warn!(
+                    server = %name,
+                    "config reload: capacity, pool size and a pool's or supervisor's intensity take effect at the next start"
+                );
             }
             let mut p = ChildPolicy::default();
             p.restart = c.restart.map(Into::into);

@@ -200,9 +200,12 @@ fn pool_intensity_is_refused_where_it_means_nothing() {
         .server("single", Probe::factory(ProbeConfig::default()))
         .pool_intensity(10, Duration::from_secs(60))
         .start()
-        .err()
-        .expect("refused");
-    assert!(err.to_string().contains("pool_intensity() must follow a pool"), "{err}");
+        .expect_err("refused");
+    assert!(
+        err.to_string()
+            .contains("pool_intensity() must follow a pool"),
+        "{err}"
+    );
 
     let path = std::env::temp_dir().join(format!("server-intensity-{}.toml", std::process::id()));
     std::fs::write(
@@ -215,8 +218,7 @@ fn pool_intensity_is_refused_where_it_means_nothing() {
         .expect("the file itself is well-formed")
         .server("single", Probe::factory(ProbeConfig::default()))
         .start()
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     let text = err.to_string();
     assert!(text.contains(":1: servers.single.intensity"), "{text}");
     assert!(text.contains("only pools and supervisors"), "{text}");

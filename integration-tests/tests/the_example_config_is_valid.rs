@@ -1,10 +1,12 @@
 //! `examples/config.toml` documents every key; it must stay loadable, and a
-//! program declaring its server must start with it.
+//! program declaring its server must start with it. `examples/jobd.toml`
+//! must load too (jobd itself starts with it in `jobd_*` tests' configs).
 
 use threadbutler::config::Config;
 use threadbutler::prelude::*;
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/config.toml");
+const JOBD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/jobd.toml");
 
 pub struct Nothing;
 threadbutler::messages! { pub enum CounterMsg for Counter { Nothing } }
@@ -56,4 +58,23 @@ fn the_example_config_loads_and_starts_a_program() {
         (stats.accepted, stats.handled, stats.dead_lettered),
         (1, 1, 0)
     );
+}
+
+#[test]
+fn the_app_table_is_the_programs_and_jobds_file_loads() {
+    let text = std::fs::read_to_string(EXAMPLE).expect("readable");
+    let app: serde_json::Value = Config::app_section(&text, EXAMPLE)
+        .expect("a table")
+        .expect("the example has [app]");
+    assert_eq!(app["greeting"], "hello");
+
+    let config = Config::load(JOBD).expect("jobd.toml is valid");
+    for name in ["results", "stats", "workers", "intake"] {
+        assert!(config.server(name).is_some(), "jobd.toml sets {name}");
+    }
+    let text = std::fs::read_to_string(JOBD).expect("readable");
+    let app: serde_json::Value = Config::app_section(&text, JOBD)
+        .expect("a table")
+        .expect("jobd.toml has [app]");
+    assert_eq!(app["socket_mode"], "0600");
 }
