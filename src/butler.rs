@@ -1005,6 +1005,41 @@ impl Butler {
         self.root.force_shutdown();
     }
 
+    /// Reloads, as SIGHUP does with [`Signals::graceful()`]: calls the
+    /// [`on_reload`](ButlerBuilder::on_reload) hook, then re-reads the
+    /// config file's policies and applies them to the running tree
+    /// (runtime-semantics §12.3); a file that fails to load changes nothing
+    /// (the error is logged). Without a config file only the hook runs.
+    /// Returns once the new policies are in place.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use threadbutler::prelude::*;
+    /// # pub struct Ping;
+    /// # threadbutler::messages! { pub enum WMsg for W { Ping } }
+    /// # pub struct W;
+    /// # impl Server for W {
+    /// #     fn handle(&mut self, _: WMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    ///
+    /// let path = std::env::temp_dir().join(format!("reload-doc-{}.toml", std::process::id()));
+    /// std::fs::write(&path, "[servers.w]\nheartbeat = \"2s\"\n")?;
+    /// let app = Butler::builder("app").config_file(&path)?.server("w", || W).start()?;
+    /// let heartbeat = |app: &Butler| app.status().find("app/w").and_then(|w| w.heartbeat_ms);
+    /// assert_eq!(heartbeat(&app), Some(2000));
+    ///
+    /// std::fs::write(&path, "[servers.w]\nheartbeat = \"500ms\"\n")?;
+    /// app.reload();
+    /// assert_eq!(heartbeat(&app), Some(500));
+    /// app.shutdown();
+    /// app.wait()?;
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reload(&self) {
+        self.ops.reload();
+    }
+
     /// Adds a server under the supervisor at `supervisor` (`"app"` or
     /// `"app/db"`) and waits until it started.
     ///

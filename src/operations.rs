@@ -193,7 +193,7 @@ impl Ops {
     }
 
     /// RELOADING, the user's hook, the config file's policies, READY.
-    fn reload(&self) {
+    pub(crate) fn reload(&self) {
         if let Some(n) = &self.notifier
             && let Err(e) = n.reloading()
         {
@@ -231,27 +231,41 @@ impl Ops {
         by_supervisor.push((tree.path.clone(), root_change));
         for (name, server) in &config.servers {
             let c = server.get_ref();
-            let Some(parent) = parent_of(&tree, name) else {
+            let (Some(parent), Some(node)) = (parent_of(&tree, name), named(&tree, name)) else {
                 tracing::error!(server = %name, "config reload: no such child; ignored");
                 continue;
             };
-            if c.capacity.is_some() || c.pool_size.is_some() || c.intensity.is_some() {
-                tracing::warn!(
-                    server = %name,
-                    "config reload: capacity, pool size and a pool's or supervisor's intensity take effect at the next start"
-                );
+            if c.capacity.is_some() || c.pool_size.is_some() {
+                tracing::warn!(server = %name, "config reload: capacity and pool size take effect at the next start");
             }
             let mut p = ChildPolicy::default();
             p.restart = c.restart.map(Into::into);
             p.shutdown = c.shutdown.map(Into::into);
             p.heartbeat = c.heartbeat.as_ref().map(|h| h.get_ref().0);
             p.backoff = c.backoff.as_ref().map(|b| (*b.get_ref()).into());
-            match by_supervisor.iter_mut().find(|(path, _)| *path == parent) {
-                Some((_, change)) => change.children.push((name.clone(), p)),
-                None => {
-                    let mut change = Reconfigure::default();
-                    change.children.push((name.clone(), p));
-                    by_supervisor.push((parent, change));
+            let mut changes: Vec<(String, Reconfigure)> = Vec::new();
+            if node.kind == "pool" {
+                // A pool's policies are its workers' (§13.4).
+                let mut change = Reconfigure::default();
+                change.children = node.children.iter().map(|w| (w.name.clone(), p)).collect();
+                changes.push((node.path.clone(), change));
+            } else {
+                let mut change = Reconfigure::default();
+                change.children.push((name.clone(), p));
+                changes.push((parent, change));
+            }
+            if let Some(i) = &c.intensity {
+                let mut change = Reconfigure::default();
+                change.intensity = Some((*i.get_ref()).into());
+                changes.push((node.path.clone(), change));
+            }
+            for (path, mut change) in changes {
+                match by_supervisor.iter_mut().find(|(p, _)| *p == path) {
+                    Some((_, merged)) => {
+                        merged.children.append(&mut change.children);
+                        merged.intensity = change.intensity.or(merged.intensity);
+                    }
+                    None => by_supervisor.push((path, change)),
                 }
             }
         }
@@ -321,6 +335,13 @@ pub(crate) fn status_line(e: &threadbutler_supervisor::Event) -> Option<String> 
 }
 
 /// The path of the supervisor whose child is named `name`.
+fn named<'a>(tree: &'a StatusNode, name: &str) -> Option<&'a StatusNode> {
+    tree.children
+        .iter()
+        .find(|c| c.name == name)
+        .or_else(|| tree.children.iter().find_map(|c| named(c, name)))
+}
+
 fn parent_of(tree: &StatusNode, name: &str) -> Option<String> {
     if tree.children.iter().any(|c| c.name == name) {
         return Some(tree.path.clone());

@@ -156,3 +156,45 @@ fn durations_in_the_file_reach_the_servers() {
     let _ = app.wait();
     let _ = std::fs::remove_file(path);
 }
+
+#[test]
+fn a_reload_reaches_a_pools_workers_and_its_intensity() {
+    // §12.3, §13.4: a pool's table is its workers' policies.
+    let path = file(
+        "pool-reload",
+        "[servers.workers]\nheartbeat = \"2s\"\nintensity = { max_restarts = 1, period = \"60s\" }\n",
+    );
+    let app = Butler::builder("app")
+        .config_file(&path)
+        .expect("valid")
+        .pool("workers", 2, Probe::factory(ProbeConfig::default()))
+        .start()
+        .expect("starts");
+    let heartbeats = |app: &Butler| -> Vec<Option<u64>> {
+        let tree = app.status();
+        let pool = tree.find("app/workers").expect("the pool");
+        pool.children.iter().map(|w| w.heartbeat_ms).collect()
+    };
+    assert_eq!(heartbeats(&app), [Some(2000), Some(2000)]);
+
+    std::fs::write(
+        &path,
+        "[servers.workers]\nheartbeat = \"700ms\"\nintensity = { max_restarts = 10, period = \"60s\" }\n",
+    )
+    .expect("writable");
+    app.reload();
+    assert_eq!(heartbeats(&app), [Some(700), Some(700)]);
+    // The reloaded intensity (10) lets the pool survive two crashes that
+    // the file's first one (1) would not have.
+    let mut events = EventLog::new(app.subscribe());
+    for _ in 0..2 {
+        app.hub().send(Crash).expect("sent");
+        let e = events.wait_for("a restart or giving up", |e| {
+            matches!(e.kind(), "Restarting" | "GaveUp") && e.subject().starts_with("app/workers")
+        });
+        assert_eq!(e.kind(), "Restarting", "{e}");
+    }
+    app.shutdown();
+    assert!(app.wait().expect("clean").is_clean());
+    std::fs::remove_file(&path).expect("exists");
+}
