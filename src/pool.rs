@@ -55,6 +55,14 @@ impl<S: Server> Child for PoolWorker<S> {
         d.kind = "worker";
         d
     }
+
+    fn queued(&self) -> usize {
+        self.server.core().depth()
+    }
+
+    fn left_behind(&self) -> usize {
+        0 // the pool's to sweep, and to report
+    }
 }
 
 /// The pool as a child of its parent supervisor.
@@ -130,6 +138,10 @@ impl<M: crate::Message> Child for PoolChild<M> {
 
     fn as_supervisor(&self) -> Option<&SupervisorChild> {
         Some(&self.inner)
+    }
+
+    fn queued(&self) -> usize {
+        self.core.depth()
     }
 
     fn details(&self) -> ChildDetails {

@@ -7,6 +7,7 @@
 
 pub mod daemon;
 pub mod events;
+pub mod jobd;
 pub mod probe;
 
 use std::sync::Arc;

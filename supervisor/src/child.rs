@@ -51,6 +51,22 @@ pub trait Child: Send + Sync + 'static {
     /// ended and is not restarted): release what it holds.
     fn on_retired(&self) {}
 
+    /// How much work waits for this child (its mailbox depth; for a pool
+    /// worker, the shared queue's). A drain whose life fails with work left
+    /// starts another life to go on draining (runtime-semantics §11.16).
+    /// By default the status tree's mailbox depth, or 0.
+    fn queued(&self) -> usize {
+        self.details().mailbox_depth.unwrap_or(0)
+    }
+
+    /// How much of [`queued`](Self::queued) this child's retirement would
+    /// give up: what a drain that ended early leaves behind, reported as
+    /// `Drained { left }`. A pool worker shares its queue with the others
+    /// and leaves it to its pool: 0. By default, `queued()`.
+    fn left_behind(&self) -> usize {
+        self.queued()
+    }
+
     /// Checks the child's own configuration (a nested supervisor checks its
     /// tree). Called before anything starts.
     ///

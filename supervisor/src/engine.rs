@@ -1096,7 +1096,25 @@ impl Engine {
         let path = Arc::clone(&self.slots[i].path);
         let shutdown = self.slots[i].spec.shutdown;
         let child = Arc::clone(&self.slots[i].spec.child);
-        let Some((id, stop)) = self.slots[i]
+        // A forced shutdown (our own stop escalated) makes every drain immediate.
+        let forced = self.stop.mode() == Some(StopMode::Immediate);
+        let mode = if final_ && !forced {
+            shutdown.mode()
+        } else {
+            StopMode::Immediate
+        };
+        let drain = final_ && mode == StopMode::Drain;
+        // A child waiting out a backoff with work queued is started now to
+        // drain it: the drain is a promise to handle the queue (§11.16).
+        if drain
+            && self.slots[i].inst.is_none()
+            && matches!(self.slots[i].state, SlotState::Backoff(_))
+            && child.queued() > 0
+            && self.start_slot_closed(i).is_err()
+        {
+            self.slots[i].state = SlotState::Stopped;
+        }
+        let Some((mut id, mut stop)) = self.slots[i]
             .inst
             .as_ref()
             .map(|x| (x.id, Arc::clone(&x.stop)))
@@ -1105,13 +1123,6 @@ impl Engine {
                 child.on_final_stop(shutdown.mode());
             }
             return Stopped::NotRunning;
-        };
-        // A forced shutdown (our own stop escalated) makes every drain immediate.
-        let forced = self.stop.mode() == Some(StopMode::Immediate);
-        let mode = if final_ && !forced {
-            shutdown.mode()
-        } else {
-            StopMode::Immediate
         };
         if final_ {
             child.on_final_stop(mode);
@@ -1123,14 +1134,58 @@ impl Engine {
             Shutdown::Drain(t) if mode == StopMode::Drain => t,
             _ => self.grace,
         };
-        let drain = final_ && mode == StopMode::Drain;
-        let ended = self.wait_exit(key, id, after(Instant::now(), first), drain);
+        let until = after(Instant::now(), first);
+        let mut ended = self.wait_exit(key, id, until, drain);
+        // A life that fails during a drain, with work left and a restart due
+        // by its policy and the intensity, is followed by another that goes
+        // on draining, within the same deadline.
+        while drain
+            && let Some(r) = ended.clone()
+            && r.is_failure()
+            && child.queued() > 0
+            && self.slots[i].spec.restart.restarts_after(true)
+            && Instant::now() < until
+            && fast_restart::lock(&self.gate).window.record(Instant::now())
+        {
+            self.emit(Event::Exited {
+                child: Arc::clone(&path),
+                id,
+                reason: r.clone(),
+            });
+            let s = &mut self.slots[i];
+            s.last_exit = Some(r);
+            s.inst = None;
+            s.restarts += 1;
+            s.attempts = s.attempts.saturating_add(1);
+            let attempt = s.attempts;
+            self.emit(Event::Restarting {
+                child: Arc::clone(&path),
+                attempt,
+                delay: Duration::ZERO,
+            });
+            if let Err(reason) = self.start_slot_closed(i) {
+                // Its failed start was reported; the rest is left behind.
+                self.emit(Event::Drained {
+                    child: Arc::clone(&path),
+                    left: child.left_behind() as u64,
+                });
+                return Stopped::Exited(reason);
+            }
+            let Some(inst) = self.slots[i].inst.as_ref() else {
+                break;
+            };
+            (id, stop) = (inst.id, Arc::clone(&inst.stop));
+            stop.request(StopMode::Drain);
+            ended = self.wait_exit(key, id, until, true);
+        }
         let ended = match ended {
             Some(r) => {
                 if drain {
+                    // Ended early (a failure not restarted, or it stopped
+                    // itself): what is still queued is left behind.
                     self.emit(Event::Drained {
                         child: Arc::clone(&path),
-                        left: 0,
+                        left: child.left_behind() as u64,
                     });
                 }
                 Some(r)

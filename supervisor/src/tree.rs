@@ -101,6 +101,10 @@ impl Child for SupervisorChild {
         Some(self)
     }
 
+    fn queued(&self) -> usize {
+        0 // its children drain their own
+    }
+
     fn details(&self) -> ChildDetails {
         let path = self.current_path();
         let state = if self.shared.is_running() {

@@ -1,0 +1,156 @@
+//! A drain is a promise to handle the queue (docs/runtime-semantics.md
+//! §11.16): a life that fails during a drain, with work left and a restart
+//! due by its policy, is followed by another that goes on draining within
+//! the same deadline; a child waiting out a restart backoff when the drain
+//! begins is started to drain; and a drain that ends with work left (no
+//! restart due) reports it as `Drained { left }`, which makes the shutdown
+//! unclean (exit 75, §12.6).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use integration_tests::Gate;
+use integration_tests::events::EventLog;
+use threadbutler::prelude::*;
+
+/// Counted work.
+pub struct Work;
+/// Panics.
+pub struct Crash;
+/// Waits at the gate.
+pub struct Hold(pub Gate);
+threadbutler::messages! { pub enum CellMsg for Cell { Work, Crash, Hold } }
+
+/// Counts the `Work` it handles.
+pub struct Cell {
+    done: Arc<AtomicUsize>,
+}
+
+impl Server for Cell {
+    fn handle(&mut self, msg: CellMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
+        match msg {
+            CellMsg::Work(Work) => {
+                self.done.fetch_add(1, Ordering::SeqCst);
+            }
+            CellMsg::Crash(Crash) => panic!("crashed during the drain"),
+            CellMsg::Hold(Hold(gate)) => gate.enter(),
+        }
+        Ok(())
+    }
+}
+
+/// A server held at a gate with `Crash` and ten `Work` queued behind it,
+/// then shut down; returns the report's exit code, the work done, the
+/// mailbox's dead letters and the events.
+fn crash_during_drain(restart: Restart) -> (i32, usize, u64, Vec<String>) {
+    let done = Arc::new(AtomicUsize::new(0));
+    let d = Arc::clone(&done);
+    let app = Butler::builder("app")
+        .server("cell", move || Cell {
+            done: Arc::clone(&d),
+        })
+        .restart(restart)
+        .shutdown(Shutdown::Drain(Duration::from_secs(20)))
+        .start()
+        .expect("starts");
+    let mut events = EventLog::new(app.subscribe());
+    let gate = Gate::new();
+    app.hub().send(Hold(gate.clone())).expect("sent");
+    gate.wait_arrival();
+    app.hub().send(Crash).expect("sent");
+    for _ in 0..10 {
+        app.hub().send(Work).expect("sent");
+    }
+    app.shutdown();
+    events.wait("ShutdownBegan", "app");
+    gate.open(1);
+    let report = app.wait().expect("the tree did not give up");
+    let (_, stats) = report
+        .mailboxes
+        .iter()
+        .find(|(n, _)| n == "cell")
+        .expect("listed");
+    assert_eq!(stats.accepted, stats.handled + stats.dead_lettered);
+    let kinds = ["Exited", "Restarting", "Started", "Drained"];
+    let seen: Vec<String> = events
+        .drain()
+        .iter()
+        .filter(|e| kinds.contains(&e.kind()))
+        .map(ToString::to_string)
+        .collect();
+    (
+        report.exit_code(),
+        done.load(Ordering::SeqCst),
+        stats.dead_lettered,
+        seen,
+    )
+}
+
+#[test]
+fn a_server_that_fails_during_its_drain_gets_a_life_that_finishes_it() {
+    let (code, done, dead, seen) = crash_during_drain(Restart::Permanent);
+    assert_eq!(done, 10, "the next life handled the rest: {seen:?}");
+    assert_eq!(dead, 1, "only the message in flight at the panic");
+    assert_eq!(code, 0, "a clean drain: {seen:?}");
+    assert!(
+        seen.iter()
+            .any(|e| e.starts_with("Restarting app/cell (attempt 1")),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|e| e == "Drained app/cell (0 left)"),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn a_drain_cut_short_by_a_failure_reports_what_it_left() {
+    let (code, done, dead, seen) = crash_during_drain(Restart::Temporary);
+    assert_eq!(done, 0, "{seen:?}");
+    assert_eq!(dead, 11, "the crash's message and the ten behind it");
+    assert!(
+        seen.iter().any(|e| e == "Drained app/cell (10 left)"),
+        "{seen:?}"
+    );
+    assert_eq!(code, threadbutler::UNCLEAN_EXIT, "work was lost: {seen:?}");
+}
+
+#[test]
+fn pool_workers_waiting_out_a_backoff_are_started_to_drain() {
+    let done = Arc::new(AtomicUsize::new(0));
+    let d = Arc::clone(&done);
+    let app = Butler::builder("app")
+        .pool("cells", 2, move || Cell {
+            done: Arc::clone(&d),
+        })
+        // Far longer than the test: without the drain's start, nothing would run.
+        .backoff(Backoff::exponential(
+            Duration::from_secs(600),
+            Duration::from_secs(600),
+        ))
+        .shutdown(Shutdown::Drain(Duration::from_secs(20)))
+        .start()
+        .expect("starts");
+    let mut events = EventLog::new(app.subscribe());
+    app.hub().send(Crash).expect("sent");
+    app.hub().send(Crash).expect("sent");
+    for _ in 0..2 {
+        events.wait_for("a worker waiting out its backoff", |e| {
+            e.kind() == "Restarting" && e.subject().starts_with("app/cells/")
+        });
+    }
+    for _ in 0..5 {
+        app.hub().send(Work).expect("queued while no worker runs");
+    }
+    app.shutdown();
+    let report = app.wait().expect("the tree did not give up");
+    assert_eq!(done.load(Ordering::SeqCst), 5);
+    assert_eq!(report.exit_code(), 0);
+    let (_, stats) = report
+        .mailboxes
+        .iter()
+        .find(|(n, _)| n == "cells")
+        .expect("listed");
+    assert_eq!((stats.handled, stats.dead_lettered), (5, 2));
+}
