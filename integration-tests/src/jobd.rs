@@ -94,6 +94,9 @@ pub struct Settings {
     pub logs: PathBuf,
     /// Where the config file is written.
     pub config: PathBuf,
+    /// Write only `[app]` (the paths): every policy and the log setup keep
+    /// jobd's code defaults (logs on stderr).
+    pub code_defaults: bool,
 }
 
 impl Settings {
@@ -113,11 +116,19 @@ impl Settings {
             socket_mode: "0600".into(),
             logs: scratch.join("logs"),
             config: scratch.join("jobd.toml"),
+            code_defaults: false,
         }
     }
 
     /// The config file's text.
     pub fn text(&self) -> String {
+        if self.code_defaults {
+            return format!(
+                "[app]\nsocket = \"{}\"\nresults = \"{}\"\n",
+                self.socket.display(),
+                self.results.display()
+            );
+        }
         format!(
             r#"[supervisor]
 intensity = {{ max_restarts = 1000, period = "10s" }}
