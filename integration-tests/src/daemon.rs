@@ -50,6 +50,29 @@ impl Stream {
         self.seen.extend(self.rx.try_iter());
     }
 
+    /// Consumes lines until one satisfies `pred`: the lines consumed, that
+    /// one last; or, at the end of the stream or past `deadline`, why not.
+    pub fn until(
+        &mut self,
+        deadline: Instant,
+        mut pred: impl FnMut(&str) -> bool,
+    ) -> Result<Vec<String>, &'static str> {
+        let mut lines = Vec::new();
+        loop {
+            match self.next(deadline) {
+                Ok(line) => {
+                    let hit = pred(&line);
+                    lines.push(line);
+                    if hit {
+                        return Ok(lines);
+                    }
+                }
+                Err(true) => return Err("the stream ended"),
+                Err(false) => return Err("timed out"),
+            }
+        }
+    }
+
     /// Collects lines until the stream ends (true) or `deadline` (false).
     pub fn wait_end(&mut self, deadline: Instant) -> bool {
         while !self.ended {
@@ -190,28 +213,11 @@ impl Opsd {
         what: &str,
         mut pred: impl FnMut(&str) -> bool,
     ) -> Vec<String> {
-        let deadline = Instant::now() + PATIENCE;
-        let mut lines = Vec::new();
-        loop {
-            let stream = if stdout { &mut self.out } else { &mut self.err };
-            let name = stream.name;
-            match stream.next(deadline) {
-                Ok(line) => {
-                    let hit = pred(&line);
-                    lines.push(line);
-                    if hit {
-                        return lines;
-                    }
-                }
-                Err(ended) => {
-                    let why = if ended {
-                        "the stream ended"
-                    } else {
-                        "timed out"
-                    };
-                    panic!("{why} waiting on {name} for {what}\n{}", self.transcript());
-                }
-            }
+        let stream = if stdout { &mut self.out } else { &mut self.err };
+        let name = stream.name;
+        match stream.until(Instant::now() + PATIENCE, &mut pred) {
+            Ok(lines) => lines,
+            Err(why) => panic!("{why} waiting on {name} for {what}\n{}", self.transcript()),
         }
     }
 

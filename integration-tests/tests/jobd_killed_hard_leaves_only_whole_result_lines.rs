@@ -10,9 +10,8 @@
 //! replaced). SIGTERM then exits 0 ("Output and exit";
 //! docs/runtime-semantics.md §12.6).
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::os::unix::fs::FileTypeExt;
-use std::thread;
 use std::time::Instant;
 
 use integration_tests::jobd::{Jobd, Scratch, Settings, fnv1a64, word_count};
@@ -44,14 +43,7 @@ fn jobd_killed_hard_leaves_only_whole_result_lines() {
     let middle = format!("k{}", JOBS / 2);
     let mut lines: Vec<String> = (0..JOBS).map(|i| format!("{}\n", job(i))).collect();
     lines.push(format!("wait {middle}\n"));
-    let writer = conn.writer();
-    let feeder = thread::spawn(move || {
-        let mut w = BufWriter::new(writer);
-        for line in &lines {
-            w.write_all(line.as_bytes()).expect("jobd reads the socket");
-        }
-        w.flush().expect("flushed");
-    });
+    let feeder = conn.feed(lines);
     for i in 0..JOBS {
         assert_eq!(
             conn.recv(),

@@ -23,8 +23,6 @@
 //! during the drain and a drain that begins while workers wait out their
 //! restart backoff (§11.16: a drain goes on with new lives).
 
-use std::io::{BufWriter, Write};
-use std::thread;
 use std::time::Instant;
 
 use integration_tests::jobd::{
@@ -146,14 +144,7 @@ fn jobd_loses_no_job_through_panics_hangs_and_sigterm() {
             .map(|(id, job, _)| (format!("{id} {job}\n"), format!("ok {id}"))),
     );
     let lines: Vec<String> = requests.iter().map(|(line, _)| line.clone()).collect();
-    let writer = conn.writer();
-    let feeder = thread::spawn(move || {
-        let mut w = BufWriter::new(writer);
-        for line in &lines {
-            w.write_all(line.as_bytes()).expect("jobd reads the socket");
-        }
-        w.flush().expect("flushed");
-    });
+    let feeder = conn.feed(lines);
     for (line, expected) in &requests {
         let answer = conn.recv();
         assert_eq!(&answer, expected, "the answer to {line:?}, in order");
