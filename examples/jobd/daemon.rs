@@ -214,15 +214,13 @@ fn watch_heartbeats(app: &Butler, ledger: &Arc<Ledger>) {
         .name("jobd-heartbeats".into())
         .spawn(move || {
             for e in events {
-                if let Event::HeartbeatMissed { child, timeout, .. } = e {
-                    let worker = child.rsplit('/').next().unwrap_or_default();
-                    if let Some(id) = ledger.settle_running(worker) {
-                        tracing::warn!(job = %id, worker, "job dead: its handler hung");
-                        let why = format!(
-                            "heartbeat missed: busy over {timeout:?} without progress (hung)"
-                        );
-                        record(&hub, id, Outcome::Dead(why));
-                    }
+                if let Event::HeartbeatMissed { child, id, timeout } = e
+                    && let Some(job) = ledger.settle_running(id)
+                {
+                    tracing::warn!(job = %job, worker = %child, "job dead: its handler hung");
+                    let why =
+                        format!("heartbeat missed: busy over {timeout:?} without progress (hung)");
+                    record(&hub, job, Outcome::Dead(why));
                 }
             }
         });
@@ -236,11 +234,14 @@ fn read_stdin(hub: Hub, ledger: Arc<Ledger>) {
     let spawned = std::thread::Builder::new()
         .name("jobd-stdin".into())
         .spawn(move || {
+            // Refusals at shutdown come from the closed pool mailbox.
+            let never = std::sync::atomic::AtomicBool::new(false);
             if let Err(e) = serve(
                 BufReader::new(std::io::stdin()),
                 std::io::stdout(),
                 &hub,
                 &ledger,
+                &never,
             ) {
                 tracing::warn!(error = %e, "stdin intake ended on an error");
             }

@@ -8,6 +8,9 @@ use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, bounded};
 
 use threadbutler::prelude::*;
 
@@ -29,7 +32,8 @@ pub struct Intake {
     socket: Arc<Socket>,
     ledger: Arc<Ledger>,
     open: Arc<Open>,
-    acceptor: Option<JoinHandle<()>>,
+    /// The accept loop, and a channel that disconnects when it returns.
+    acceptor: Option<(JoinHandle<()>, Receiver<()>)>,
 }
 
 /// The connections of one intake life.
@@ -67,9 +71,11 @@ impl Server for Intake {
             ctx.hub().clone(),
             Arc::clone(&self.ledger),
         );
+        let (ended_tx, ended) = bounded::<()>(0);
         let acceptor = std::thread::Builder::new()
             .name("jobd-acceptor".into())
             .spawn(move || {
+                let _ended = ended_tx; // dropped when the loop returns
                 for stream in listener.incoming() {
                     if open.stopping.load(Ordering::Acquire) {
                         return;
@@ -80,7 +86,7 @@ impl Server for Intake {
                     }
                 }
             })?;
-        self.acceptor = Some(acceptor);
+        self.acceptor = Some((acceptor, ended));
         Ok(())
     }
 
@@ -92,16 +98,27 @@ impl Server for Intake {
 
     fn on_stop(&mut self, why: &ExitReason, _: &mut Ctx<Self>) {
         self.open.stopping.store(true, Ordering::Release);
-        // Wakes the accept loop, which then sees `stopping`.
-        let _ = UnixStream::connect(&self.socket.path);
-        if let Some(a) = self.acceptor.take()
-            && a.join().is_err()
-        {
-            tracing::error!("the accept loop panicked");
-        }
+        // Connections first: their readers end, and they submit nothing more.
         let streams = std::mem::take(&mut *self.open.streams());
         for s in streams.values() {
             let _ = s.shutdown(Shutdown::Both);
+        }
+        // Wakes the accept loop, which then sees `stopping`. If the socket
+        // file was removed or replaced, nothing reaches the loop: it is left
+        // blocked (it takes no more jobs) rather than waited for.
+        let _ = UnixStream::connect(&self.socket.path);
+        if let Some((acceptor, ended)) = self.acceptor.take() {
+            match ended.recv_timeout(Duration::from_secs(1)) {
+                Err(RecvTimeoutError::Timeout) => tracing::warn!(
+                    socket = %self.socket.path.display(),
+                    "the accept loop could not be woken through the socket file; left behind"
+                ),
+                _ => {
+                    if acceptor.join().is_err() {
+                        tracing::error!("the accept loop panicked");
+                    }
+                }
+            }
         }
         tracing::info!(reason = %why, closed = streams.len(), "intake stopped taking jobs");
     }
@@ -115,6 +132,10 @@ fn connection(stream: UnixStream, open: &Arc<Open>, hub: &Hub, ledger: &Arc<Ledg
         return;
     };
     open.streams().insert(n, registered);
+    if open.stopping.load(Ordering::Acquire) {
+        // Accepted as the intake stopped: on_stop may have missed it.
+        let _ = stream.shutdown(Shutdown::Both);
+    }
     let (open, hub, ledger) = (Arc::clone(open), hub.clone(), Arc::clone(ledger));
     let spawned = std::thread::Builder::new()
         .name(format!("jobd-conn-{n}"))
@@ -125,6 +146,7 @@ fn connection(stream: UnixStream, open: &Arc<Open>, hub: &Hub, ledger: &Arc<Ledg
                 BufWriter::new(stream),
                 &hub,
                 &ledger,
+                &open.stopping,
             ) {
                 tracing::debug!(connection = n, error = %e, "connection ended on an error");
             }
@@ -144,11 +166,13 @@ fn connection(stream: UnixStream, open: &Arc<Open>, hub: &Hub, ledger: &Arc<Ledg
 /// # Errors
 ///
 /// Reading or writing failed (the peer went away).
+/// Once `stopping` is set, jobs are refused.
 pub fn serve<R: std::io::Read>(
     mut from: BufReader<R>,
     mut to: impl Write,
     hub: &Hub,
     ledger: &Ledger,
+    stopping: &AtomicBool,
 ) -> std::io::Result<()> {
     let mut line = Vec::new();
     loop {
@@ -167,7 +191,7 @@ pub fn serve<R: std::io::Read>(
                 format!("err line too long: {n} bytes (the limit is {MAX_LINE}); skipped")
             }
             Read::Line => match std::str::from_utf8(&line) {
-                Ok(text) => answer(text, hub, ledger, &mut to)?,
+                Ok(text) => answer(text, hub, ledger, stopping, &mut to)?,
                 Err(_) => {
                     ledger.refused();
                     "err the line is not UTF-8".to_owned()
@@ -181,7 +205,13 @@ pub fn serve<R: std::io::Read>(
     }
 }
 
-fn answer(text: &str, hub: &Hub, ledger: &Ledger, to: &mut impl Write) -> std::io::Result<String> {
+fn answer(
+    text: &str,
+    hub: &Hub,
+    ledger: &Ledger,
+    stopping: &AtomicBool,
+    to: &mut impl Write,
+) -> std::io::Result<String> {
     let request = match job::parse(text) {
         Ok(r) => r,
         Err(e) => {
@@ -191,6 +221,13 @@ fn answer(text: &str, hub: &Hub, ledger: &Ledger, to: &mut impl Write) -> std::i
     };
     Ok(match request {
         Request::Job(job) => {
+            if stopping.load(Ordering::Acquire) {
+                ledger.refused();
+                return Ok(format!(
+                    "err {}: not accepted: jobd is shutting down",
+                    job.id
+                ));
+            }
             if let Err(e) = ledger.admit(&job.id) {
                 return Ok(format!("err {e}"));
             }

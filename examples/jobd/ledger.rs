@@ -89,8 +89,10 @@ pub struct Counts {
 #[derive(Default)]
 struct Inner {
     jobs: HashMap<JobId, State>,
-    /// Worker thread name → the job in its hands.
-    running: HashMap<String, JobId>,
+    /// Worker life id (`ctx.id()`, the id in `Event::HeartbeatMissed`) →
+    /// the job in its hands. A life, not a thread name: a hung worker's
+    /// replacement runs on a new thread of the same name.
+    running: HashMap<u64, JobId>,
     waiters: HashMap<JobId, Vec<Sender<String>>>,
     counts: Counts,
 }
@@ -144,14 +146,14 @@ impl Ledger {
         self.lock().counts.refused += 1;
     }
 
-    /// A worker (named by its thread) took the job.
-    pub fn start(&self, id: &JobId, worker: &str) {
+    /// A worker's life (its `ctx.id()`) took the job.
+    pub fn start(&self, id: &JobId, life: u64) {
         let mut l = self.lock();
         if let Some(s @ State::Queued) = l.jobs.get_mut(id) {
             *s = State::Running;
             l.counts.queued -= 1;
             l.counts.running += 1;
-            l.running.insert(worker.to_owned(), id.clone());
+            l.running.insert(life, id.clone());
         }
     }
 
@@ -175,10 +177,37 @@ impl Ledger {
         }
     }
 
-    /// Settles the job in `worker`'s hands, if any, and returns it.
-    pub fn settle_running(&self, worker: &str) -> Option<JobId> {
-        let id = self.lock().running.get(worker).cloned()?;
+    /// Settles the job in the hands of worker life `life`, if any, and
+    /// returns it.
+    pub fn settle_running(&self, life: u64) -> Option<JobId> {
+        let id = self.lock().running.get(&life).cloned()?;
         self.settle(&id).then_some(id)
+    }
+
+    /// Settles every job not settled yet, with why it never finished: the
+    /// last word when jobd stops (a job whose worker hung or ran past the
+    /// drain deadline, and was abandoned).
+    pub fn settle_all(&self) -> Vec<(JobId, Outcome)> {
+        let mut l = self.lock();
+        let l = &mut *l;
+        let mut settled = Vec::new();
+        for (id, state) in l.jobs.iter_mut() {
+            let why = match state {
+                State::Queued => {
+                    l.counts.queued -= 1;
+                    "still queued when jobd stopped"
+                }
+                State::Running => {
+                    l.counts.running -= 1;
+                    "unfinished when jobd stopped: its worker hung or ran past the drain deadline and was abandoned"
+                }
+                State::Settled | State::Written(_) => continue,
+            };
+            *state = State::Settled;
+            settled.push((id.clone(), Outcome::Dead(why.into())));
+        }
+        l.running.clear();
+        settled
     }
 
     /// The job's line is in the results file: answers its waiters.
@@ -233,14 +262,36 @@ mod tests {
         let id: JobId = Arc::from("7");
         ledger.admit(&id).expect("a new id");
         assert!(ledger.admit(&id).unwrap_err().contains("duplicate"));
-        ledger.start(&id, "workers-0");
-        assert_eq!(ledger.settle_running("workers-0").as_deref(), Some("7"));
+        ledger.start(&id, 41);
+        assert_eq!(ledger.settle_running(40), None, "another life");
+        assert_eq!(ledger.settle_running(41).as_deref(), Some("7"));
         assert!(!ledger.settle(&id), "the hung handler returning late");
         let waiter = ledger.wait(&id).expect("accepted");
         ledger.written(&id, Outcome::Dead("heartbeat missed".into()));
         assert_eq!(waiter.try_recv().as_deref(), Ok("done 7 dead"));
         let c = ledger.counts();
         assert_eq!((c.accepted, c.queued, c.running, c.dead), (1, 0, 0, 1));
+    }
+
+    #[test]
+    fn at_the_end_every_unsettled_job_is_settled_dead() {
+        let ledger = Ledger::default();
+        let ids: Vec<JobId> = ["q", "r", "s"].into_iter().map(Arc::from).collect();
+        for id in &ids {
+            ledger.admit(id).expect("new");
+        }
+        ledger.start(&ids[1], 5);
+        assert!(ledger.settle(&ids[2]));
+        let mut last: Vec<(String, &str)> = ledger
+            .settle_all()
+            .iter()
+            .map(|(id, o)| (id.to_string(), o.word()))
+            .collect();
+        last.sort();
+        assert_eq!(last, [("q".into(), "dead"), ("r".into(), "dead")]);
+        assert!(ledger.settle_all().is_empty(), "once");
+        let c = ledger.counts();
+        assert_eq!((c.queued, c.running), (0, 0));
     }
 
     #[test]

@@ -88,6 +88,18 @@ impl Server for Results {
     }
 
     fn on_stop(&mut self, why: &ExitReason, _: &mut Ctx<Self>) {
+        // The results server stops last: every other child has ended (or
+        // been abandoned). A job nobody settled gets its line now.
+        if matches!(why, ExitReason::Shutdown) {
+            for (id, outcome) in self.ledger.settle_all() {
+                tracing::warn!(job = %id, outcome = %outcome, "job dead: unfinished at the end");
+                if let Some(f) = &mut self.file
+                    && f.write_all(format!("{id}\t{outcome}\n").as_bytes()).is_ok()
+                {
+                    self.pending.push((id, outcome));
+                }
+            }
+        }
         let synced = self.flush().and_then(|()| match &self.file {
             Some(f) => f.get_ref().sync_all(),
             None => Ok(()),

@@ -22,12 +22,6 @@ impl Worker {
     }
 }
 
-/// The worker's name: its thread's (`workers-N`), which the supervisor's
-/// events name too (`jobd/workers/workers-N`).
-pub fn worker_name() -> String {
-    std::thread::current().name().unwrap_or("worker").to_owned()
-}
-
 /// Sends a settled job's result to the results server. Only the one who
 /// settled the job calls it.
 pub fn record(hub: &Hub, id: JobId, outcome: Outcome) {
@@ -41,7 +35,7 @@ pub fn record(hub: &Hub, id: JobId, outcome: Outcome) {
 impl Server for Worker {
     fn handle(&mut self, msg: WorkMsg, ctx: &mut Ctx<Self>) -> Result<(), BoxError> {
         let WorkMsg::Job(Job { id, kind }) = msg;
-        self.ledger.start(&id, &worker_name());
+        self.ledger.start(&id, ctx.id());
         tracing::trace!(job = %id, ?kind, "job started");
         let outcome = match kind.run(&mut || ctx.beat()) {
             Ok(detail) => Outcome::Ok(detail),
@@ -61,7 +55,7 @@ impl Server for Worker {
         // After a panic the job in hand was dead-lettered by the framework
         // without its payload (the handler consumed it); the ledger knows
         // which job it was.
-        if let Some(id) = self.ledger.settle_running(&worker_name()) {
+        if let Some(id) = self.ledger.settle_running(ctx.id()) {
             tracing::warn!(job = %id, reason = %why, "job dead: its worker failed");
             record(ctx.hub(), id, Outcome::Dead(why.to_string()));
         }

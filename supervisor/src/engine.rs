@@ -228,6 +228,9 @@ pub(crate) struct Engine {
     gate: Gate,
     /// Set once this life of the supervisor is ending: the gate stays shut.
     closing: bool,
+    /// Set while it stops its children because it gave up or failed to
+    /// start: no drain starts new lives then.
+    giving_up: bool,
     grace: Duration,
     slots: Vec<Slot>,
     next_key: u64,
@@ -271,6 +274,7 @@ impl Engine {
                 Arc::clone(&life_stop),
             ),
             closing: false,
+            giving_up: false,
             grace: spec.abandon_after,
             slots: Vec::new(),
             next_key: 0,
@@ -665,6 +669,14 @@ impl Engine {
             self.remove_slot(i);
         }
         self.emit(Event::Stopped { child: path });
+    }
+
+    /// Counts one restart in the intensity window if it allows one more;
+    /// false (and nothing counted) if not.
+    fn admit_restart(&self) -> bool {
+        let now = Instant::now();
+        let mut g = fast_restart::lock(&self.gate);
+        g.window.would_allow(now) && g.window.record(now)
     }
 
     /// Applies the strategy after slot `i` failed or ended with a restart
@@ -1104,15 +1116,26 @@ impl Engine {
             StopMode::Immediate
         };
         let drain = final_ && mode == StopMode::Drain;
+        // The drain is a promise to handle the queue (§11.16), kept by new
+        // lives; not when this supervisor is giving up.
+        let keep_promise = drain && !self.giving_up;
         // A child waiting out a backoff with work queued is started now to
-        // drain it: the drain is a promise to handle the queue (§11.16).
-        if drain
+        // drain it.
+        if keep_promise
             && self.slots[i].inst.is_none()
             && matches!(self.slots[i].state, SlotState::Backoff(_))
             && child.queued() > 0
             && self.start_slot_closed(i).is_err()
         {
-            self.slots[i].state = SlotState::Stopped;
+            if self.slots[i].state != SlotState::Abandoned {
+                self.slots[i].state = SlotState::Stopped;
+            }
+            child.on_final_stop(mode);
+            self.emit(Event::Drained {
+                child: Arc::clone(&path),
+                left: child.left_behind() as u64,
+            });
+            return Stopped::NotRunning;
         }
         let Some((mut id, mut stop)) = self.slots[i]
             .inst
@@ -1139,22 +1162,29 @@ impl Engine {
         // A life that fails during a drain, with work left and a restart due
         // by its policy and the intensity, is followed by another that goes
         // on draining, within the same deadline.
-        while drain
+        while keep_promise
             && let Some(r) = ended.clone()
             && r.is_failure()
             && child.queued() > 0
             && self.slots[i].spec.restart.restarts_after(true)
+            && self.stop.mode() != Some(StopMode::Immediate)
             && Instant::now() < until
-            && fast_restart::lock(&self.gate).window.record(Instant::now())
+            && self.admit_restart()
         {
+            let s = &mut self.slots[i];
+            if let Some(inst) = s.inst.take() {
+                s.last_ran = inst.started_at.elapsed();
+            }
+            s.last_exit = Some(r.clone());
             self.emit(Event::Exited {
                 child: Arc::clone(&path),
                 id,
-                reason: r.clone(),
+                reason: r,
             });
             let s = &mut self.slots[i];
-            s.last_exit = Some(r);
-            s.inst = None;
+            if s.last_ran >= s.spec.backoff.reset_after {
+                s.attempts = 0;
+            }
             s.restarts += 1;
             s.attempts = s.attempts.saturating_add(1);
             let attempt = s.attempts;
@@ -1243,6 +1273,7 @@ impl Engine {
     /// either way.
     fn stop_all(&mut self, requested: bool) {
         self.close_gate_for_good();
+        self.giving_up = !requested;
         if requested {
             self.emit(Event::ShutdownBegan {
                 supervisor: Arc::clone(&self.path),
