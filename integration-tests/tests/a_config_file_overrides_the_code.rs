@@ -198,3 +198,36 @@ fn a_reload_reaches_a_pools_workers_and_its_intensity() {
     assert!(app.wait().expect("clean").is_clean());
     std::fs::remove_file(&path).expect("exists");
 }
+
+#[test]
+fn reloaded_policies_outlive_a_restart_of_their_supervisor() {
+    // A pool that gives up is restarted by the root; its next life keeps
+    // what the reload set (§12.3).
+    let path = file(
+        "reload-outlives",
+        "[servers.workers]\nheartbeat = \"2s\"\nintensity = { max_restarts = 0, period = \"60s\" }\n",
+    );
+    let app = Butler::builder("app")
+        .config_file(&path)
+        .expect("valid")
+        .pool("workers", 2, Probe::factory(ProbeConfig::default()))
+        .start()
+        .expect("starts");
+    std::fs::write(
+        &path,
+        "[servers.workers]\nheartbeat = \"700ms\"\nintensity = { max_restarts = 0, period = \"60s\" }\n",
+    )
+    .expect("writable");
+    app.reload();
+    let mut events = EventLog::new(app.subscribe());
+    app.hub().send(Crash).expect("sent");
+    events.wait("GaveUp", "app/workers");
+    events.wait("Started", "app/workers");
+    let tree = app.status();
+    let pool = tree.find("app/workers").expect("the pool");
+    let heartbeats: Vec<Option<u64>> = pool.children.iter().map(|w| w.heartbeat_ms).collect();
+    assert_eq!(heartbeats, [Some(700), Some(700)], "{tree}");
+    app.shutdown();
+    assert!(app.wait().expect("clean").is_clean());
+    std::fs::remove_file(&path).expect("exists");
+}

@@ -169,9 +169,40 @@ pub(crate) struct Row {
 pub(crate) struct Shared {
     rows: Mutex<Vec<Row>>,
     pub(crate) running: Mutex<bool>,
+    /// Every reload's changes, merged: a later life of this supervisor
+    /// (after it gave up and was restarted) starts with them too.
+    overrides: Mutex<Reconfigure>,
 }
 
 impl Shared {
+    /// Merges a reload's changes into those remembered for later lives.
+    fn remember(&self, change: Reconfigure) {
+        let mut o = self
+            .overrides
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        o.strategy = change.strategy.or(o.strategy);
+        o.intensity = change.intensity.or(o.intensity);
+        for (name, p) in change.children {
+            match o.children.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, q)) => {
+                    q.restart = p.restart.or(q.restart);
+                    q.shutdown = p.shutdown.or(q.shutdown);
+                    q.heartbeat = p.heartbeat.or(q.heartbeat);
+                    q.backoff = p.backoff.or(q.backoff);
+                }
+                None => o.children.push((name, p)),
+            }
+        }
+    }
+
+    fn overrides(&self) -> Reconfigure {
+        self.overrides
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     pub(crate) fn status(&self, name: &str, path: &str, own_state: ChildState) -> StatusNode {
         let mut node = StatusNode::new(name, path, "supervisor", own_state);
         let mut children: Vec<Arc<dyn Child>> = Vec::new();
@@ -291,6 +322,10 @@ impl Engine {
         for c in &spec.children {
             e.push_slot(c.clone());
         }
+        // What reloads changed holds for every life, not just the one that
+        // was running then.
+        let overrides = e.shared.overrides();
+        e.apply_policies(&overrides);
         e
     }
 
@@ -574,6 +609,19 @@ impl Engine {
 
     /// Applies new policies; returns the names of children it does not have.
     fn reconfigure(&mut self, change: Reconfigure) -> Vec<String> {
+        let unknown = self.apply_policies(&change);
+        for (name, _) in &change.children {
+            if !unknown.contains(name) {
+                tracing::info!(supervisor = %self.path, child = %name, "child policies reloaded");
+            }
+        }
+        self.shared.remember(change);
+        self.publish();
+        unknown
+    }
+
+    /// Applies new policies; returns the names of children not found.
+    fn apply_policies(&mut self, change: &Reconfigure) -> Vec<String> {
         if let Some(st) = change.strategy {
             self.strategy = st;
             let mut g = fast_restart::lock(&self.gate);
@@ -583,9 +631,9 @@ impl Engine {
             fast_restart::lock(&self.gate).window = RestartWindow::new(i);
         }
         let mut unknown = Vec::new();
-        for (name, p) in change.children {
-            let Some(i) = self.slots.iter().position(|s| *s.spec.name == *name) else {
-                unknown.push(name);
+        for (name, p) in &change.children {
+            let Some(i) = self.slots.iter().position(|s| *s.spec.name == **name) else {
+                unknown.push(name.clone());
                 continue;
             };
             let key = self.slots[i].key;
@@ -610,9 +658,7 @@ impl Engine {
                 c.restart = restart;
                 c.eligible = eligible;
             }
-            tracing::info!(supervisor = %self.path, child = %name, "child policies reloaded");
         }
-        self.publish();
         unknown
     }
 
