@@ -16,6 +16,36 @@ use crate::send_error::{SendError, SendTimeoutError, TrySendError};
 /// [`messages!`](crate::messages)) and the enum itself. Sending through an
 /// address is the data path: no lock, no lookup, no clock read; one channel
 /// operation and two relaxed flag loads.
+///
+/// ```
+/// use threadbutler::prelude::*;
+/// # pub struct Add(pub u64);
+/// # pub struct Total(pub Reply<u64>);
+/// # threadbutler::messages! { pub enum CounterMsg for Counter { Add, Total } }
+/// # #[derive(Default)]
+/// # pub struct Counter { sum: u64 }
+/// # impl Server for Counter {
+/// #     fn handle(&mut self, msg: CounterMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
+/// #         match msg {
+/// #             CounterMsg::Add(Add(n)) => self.sum += n,
+/// #             CounterMsg::Total(Total(reply)) => reply.send(self.sum),
+/// #         }
+/// #         Ok(())
+/// #     }
+/// # }
+///
+/// let hub = Hub::new();
+/// let counter: Address<Counter> = hub.spawn("counter", Counter::default)?;
+/// counter.send(Add(2))?; // no lookup: straight to the mailbox
+/// let same = hub.address::<Counter>("counter").expect("registered under its name");
+/// same.send(Add(3))?;
+/// assert_eq!(counter.request(Total)?, 5);
+/// hub.shutdown()?;
+/// // The address outlives the server: the final counters, and no more sends.
+/// assert_eq!(counter.stats().handled, 3);
+/// assert!(counter.is_closed());
+/// # Ok::<(), threadbutler::Error>(())
+/// ```
 pub struct Address<E: Endpoint> {
     core: Arc<MailboxCore<E::Msg>>,
     request_timeout: Duration,

@@ -65,6 +65,41 @@ use crate::mailbox::{HandledCounter, MailboxCore, SPIN_STEPS, pause};
 use crate::message::{Endpoint, Message};
 
 /// A server whose handlers are async. See the module docs.
+///
+/// Declared with [`ButlerBuilder::async_server`](crate::ButlerBuilder::async_server)
+/// (feature `async`); its hooks are `async fn`s:
+///
+/// ```
+/// use std::collections::HashMap;
+/// use threadbutler::prelude::*;
+/// use threadbutler::async_server::{AsyncCtx, AsyncServer};
+///
+/// pub struct Lookup(pub &'static str, pub Reply<Option<u32>>);
+/// threadbutler::messages! { pub enum DirectoryMsg for Directory { Lookup } }
+///
+/// #[derive(Default)]
+/// pub struct Directory { ids: HashMap<&'static str, u32> }
+///
+/// impl AsyncServer for Directory {
+///     async fn on_start(&mut self, _ctx: &mut AsyncCtx<Self>) -> Result<(), BoxError> {
+///         self.ids.insert("ada", 1); // a real one would await its database here
+///         Ok(())
+///     }
+///
+///     async fn handle(&mut self, msg: DirectoryMsg, _ctx: &mut AsyncCtx<Self>) -> Result<(), BoxError> {
+///         let DirectoryMsg::Lookup(Lookup(name, reply)) = msg;
+///         reply.send(self.ids.get(name).copied());
+///         Ok(())
+///     }
+/// }
+///
+/// let app = Butler::builder("app").async_server("directory", Directory::default).start()?;
+/// assert_eq!(app.hub().request(|r| Lookup("ada", r))?, Some(1));
+/// assert_eq!(app.hub().request(|r| Lookup("bob", r))?, None);
+/// app.shutdown();
+/// app.wait()?;
+/// # Ok::<(), threadbutler::Error>(())
+/// ```
 pub trait AsyncServer: Endpoint + Sized + 'static {
     /// Handles one message; the next is taken when this future completes.
     ///
@@ -101,6 +136,39 @@ pub trait AsyncServer: Endpoint + Sized + 'static {
 }
 
 /// An async server's handle on itself, the hub and its spawned futures.
+///
+/// ```
+/// use threadbutler::prelude::*;
+/// use threadbutler::async_server::{AsyncCtx, AsyncServer};
+/// # pub struct Fetch(pub u32);
+/// # pub struct Fetched(pub String);
+/// # pub struct Fetcher;
+/// # pub struct Main;
+/// # threadbutler::messages! { pub enum FetcherMsg for Fetcher { Fetch } }
+/// # threadbutler::messages! { pub enum MainMsg for Main { Fetched } }
+///
+/// impl AsyncServer for Fetcher {
+///     async fn handle(&mut self, msg: FetcherMsg, ctx: &mut AsyncCtx<Self>) -> Result<(), BoxError> {
+///         let FetcherMsg::Fetch(Fetch(n)) = msg;
+///         let (hub, name) = (ctx.hub().clone(), ctx.name().to_owned());
+///         // Runs beside the loop: the next message does not wait for it.
+///         ctx.spawn(async move {
+///             hub.send(Fetched(format!("{name} fetched {n}")))?;
+///             Ok(())
+///         });
+///         Ok(())
+///     }
+/// }
+///
+/// let app = Butler::builder("app").async_server("fetcher", || Fetcher).start()?;
+/// let mut main = app.hub().client::<Main>("main")?;
+/// app.hub().send(Fetch(4))?;
+/// let MainMsg::Fetched(Fetched(text)) = main.recv();
+/// assert_eq!(text, "fetcher fetched 4");
+/// app.shutdown(); // a drain also waits for the spawned futures
+/// app.wait()?;
+/// # Ok::<(), threadbutler::Error>(())
+/// ```
 pub struct AsyncCtx<S: AsyncServer> {
     name: Arc<str>,
     id: u64,

@@ -27,6 +27,44 @@ use crate::server::Server;
 use crate::server_child::ServerChild;
 
 /// Options of one child, set on the builder right after it is declared.
+///
+/// As a value, they go with a child added at run time
+/// ([`Butler::add_server`]):
+///
+/// ```
+/// use std::time::Duration;
+/// use threadbutler::prelude::*;
+/// use threadbutler::ChildOptions;
+/// # pub struct Add(pub u64);
+/// # pub struct Total(pub Reply<u64>);
+/// # threadbutler::messages! { pub enum CounterMsg for Counter { Add, Total } }
+/// # #[derive(Default)]
+/// # pub struct Counter { sum: u64 }
+/// # impl Server for Counter {
+/// #     fn handle(&mut self, msg: CounterMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
+/// #         match msg {
+/// #             CounterMsg::Add(Add(n)) => self.sum += n,
+/// #             CounterMsg::Total(Total(reply)) => reply.send(self.sum),
+/// #         }
+/// #         Ok(())
+/// #     }
+/// # }
+///
+/// let app = Butler::builder("app").start()?;
+/// let options = ChildOptions::new()
+///     .restart(Restart::Transient) // restarted after a failure only
+///     .heartbeat(Duration::from_secs(1))
+///     .capacity(Capacity::Bounded(64));
+/// let counter = app.add_server("app", "counter", Counter::default, options)?;
+/// counter.send(Add(2))?;
+/// assert_eq!(counter.request(Total)?, 2);
+/// let row = app.status().find("app/counter").cloned().expect("a child of app");
+/// assert_eq!(row.heartbeat_ms, Some(1000));
+/// app.remove_child("app", "counter")?; // stopped for good, never restarted
+/// app.shutdown();
+/// app.wait()?;
+/// # Ok::<(), threadbutler::Error>(())
+/// ```
 #[derive(Clone, Default)]
 pub struct ChildOptions {
     restart: Option<Restart>,
@@ -660,6 +698,40 @@ macro_rules! tree_methods {
 }
 
 /// Declares a nested supervisor; see [`ButlerBuilder::supervisor`].
+///
+/// It takes the same declarations as [`ButlerBuilder`] (servers, pools,
+/// threads, nested supervisors and their options) and its own strategy
+/// and intensity:
+///
+/// ```
+/// use std::time::Duration;
+/// use threadbutler::prelude::*;
+/// # pub struct Reader;
+/// # pub struct Writer;
+/// # threadbutler::messages! { pub enum ReaderMsg for Reader {} }
+/// # threadbutler::messages! { pub enum WriterMsg for Writer {} }
+/// # impl Server for Reader {
+/// #     fn handle(&mut self, msg: ReaderMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> { match msg {} }
+/// # }
+/// # impl Server for Writer {
+/// #     fn handle(&mut self, msg: WriterMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> { match msg {} }
+/// # }
+///
+/// let app = Butler::builder("app")
+///     .supervisor("db", |db| {
+///         db.strategy(Strategy::OneForAll) // one fails: both restart
+///             .intensity(5, Duration::from_secs(10))
+///             .server("reader", || Reader)
+///             .server("writer", || Writer)
+///     })
+///     .start()?;
+/// let status = app.status();
+/// assert_eq!(status.find("app/db").map(|n| n.kind), Some("supervisor"));
+/// assert_eq!(status.find("app/db/writer").map(|n| n.kind), Some("server"));
+/// app.shutdown(); // writer, then reader, then db: reverse start order
+/// app.wait()?;
+/// # Ok::<(), threadbutler::Error>(())
+/// ```
 #[must_use]
 pub struct SupervisorBuilder {
     tree: Tree,
@@ -943,6 +1015,44 @@ impl fmt::Debug for ButlerBuilder {
 }
 
 /// A running supervised application: its hub, its supervision tree.
+///
+/// [`Butler::builder`] declares it (see [`ButlerBuilder`]); once started,
+/// the program talks to its servers through [`hub`](Butler::hub), watches
+/// it through [`status`](Butler::status) and
+/// [`subscribe`](Butler::subscribe), and ends it with
+/// [`shutdown`](Butler::shutdown) and [`wait`](Butler::wait).
+///
+/// ```
+/// use threadbutler::prelude::*;
+/// use threadbutler::ChildState;
+/// # pub struct Add(pub u64);
+/// # pub struct Total(pub Reply<u64>);
+/// # threadbutler::messages! { pub enum CounterMsg for Counter { Add, Total } }
+/// # #[derive(Default)]
+/// # pub struct Counter { sum: u64 }
+/// # impl Server for Counter {
+/// #     fn handle(&mut self, msg: CounterMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
+/// #         match msg {
+/// #             CounterMsg::Add(Add(n)) => self.sum += n,
+/// #             CounterMsg::Total(Total(reply)) => reply.send(self.sum),
+/// #         }
+/// #         Ok(())
+/// #     }
+/// # }
+///
+/// let app = Butler::builder("app").server("counter", Counter::default).start()?;
+/// let row = app.status().find("app/counter").cloned().expect("a child of app");
+/// assert_eq!(row.state, ChildState::Running);
+/// app.hub().send(Add(2))?;
+/// assert_eq!(app.hub().request(Total)?, 2);
+/// let events = app.subscribe();
+/// app.shutdown(); // returns at once
+/// let report = app.wait()?; // returns once every child stopped
+/// assert!(report.is_clean());
+/// let stopped = |e: &Event| matches!(e, Event::Stopped { child } if &**child == "app/counter");
+/// assert!(events.try_iter().any(|e| stopped(&e)));
+/// # Ok::<(), threadbutler::Error>(())
+/// ```
 pub struct Butler {
     name: String,
     hub: Hub,
@@ -1164,6 +1274,37 @@ impl fmt::Debug for Butler {
 pub const UNCLEAN_EXIT: i32 = 75;
 
 /// How a supervised application ended.
+///
+/// ```
+/// use threadbutler::prelude::*;
+/// use threadbutler::{ChildState, Report};
+/// # pub struct Add(pub u64);
+/// # pub struct Total(pub Reply<u64>);
+/// # threadbutler::messages! { pub enum CounterMsg for Counter { Add, Total } }
+/// # #[derive(Default)]
+/// # pub struct Counter { sum: u64 }
+/// # impl Server for Counter {
+/// #     fn handle(&mut self, msg: CounterMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
+/// #         match msg {
+/// #             CounterMsg::Add(Add(n)) => self.sum += n,
+/// #             CounterMsg::Total(Total(reply)) => reply.send(self.sum),
+/// #         }
+/// #         Ok(())
+/// #     }
+/// # }
+///
+/// let app = Butler::builder("app").server("counter", Counter::default).start()?;
+/// app.hub().send(Add(1))?;
+/// app.shutdown();
+/// let report: Report = app.wait()?;
+/// assert!(report.is_clean());
+/// assert_eq!(report.exit_code(), 0); // what `report.exit()` would exit with
+/// let (_, counter) = report.mailboxes.iter().find(|(name, _)| name == "counter").expect("listed");
+/// assert_eq!((counter.handled, counter.dead_lettered), (1, 0)); // drained: nothing lost
+/// let row = report.tree.find("app/counter").expect("in the final tree");
+/// assert_eq!(row.state, ChildState::Stopped);
+/// # Ok::<(), threadbutler::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Report {
     /// Why the root ended.

@@ -14,7 +14,28 @@ use crate::hub::Hub;
 use crate::mailbox::{Capacity, HandledCounter, MailboxCore, WakeFn};
 use crate::message::Endpoint;
 
-/// Options for a client's mailbox.
+/// Options for a client's mailbox, for [`Hub::client_with`].
+///
+/// ```
+/// use threadbutler::prelude::*;
+/// use threadbutler::ClientOptions;
+/// # pub struct Progress(pub u32);
+/// # pub struct Main;
+/// # threadbutler::messages! { pub enum MainMsg for Main { Progress } }
+///
+/// // Stands in for an event loop's own wake-up (a GUI toolkit's, say).
+/// let (wake_tx, wake_rx) = crossbeam_channel::unbounded();
+/// let options = ClientOptions::new()
+///     .capacity(Capacity::Unbounded) // never slows the servers down
+///     .on_wake(move || { let _ = wake_tx.send(()); });
+/// let hub = Hub::new();
+/// let mut main = hub.client_with::<Main>("main", options)?;
+/// hub.send(Progress(50))?; // from any thread, usually a server
+/// wake_rx.recv()?; // the loop wakes up, and reads without blocking
+/// let Some(MainMsg::Progress(Progress(p))) = main.try_recv() else { panic!("woken for nothing") };
+/// assert_eq!(p, 50);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Default)]
 #[must_use]
 pub struct ClientOptions {

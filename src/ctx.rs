@@ -115,6 +115,40 @@ impl Ticker {
 }
 
 /// A server's handle on itself and the hub, passed to every hook.
+///
+/// ```
+/// use threadbutler::prelude::*;
+/// # pub struct Hello;
+/// # pub struct Quit;
+/// # pub struct Greeting(pub String);
+/// # pub struct Greeter;
+/// # pub struct Main;
+/// # threadbutler::messages! { pub enum GreeterMsg for Greeter { Hello, Quit } }
+/// # threadbutler::messages! { pub enum MainMsg for Main { Greeting } }
+///
+/// impl Server for Greeter {
+///     fn handle(&mut self, msg: GreeterMsg, ctx: &mut Ctx<Self>) -> Result<(), BoxError> {
+///         match msg {
+///             // The hub reaches every other mailbox; the name is this server's.
+///             GreeterMsg::Hello(Hello) => ctx.hub().send(Greeting(format!("hi from {}", ctx.name())))?,
+///             GreeterMsg::Quit(Quit) => ctx.stop(), // after this handler, as a normal exit
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let hub = Hub::new();
+/// let mut main = hub.client::<Main>("main")?;
+/// hub.spawn("greeter", || Greeter)?;
+/// hub.send(Hello)?;
+/// let MainMsg::Greeting(Greeting(text)) = main.recv();
+/// assert_eq!(text, "hi from greeter");
+/// hub.send(Quit)?;
+/// let report = hub.join("greeter")?;
+/// assert!(matches!(report.outcome, Outcome::Exited(ExitReason::Normal)));
+/// hub.shutdown()?;
+/// # Ok::<(), threadbutler::Error>(())
+/// ```
 pub struct Ctx<S: Server> {
     name: Arc<str>,
     id: u64,

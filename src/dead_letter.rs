@@ -39,6 +39,29 @@ impl fmt::Display for DeadReason {
 }
 
 /// One message that will never be handled.
+///
+/// The hub's [`on_dead_letter`](crate::HubBuilder::on_dead_letter)
+/// callback gets each one, with the message itself when it still exists:
+///
+/// ```
+/// use threadbutler::prelude::*;
+/// # pub struct Note(pub &'static str);
+/// # pub struct Main;
+/// # threadbutler::messages! { pub enum MainMsg for Main { Note } }
+///
+/// let (tx, dead) = crossbeam_channel::unbounded();
+/// let hub = Hub::builder("app").on_dead_letter(move |d: DeadLetter| { let _ = tx.send(d); }).build();
+/// let main = hub.client::<Main>("main")?;
+/// hub.send(Note("unread"))?;
+/// drop(main); // nobody will read what is queued
+/// let letter = dead.try_recv()?;
+/// assert_eq!((&*letter.server, letter.message_type), ("main", "Note"));
+/// assert!(matches!(letter.reason, DeadReason::Dropped));
+/// let payload = letter.payload.expect("queued, so still there");
+/// let MainMsg::Note(Note(text)) = *payload.downcast::<MainMsg>().expect("the endpoint's enum");
+/// assert_eq!(text, "unread");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct DeadLetter {
     /// The mailbox it was sent to.
     pub server: Arc<str>,

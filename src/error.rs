@@ -77,6 +77,28 @@ impl std::error::Error for SpawnError {
 /// Converting a send or request error into this type drops the message it
 /// carried (it is named in the error); match on the specific error instead
 /// where the message must be kept.
+///
+/// ```
+/// use threadbutler::prelude::*;
+/// use threadbutler::Error;
+/// # pub struct Note;
+/// # pub struct Main;
+/// # threadbutler::messages! { pub enum MainMsg for Main { Note } }
+///
+/// // A misdeclared application does not start: `restart` of which child?
+/// let err = Butler::builder("app").restart(Restart::Transient).start().expect_err("no child");
+/// assert!(matches!(err, Error::Config { .. }));
+/// assert_eq!(err.exit_code(), 78); // EX_CONFIG: a restart will not fix it
+///
+/// // `?` turns any operation's error into this one.
+/// fn notify(hub: &Hub) -> Result<(), Error> {
+///     hub.send(Note)?;
+///     Ok(())
+/// }
+/// let err = notify(&Hub::new()).expect_err("nothing takes Note");
+/// assert!(matches!(err, Error::Send { .. }));
+/// assert_eq!(err.exit_code(), 1);
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {

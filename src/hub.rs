@@ -82,6 +82,29 @@ struct Entry {
 }
 
 /// Configures a [`Hub`].
+///
+/// ```
+/// use std::time::Duration;
+/// use threadbutler::prelude::*;
+/// use threadbutler::TrySendError;
+/// # pub struct Note(pub u32);
+/// # pub struct Main;
+/// # threadbutler::messages! { pub enum MainMsg for Main { Note } }
+///
+/// let hub = Hub::builder("app")
+///     .default_capacity(Capacity::Bounded(1))  // for every mailbox that sets none
+///     .request_timeout(Duration::from_secs(1)) // for hub.request and Address::request
+///     .abandon_after(Duration::from_secs(1))   // for a stop that a server ignores
+///     .build();
+/// assert_eq!(hub.name(), "app");
+/// let mut main = hub.client::<Main>("main")?;
+/// hub.try_send(Note(1))?;
+/// // One message is this hub's limit: the second is given back.
+/// assert!(matches!(hub.try_send(Note(2)), Err(TrySendError::Full(Note(2)))));
+/// let MainMsg::Note(Note(n)) = main.recv();
+/// assert_eq!(n, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[must_use]
 pub struct HubBuilder {
     name: Arc<str>,

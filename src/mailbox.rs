@@ -60,6 +60,30 @@ pub(crate) fn pause(step: u32) {
 }
 
 /// How many messages a mailbox holds before `send` blocks.
+///
+/// Set per hub ([`HubBuilder::default_capacity`](crate::HubBuilder::default_capacity)),
+/// per server, or per client:
+///
+/// ```
+/// use threadbutler::prelude::*;
+/// use threadbutler::{ClientOptions, TrySendError};
+/// # pub struct Note(pub u32);
+/// # pub struct Main;
+/// # threadbutler::messages! { pub enum MainMsg for Main { Note } }
+///
+/// assert_eq!(Capacity::default(), Capacity::Bounded(1024));
+/// let hub = Hub::new();
+/// let small = hub.client_with::<Main>("main", ClientOptions::new().capacity(Capacity::Bounded(2)))?;
+/// hub.try_send(Note(1))?;
+/// hub.try_send(Note(2))?;
+/// assert!(matches!(hub.try_send(Note(3)), Err(TrySendError::Full(Note(3))))); // given back
+/// drop(small);
+/// let _big = hub.client_with::<Main>("main", ClientOptions::new().capacity(Capacity::Unbounded))?;
+/// for n in 0..10_000 {
+///     hub.try_send(Note(n))?; // never full
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Capacity {
     /// At most this many queued messages (must be at least 1). A full
@@ -89,6 +113,29 @@ pub type WakeFn = Arc<dyn Fn() + Send + Sync>;
 /// once a mailbox is drained (queued is 0) every accepted message was either
 /// handled or dead-lettered. Taken while readers run, the parts may be a
 /// message apart from each other.
+///
+/// ```
+/// use threadbutler::prelude::*;
+/// use threadbutler::MailboxStats;
+/// # pub struct Note(pub u32);
+/// # pub struct Main;
+/// # threadbutler::messages! { pub enum MainMsg for Main { Note } }
+///
+/// let hub = Hub::new();
+/// let mut main = hub.client::<Main>("main")?;
+/// for n in 0..3 {
+///     hub.send(Note(n))?;
+/// }
+/// let _first = main.recv();
+/// let s = hub.stats("main").expect("registered");
+/// assert_eq!(s, MailboxStats { accepted: 3, handled: 1, dead_lettered: 0, queued: 2 });
+/// let address = main.address();
+/// drop(main); // the two unread become dead letters
+/// let s = address.stats();
+/// assert_eq!(s, MailboxStats { accepted: 3, handled: 1, dead_lettered: 2, queued: 0 });
+/// assert_eq!(s.accepted, s.handled + s.dead_lettered); // nothing lost
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MailboxStats {
     /// Messages the mailbox took in.

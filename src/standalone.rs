@@ -212,6 +212,35 @@ impl Drop for ReportOnExit {
 }
 
 /// Configures a standalone server before [`spawn`](ServerBuilder::spawn).
+///
+/// [`Hub::server`] makes one; [`Hub::spawn`] is the same with every
+/// option at its default.
+///
+/// ```
+/// use std::time::Duration;
+/// use threadbutler::prelude::*;
+/// # pub struct Job(pub u32);
+/// # pub struct Worker;
+/// # threadbutler::messages! { pub enum WorkerMsg for Worker { Job } }
+/// # impl Server for Worker {
+/// #     fn handle(&mut self, _: WorkerMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> { Ok(()) }
+/// # }
+///
+/// let hub = Hub::new();
+/// let worker = hub
+///     .server("worker", || Worker)
+///     .capacity(Capacity::Bounded(16)) // rather than the hub's default
+///     .shutdown(Shutdown::Drain(Duration::from_secs(2))) // a stop handles the queue first
+///     .spawn()?; // returns once `on_start` succeeded
+/// for n in 0..10 {
+///     worker.send(Job(n))?;
+/// }
+/// let report = hub.stop("worker")?;
+/// assert!(report.outcome.is_clean());
+/// assert_eq!(report.mailbox.handled, 10);
+/// hub.shutdown()?;
+/// # Ok::<(), threadbutler::Error>(())
+/// ```
 #[must_use]
 pub struct ServerBuilder<'h, S: Server> {
     hub: &'h Hub,

@@ -50,6 +50,33 @@ use crate::server::Server;
 type TaskFn = Box<dyn FnOnce(&Hub) -> Result<(), BoxError> + Send>;
 
 /// A closure to run on the task pool.
+///
+/// [`Hub::spawn_task`] wraps and sends one; as a message of its own, a
+/// task can also go through `try_send` or `send_timeout`, which give it
+/// back unrun when it is not accepted.
+///
+/// ```
+/// use threadbutler::prelude::*;
+/// use threadbutler::TrySendError;
+/// use threadbutler::task::{Task, TaskPool};
+/// # pub struct Done(pub u32);
+/// # pub struct Main;
+/// # threadbutler::messages! { pub enum MainMsg for Main { Done } }
+///
+/// let hub = Hub::new();
+/// let task = Task::new(|hub| Ok(hub.send(Done(1))?));
+/// // No task pool yet: the task comes back, unrun.
+/// let Err(TrySendError::NoRoute(task, _)) = hub.try_send(task) else {
+///     panic!("nothing takes tasks yet")
+/// };
+/// let mut main = hub.client::<Main>("main")?;
+/// hub.spawn("tasks", TaskPool::default)?; // a pool of one, standalone
+/// hub.send(task)?;
+/// let MainMsg::Done(Done(n)) = main.recv();
+/// assert_eq!(n, 1);
+/// hub.shutdown()?;
+/// # Ok::<(), threadbutler::Error>(())
+/// ```
 pub struct Task(TaskFn);
 
 impl Task {
@@ -72,6 +99,29 @@ crate::messages! {
 }
 
 /// The server that runs [`Task`]s. Run several as a pool.
+///
+/// A task that panics is caught and counted as a dead letter; the pool
+/// goes on with the next.
+///
+/// ```
+/// use threadbutler::prelude::*;
+/// use threadbutler::task::TaskPool;
+/// # pub struct Done(pub u32);
+/// # pub struct Main;
+/// # threadbutler::messages! { pub enum MainMsg for Main { Done } }
+///
+/// let app = Butler::builder("app").pool("tasks", 2, TaskPool::default).start()?;
+/// let mut main = app.hub().client::<Main>("main")?;
+/// app.hub().spawn_task(|_| panic!("a bad task"))?;
+/// app.hub().spawn_task(|hub| Ok(hub.send(Done(7))?))?;
+/// let MainMsg::Done(Done(n)) = main.recv();
+/// assert_eq!(n, 7);
+/// app.shutdown();
+/// let report = app.wait()?;
+/// let (_, tasks) = report.mailboxes.iter().find(|(name, _)| name == "tasks").expect("listed");
+/// assert_eq!((tasks.handled, tasks.dead_lettered), (1, 1));
+/// # Ok::<(), threadbutler::Error>(())
+/// ```
 #[derive(Debug, Default)]
 pub struct TaskPool {
     ran: u64,

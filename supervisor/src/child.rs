@@ -26,6 +26,42 @@ use crate::{ExitReason, StopMode, StopSignal};
 
 /// Something a supervisor runs: a server, a nested supervisor, a plain
 /// closure on a thread.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use threadbutler_supervisor::*;
+///
+/// /// Waits for its stop, counting its lives.
+/// struct Waiter { lives: Arc<AtomicU32> }
+///
+/// impl Child for Waiter {
+///     fn run(&self, mut life: Life) -> ExitReason {
+///         self.lives.fetch_add(1, Ordering::SeqCst);
+///         life.started(); // initialised: the supervisor goes on
+///         life.heartbeat.set_busy(false); // idle, so never taken for hung
+///         while !life.stop.is_requested() {
+///             let _ = life.stop.waker().recv(); // woken by a stop request
+///         }
+///         ExitReason::Shutdown
+///     }
+///
+///     fn details(&self) -> ChildDetails {
+///         let mut d = ChildDetails::default();
+///         d.kind = "waiter";
+///         d
+///     }
+/// }
+///
+/// let lives = Arc::new(AtomicU32::new(0));
+/// let waiter = Waiter { lives: Arc::clone(&lives) };
+/// let spec = SupervisorSpec::new("app").child(ChildSpec::new("waiter", waiter));
+/// let root = Supervisor::start(spec, EventBus::new()).expect("starts");
+/// assert_eq!(root.status().find("app/waiter").map(|n| n.kind), Some("waiter"));
+/// root.shutdown();
+/// assert!(matches!(root.wait(), ExitReason::Shutdown));
+/// assert_eq!(lives.load(Ordering::SeqCst), 1);
+/// ```
 pub trait Child: Send + Sync + 'static {
     /// Runs one life of the child on the calling thread and returns why it
     /// ended. Call [`Life::started`] (or its notice) once initialisation
@@ -164,6 +200,27 @@ impl fmt::Debug for StartNotice {
 }
 
 /// One life of a child: what [`Child::run`] gets.
+///
+/// ```
+/// use threadbutler_supervisor::*;
+///
+/// let (tx, rx) = crossbeam_channel::unbounded();
+/// let worker = FnChild::new(move |mut life: Life| {
+///     let _ = tx.send((life.name.to_string(), life.path.to_string()));
+///     life.started(); // the start notice: the supervisor goes on
+///     while !life.stop.is_requested() {
+///         life.heartbeat.bump(); // progress, for a heartbeat watchdog
+///         let _ = life.stop.waker().recv(); // sleep until asked to stop
+///     }
+///     ExitReason::Shutdown
+/// });
+/// let spec = SupervisorSpec::new("app").child(ChildSpec::new("worker", worker));
+/// let root = Supervisor::start(spec, EventBus::new()).expect("starts");
+/// assert_eq!(rx.recv()?, ("worker".to_string(), "app/worker".to_string()));
+/// root.shutdown();
+/// root.wait();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Life {
     /// The child's name.

@@ -63,6 +63,23 @@ impl<'de> Deserialize<'de> for HumanDuration {
 }
 
 /// The whole file.
+///
+/// Programs built on `threadbutler` hand the file to
+/// `ButlerBuilder::config_file`; reading it directly:
+///
+/// ```
+/// use std::time::Duration;
+/// use threadbutler_supervisor::config::{Config, ConfigError, StrategyName};
+///
+/// let text = "[supervisor]\nstrategy = \"one_for_all\"\n\n[servers.db]\nheartbeat = \"2s\"\n";
+/// let config = Config::parse(text, "app.toml")?;
+/// assert_eq!(config.supervisor.strategy, Some(StrategyName::OneForAll));
+/// let db = config.server("db").expect("the file has [servers.db]");
+/// assert_eq!(db.heartbeat.as_ref().map(|h| h.get_ref().0), Some(Duration::from_secs(2)));
+/// assert!(db.restart.is_none()); // left out: the code's value stands
+/// assert_eq!(config.server_line("db", text), Some(4));
+/// # Ok::<(), ConfigError>(())
+/// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]

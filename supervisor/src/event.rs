@@ -11,6 +11,30 @@ use crate::ExitReason;
 
 /// One lifecycle transition. `child` and `supervisor` are paths in the
 /// tree (`"app/db/writer"`); `id` is the life's id.
+///
+/// ```
+/// use threadbutler_supervisor::*;
+///
+/// let bus = EventBus::new();
+/// let events = bus.subscribe();
+/// let idle = FnChild::new(|mut life| {
+///     life.started();
+///     while !life.stop.is_requested() {
+///         let _ = life.stop.waker().recv();
+///     }
+///     ExitReason::Shutdown
+/// });
+/// let root = Supervisor::start(SupervisorSpec::new("app").child(ChildSpec::new("idle", idle)), bus)
+///     .expect("starts");
+/// root.shutdown();
+/// root.wait();
+/// let exit = events.try_iter().find_map(|e| match e {
+///     Event::Exited { child, reason, .. } if &*child == "app/idle" => Some(reason),
+///     _ => None,
+/// });
+/// assert!(matches!(exit, Some(ExitReason::Shutdown)));
+/// assert_eq!(Event::Stopped { child: "app/idle".into() }.to_string(), "Stopped app/idle");
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Event {
@@ -185,6 +209,25 @@ impl fmt::Display for Event {
 
 /// Fans events out to subscribers, and to `tracing`. Cheap to clone; one
 /// per tree.
+///
+/// Give it to [`Supervisor::start`](crate::Supervisor::start) and read the
+/// tree's events from a subscription, or count them in a tap:
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use threadbutler_supervisor::{Event, EventBus};
+///
+/// let bus = EventBus::new();
+/// let events = bus.subscribe(); // every event from now on, queued
+/// let count = Arc::new(AtomicUsize::new(0));
+/// let c = Arc::clone(&count);
+/// bus.tap(move |_| { c.fetch_add(1, Ordering::Relaxed); }); // on the emitting thread
+/// bus.emit(Event::Stopped { child: "app/worker".into() });
+/// assert_eq!(count.load(Ordering::Relaxed), 1);
+/// assert_eq!(events.try_recv()?.subject(), "app/worker");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Default)]
 pub struct EventBus {
     subscribers: Arc<Mutex<Vec<Sender<Event>>>>,

@@ -44,6 +44,26 @@ impl fmt::Display for Stage {
 /// [`is_failure`](ExitReason::is_failure) decides restarts: a `Transient`
 /// child is restarted only after a failure, and only failures count towards a
 /// supervisor's restart intensity.
+///
+/// ```
+/// use threadbutler_supervisor::{ExitReason, Restart, Stage};
+///
+/// // What a handler's `Err` becomes.
+/// let why = ExitReason::failed(Stage::Handle, "disk full".into());
+/// assert!(why.is_failure());
+/// assert!(Restart::Transient.restarts_after(why.is_failure()));
+/// assert_eq!(why.kind(), "failed");
+/// assert_eq!(why.to_string(), "handle failed: disk full");
+/// match &why {
+///     ExitReason::Failed { stage, error } => {
+///         assert_eq!(*stage, Stage::Handle);
+///         assert_eq!(error.to_string(), "disk full");
+///     }
+///     other => panic!("not a failure: {other}"),
+/// }
+/// // A child that stopped itself is not a failure: only `Permanent` restarts it.
+/// assert!(!Restart::Transient.restarts_after(ExitReason::Normal.is_failure()));
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ExitReason {

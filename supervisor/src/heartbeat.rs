@@ -49,6 +49,24 @@ pub fn heartbeat() -> (HeartbeatWriter, HeartbeatReader) {
 }
 
 /// The child's side. Not `Clone`: one thread writes, so plain stores suffice.
+///
+/// ```
+/// use threadbutler_supervisor::heartbeat::heartbeat;
+///
+/// let (mut writer, reader) = heartbeat();
+/// let before = reader.sample();
+/// let child = std::thread::spawn(move || {
+///     for _step in 0..3 {
+///         writer.bump(); // one step of a long job done
+///     }
+///     writer.set_busy(false); // about to wait for work
+/// });
+/// child.join().expect("no panic");
+/// let after = reader.sample();
+/// assert_eq!(after.progress, 3);
+/// assert!(!after.busy);
+/// assert!(!after.is_hung_since(&before)); // idle is never hung
+/// ```
 #[derive(Debug)]
 pub struct HeartbeatWriter {
     shared: Arc<Shared>,

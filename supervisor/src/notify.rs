@@ -16,6 +16,27 @@ use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::time::Duration;
 
 /// A connection to the service manager's notification socket.
+///
+/// ```
+/// use std::os::unix::net::UnixDatagram;
+/// use threadbutler_supervisor::notify::Notifier;
+///
+/// // Not under systemd: nobody to notify.
+/// if std::env::var_os("NOTIFY_SOCKET").is_none() {
+///     assert!(Notifier::from_env()?.is_none());
+/// }
+/// // Here the example plays the service manager, on a socket of its own.
+/// let path = std::env::temp_dir().join(format!("notifier-doc-{}.sock", std::process::id()));
+/// # let _ = std::fs::remove_file(&path);
+/// let manager = UnixDatagram::bind(&path)?;
+/// let notifier = Notifier::connect(path.to_str().expect("a UTF-8 path"))?;
+/// notifier.send("READY=1\nSTATUS=serving")?;
+/// let mut buf = [0u8; 64];
+/// let n = manager.recv(&mut buf)?;
+/// assert_eq!(&buf[..n], b"READY=1\nSTATUS=serving");
+/// std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Notifier {
     socket: UnixDatagram,

@@ -48,6 +48,25 @@ impl Restart {
 
 /// How many restarts a supervisor tolerates: more than `max_restarts` within
 /// any `period` makes it give up (stop its children and exit as failed).
+///
+/// ```
+/// use std::time::Duration;
+/// use threadbutler_supervisor::*;
+///
+/// assert_eq!(Intensity::default(), Intensity { max_restarts: 3, period: Duration::from_secs(5) });
+///
+/// // A child that fails as soon as it started: restarted twice, then too often.
+/// let crashy = FnChild::new(|mut life| {
+///     life.started();
+///     ExitReason::failed(Stage::Run, "always fails".into())
+/// });
+/// let spec = SupervisorSpec::new("app")
+///     .intensity(Intensity { max_restarts: 2, period: Duration::from_secs(60) })
+///     .child(ChildSpec::new("crashy", crashy));
+/// let root = Supervisor::start(spec, EventBus::new()).expect("starts");
+/// // The supervisor gives up; under a parent, that is a failure to handle.
+/// assert!(matches!(root.wait(), ExitReason::GaveUp { max_restarts: 2, .. }));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Intensity {
     /// Restarts allowed within one period.

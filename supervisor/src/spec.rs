@@ -160,6 +160,32 @@ impl fmt::Debug for ChildSpec {
 }
 
 /// A supervisor: its strategy, intensity and children in start order.
+///
+/// ```
+/// use std::time::Duration;
+/// use threadbutler_supervisor::*;
+///
+/// let idle = || FnChild::new(|mut life| {
+///     life.started();
+///     while !life.stop.is_requested() {
+///         let _ = life.stop.waker().recv();
+///     }
+///     ExitReason::Shutdown
+/// });
+/// let spec = SupervisorSpec::new("app")
+///     .strategy(Strategy::RestForOne) // db fails: web restarts with it
+///     .intensity(Intensity { max_restarts: 5, period: Duration::from_secs(10) })
+///     .child(ChildSpec::new("db", idle()))
+///     .child(ChildSpec::new("web", idle())); // started after db, stopped before it
+/// let names: Vec<&str> = spec.children().iter().map(ChildSpec::name).collect();
+/// assert_eq!(names, ["db", "web"]);
+/// let twice = spec.clone().child(ChildSpec::new("db", idle()));
+/// assert!(twice.validate().is_err(), "child names are unique");
+/// let root = Supervisor::start(spec, EventBus::new()).expect("starts");
+/// assert_eq!(root.status().children.len(), 2);
+/// root.shutdown();
+/// assert!(matches!(root.wait(), ExitReason::Shutdown));
+/// ```
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct SupervisorSpec {

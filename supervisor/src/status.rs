@@ -38,6 +38,30 @@ impl fmt::Display for ChildState {
 }
 
 /// One node of the status tree.
+///
+/// ```
+/// use threadbutler_supervisor::*;
+///
+/// let idle = FnChild::new(|mut life| {
+///     life.heartbeat.set_busy(false); // waiting for work (so no "busy" in the tree)
+///     life.started();
+///     while !life.stop.is_requested() {
+///         let _ = life.stop.waker().recv();
+///     }
+///     ExitReason::Shutdown
+/// });
+/// let root = Supervisor::start(SupervisorSpec::new("app").child(ChildSpec::new("idle", idle)), EventBus::new())
+///     .expect("starts");
+/// let status: StatusNode = root.status();
+/// let row = status.find("app/idle").expect("a child of app");
+/// assert_eq!((row.kind, row.state, row.restarts), ("thread", ChildState::Running, 0));
+/// assert_eq!(status.to_string(), "app [supervisor running]\n└─ idle [thread running]\n");
+/// let json = serde_json::to_value(&status)?; // for a status endpoint
+/// assert_eq!(json["children"][0]["state"], "running");
+/// root.shutdown();
+/// root.wait();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct StatusNode {

@@ -148,6 +148,27 @@ impl ChildSpec {
 }
 
 /// A handle to a running supervisor: add and remove children, read status.
+///
+/// ```
+/// use threadbutler_supervisor::*;
+///
+/// let idle = FnChild::new(|mut life| {
+///     life.started();
+///     while !life.stop.is_requested() {
+///         let _ = life.stop.waker().recv();
+///     }
+///     ExitReason::Shutdown
+/// });
+/// let root = Supervisor::start(SupervisorSpec::new("app"), EventBus::new()).expect("starts");
+/// let app: SupervisorRef = root.supervisor("app").expect("the root is a supervisor");
+/// app.add_child(ChildSpec::new("late", idle)).expect("started"); // returns once it started
+/// assert_eq!(app.status().children[0].name, "late");
+/// let report = app.remove_child("late").expect("a child of app");
+/// assert!(matches!(report.reason, Some(ExitReason::Shutdown))); // stopped for good
+/// assert!(app.status().children.is_empty());
+/// root.shutdown();
+/// root.wait();
+/// ```
 #[derive(Clone)]
 pub struct SupervisorRef {
     name: Arc<str>,

@@ -1,12 +1,12 @@
 //! Running the reference daemon `jobd` (examples/jobd.rs, built as
 //! `src/bin/jobd.rs`) as a process: a scratch directory for its socket,
 //! results file, logs and config; its stdout and stderr as they arrive
-//! (the [`Stream`]s of [`crate::daemon`]); clients on its Unix socket;
+//! (the [`Stream`](crate::daemon::Stream)s of [`crate::daemon`]); clients on its Unix socket;
 //! signals; its exit status; and its results file and log, parsed.
 //!
 //! Nothing here sleeps: every wait is on a line (from a pipe, or from the
 //! socket with a read timeout), a stream's end or a deadline, and every
-//! deadline is [`PATIENCE`].
+//! deadline is [`PATIENCE`](crate::PATIENCE).
 
 mod conn;
 mod process;
