@@ -381,11 +381,10 @@ impl Tree {
                     };
                     let child = make(hub, &opts, size, policy)?;
                     let pool = ChildSpec::from_arc(name, child);
-                    let budget = opts
-                        .shutdown
-                        .map_or(Duration::from_secs(5), |s| s.drain_timeout());
-                    pool.shutdown(Shutdown::Drain(
-                        budget.saturating_mul(2).max(Duration::from_secs(1)),
+                    pool.shutdown(crate::pool::pool_shutdown(
+                        size,
+                        opts.shutdown.unwrap_or_default(),
+                        self.abandon_after,
                     ))
                 }
                 Pending::Thread { name, opts, child } => {
@@ -1146,7 +1145,21 @@ impl Butler {
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// From a server's thread it returns at once and the reload runs on a
+    /// thread of its own: waiting there could deadlock with a supervisor
+    /// that is stopping that very server.
     pub fn reload(&self) {
+        if crate::instance::on_server_thread() {
+            let ops = Arc::clone(&self.ops);
+            let spawned = std::thread::Builder::new()
+                .name("threadbutler-reload".into())
+                .spawn(move || ops.reload());
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "no thread for the reload; not reloaded");
+            }
+            return;
+        }
         self.ops.reload();
     }
 
@@ -1196,7 +1209,9 @@ impl Butler {
     }
 
     /// Stops the child `name` of the supervisor at `supervisor` for good and
-    /// removes it. Never a restart; never counted towards intensity.
+    /// removes it. The removal itself is no restart and not counted towards
+    /// intensity (a life that fails during its drain with work queued is
+    /// followed by another, which counts; runtime-semantics §11.5, §11.16).
     ///
     /// # Errors
     ///

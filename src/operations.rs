@@ -249,6 +249,19 @@ impl Ops {
                 let mut change = Reconfigure::default();
                 change.children = node.children.iter().map(|w| (w.name.clone(), p)).collect();
                 changes.push((node.path.clone(), change));
+                // The pool's own budget follows its workers' drain.
+                if let Some(sd) = p.shutdown {
+                    let mut own = ChildPolicy::default();
+                    let grace = config
+                        .supervisor
+                        .abandon_after
+                        .as_ref()
+                        .map(|g| g.get_ref().0);
+                    own.shutdown = Some(crate::pool::pool_shutdown(node.children.len(), sd, grace));
+                    let mut change = Reconfigure::default();
+                    change.children.push((name.clone(), own));
+                    changes.push((parent, change));
+                }
             } else {
                 let mut change = Reconfigure::default();
                 change.children.push((name.clone(), p));

@@ -71,6 +71,20 @@ pub(crate) struct PoolChild<M: crate::Message> {
     core: Arc<MailboxCore<M>>,
 }
 
+/// A pool's own shutdown, as a child of its parent: long enough for each
+/// worker's drain and abandon grace in turn (its supervisor stops them one
+/// after another), like a nested supervisor's.
+pub(crate) fn pool_shutdown(
+    size: usize,
+    worker: crate::Shutdown,
+    abandon_after: Option<Duration>,
+) -> crate::Shutdown {
+    let grace = abandon_after.unwrap_or(Duration::from_secs(5));
+    let each = worker.drain_timeout().saturating_add(grace);
+    let size = u32::try_from(size).unwrap_or(u32::MAX);
+    crate::Shutdown::Drain(each.saturating_mul(size).saturating_add(grace))
+}
+
 /// The policies of a pool's own supervisor.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PoolPolicy {

@@ -154,3 +154,40 @@ fn pool_workers_waiting_out_a_backoff_are_started_to_drain() {
         .expect("listed");
     assert_eq!((stats.handled, stats.dead_lettered), (5, 2));
 }
+
+#[test]
+fn a_nested_supervisor_waiting_out_a_backoff_is_started_to_drain_its_childrens_queues() {
+    let done = Arc::new(AtomicUsize::new(0));
+    let d = Arc::clone(&done);
+    let app = Butler::builder("app")
+        .supervisor("inner", move |s| {
+            s.intensity(0, Duration::from_secs(60))
+                .server("cell", move || Cell {
+                    done: Arc::clone(&d),
+                })
+                .shutdown(Shutdown::Drain(Duration::from_secs(20)))
+        })
+        .backoff(Backoff::exponential(
+            Duration::from_secs(600),
+            Duration::from_secs(600),
+        ))
+        .start()
+        .expect("starts");
+    let mut events = EventLog::new(app.subscribe());
+    let gate = Gate::new();
+    app.hub().send(Hold(gate.clone())).expect("sent");
+    gate.wait_arrival();
+    app.hub().send(Crash).expect("sent");
+    for _ in 0..10 {
+        app.hub().send(Work).expect("sent");
+    }
+    gate.open(1);
+    // `inner` may not restart `cell` (intensity 0): it gives up, and the
+    // root schedules it again in ten minutes. Its child's queue is kept.
+    events.wait("GaveUp", "app/inner");
+    events.wait("Restarting", "app/inner");
+    app.shutdown();
+    let report = app.wait().expect("the root did not give up");
+    assert_eq!(done.load(Ordering::SeqCst), 10, "drained by a new life");
+    assert_eq!(report.exit_code(), 0);
+}

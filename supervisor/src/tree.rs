@@ -102,7 +102,9 @@ impl Child for SupervisorChild {
     }
 
     fn queued(&self) -> usize {
-        0 // its children drain their own
+        // Its children drain their own; a drain of this supervisor that ends
+        // early leaves theirs.
+        self.spec.children.iter().map(|c| c.child.queued()).sum()
     }
 
     fn details(&self) -> ChildDetails {
@@ -199,8 +201,10 @@ impl SupervisorRef {
     }
 
     /// Stops the child `name` for good (by its shutdown mode) and removes
-    /// its spec; `None` if there is no such child. Never a restart, never
-    /// counted towards intensity.
+    /// its spec; `None` if there is no such child. The removal itself is no
+    /// restart and not counted towards intensity (a life that fails during
+    /// its drain with work queued is followed by another, which counts;
+    /// runtime-semantics §11.5, §11.16).
     pub fn remove_child(&self, name: &str) -> Option<RemoveReport> {
         let (tx, rx) = bounded(1);
         let name = name.to_owned();
