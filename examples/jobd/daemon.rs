@@ -149,12 +149,12 @@ fn run(
             .map_err(|e| failed(format!("demo: {e}")))?;
         // The hung worker is given up on (abandoned) and replaced 0.3 s after
         // its heartbeat miss; a shutdown before that would be unclean (75).
-        let abandoned = events
-            .iter()
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let abandoned = std::iter::from_fn(|| events.recv_deadline(deadline).ok())
             .find(|e| matches!(e, Event::Abandoned { .. } | Event::GaveUp { .. }));
         println!(
             "demo> {}",
-            abandoned.map_or_else(|| "no more events".into(), |e| e.to_string())
+            abandoned.map_or_else(|| "no abandonment within 20 s".into(), |e| e.to_string())
         );
         app.shutdown();
     }
