@@ -43,7 +43,7 @@
 //!
 //! An `ID` is 1 to 64 characters of `A-Z a-z 0-9 _ . : -`, unique for the
 //! run: a second job with an ID already seen is refused (`err ID: duplicate
-//! job id`). A line over 64 KiB is refused (`err line too long ...`)
+//! job id ...`). A line over 64 KiB is refused (`err line too long ...`)
 //! without being buffered: the rest of it is skipped. A line cut short by a
 //! disconnect is dropped; it touches no one else's jobs. During a shutdown,
 //! jobs are refused (`err ID: not accepted: jobd is shutting down`).
@@ -53,8 +53,11 @@
 //! Append-only, one line per accepted job, tab-separated:
 //! `ID\tok\tDETAIL`, `ID\tfailed\tERROR` (the job ran and failed, e.g. an
 //! unreadable file) or `ID\tdead\tREASON` (it never finished: it panicked,
-//! hung, or was still queued when a drain's deadline passed). Every
-//! accepted job gets exactly one line. Lines are written whole; at start a
+//! hung, was still queued when a drain's deadline passed, or was still
+//! running when jobd stopped). Every accepted job gets exactly one line:
+//! a job is settled once, by whoever sees its end first (its worker, the
+//! worker's `on_stop` after a panic, the heartbeat watch, the dead-letter
+//! sink, or, last, the results server as it stops). Lines are written whole; at start a
 //! torn last line left by a crash (a line without its newline) is cut off.
 //!
 //! # The socket
@@ -70,7 +73,7 @@
 //!
 //! Stdout: `jobd: listening on PATH (mode 0600); results in PATH` once
 //! started, then how to submit; at the end `jobd: stopped: N jobs (ok A,
-//! failed B, dead C)`. Exit code: 0 after a clean drain, 75 when a drain
+//! failed B, dead C); R lines refused`. Exit code: 0 after a clean drain, 75 when a drain
 //! missed its deadline or a worker was abandoned during it, 78 for a bad
 //! config, 1 when it could not start or the tree gave up.
 
