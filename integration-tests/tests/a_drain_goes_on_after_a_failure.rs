@@ -191,3 +191,46 @@ fn a_nested_supervisor_waiting_out_a_backoff_is_started_to_drain_its_childrens_q
     assert_eq!(done.load(Ordering::SeqCst), 10, "drained by a new life");
     assert_eq!(report.exit_code(), 0);
 }
+
+#[test]
+fn a_forced_shutdown_cuts_a_drain_short_and_says_it_was_no_deadline() {
+    // §11.16, §12.2: a second signal turns the drain into an immediate stop;
+    // the queue is dead-lettered as stopped, not as past a deadline.
+    let (tx, dead) = crossbeam_channel::unbounded();
+    let app = Butler::builder("app")
+        .on_dead_letter(move |d| {
+            let _ = tx.send(d);
+        })
+        .server("cell", || Cell {
+            done: Arc::default(),
+        })
+        .shutdown(Shutdown::Drain(Duration::from_secs(60)))
+        .start()
+        .expect("starts");
+    let mut events = EventLog::new(app.subscribe());
+    let gate = Gate::new();
+    app.hub().send(Hold(gate.clone())).expect("sent");
+    gate.wait_arrival();
+    for _ in 0..5 {
+        app.hub().send(Work).expect("sent");
+    }
+    app.shutdown();
+    events.wait("ShutdownBegan", "app");
+    app.force_shutdown();
+    let drained = events.wait("Drained", "app/cell");
+    assert!(
+        matches!(drained, Event::Drained { left: 5, .. }),
+        "{drained}"
+    );
+    gate.open(1);
+    let report = app.wait().expect("the tree did not give up");
+    assert_eq!(report.exit_code(), threadbutler::UNCLEAN_EXIT);
+    let reasons: Vec<String> = dead.try_iter().map(|d| d.reason.to_string()).collect();
+    assert_eq!(reasons.len(), 5, "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .all(|r| r == "queued when the server stopped"),
+        "{reasons:?}"
+    );
+}

@@ -1267,7 +1267,17 @@ impl Engine {
                 Some(r)
             }
             None if drain => {
-                let left = child.on_drain_deadline();
+                // Cut short: by the deadline, or by a forced shutdown (a
+                // second signal), which is no deadline.
+                let left = if self.stop.mode() == Some(StopMode::Immediate) {
+                    let left = child.left_behind() as u64;
+                    tracing::warn!(child = %path, left, "drain cut short by a forced shutdown");
+                    child.on_final_stop(StopMode::Immediate);
+                    left
+                } else {
+                    tracing::warn!(child = %path, deadline = ?first, "drain deadline passed");
+                    child.on_drain_deadline()
+                };
                 self.emit(Event::Drained {
                     child: Arc::clone(&path),
                     left,

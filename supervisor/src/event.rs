@@ -182,7 +182,7 @@ impl Event {
                 info!(supervisor = %supervisor, "shutdown began")
             }
             Event::Drained { child, left } if *left > 0 => {
-                warn!(child = %child, left, "drain deadline passed; the rest was dead-lettered")
+                warn!(child = %child, left, "drain ended with work left; the rest was dead-lettered")
             }
             Event::Drained { child, left } => info!(child = %child, left, "child drained"),
             Event::Abandoned { child, id } => {
