@@ -57,7 +57,10 @@
 //! running when jobd stopped). Every accepted job gets exactly one line:
 //! a job is settled once, by whoever sees its end first (its worker, the
 //! worker's `on_stop` after a panic, the heartbeat watch, the dead-letter
-//! sink, or, last, the results server as it stops). Lines are written whole; at start a
+//! sink, or, last, the results server as it stops). A disk that refuses
+//! writes loses nothing silently: the lines wait (`status` counts them as
+//! `writing`) and are tried again with each new result and at the drain;
+//! what still cannot be written is logged by id and makes the exit 75. Lines are written whole; at start a
 //! torn last line left by a crash (a line without its newline) is cut off.
 //!
 //! # The socket
@@ -77,6 +80,8 @@
 //! missed its deadline or a worker was abandoned during it, 78 for a bad
 //! config, 1 when it could not start or the tree gave up.
 
+#[path = "jobd/batch.rs"]
+mod batch;
 #[path = "jobd/daemon.rs"]
 mod daemon;
 #[path = "jobd/intake.rs"]

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, PoisonError};
 use std::time::Duration;
 
 use threadbutler::prelude::*;
@@ -13,7 +13,7 @@ use threadbutler::{Error, Report, Signals};
 use super::intake::{Intake, serve};
 use super::job::Job;
 use super::ledger::{Ledger, Outcome};
-use super::results::Results;
+use super::results::{Results, SharedBatch};
 use super::settings::Settings;
 use super::stats::{AppSlot, Stats};
 use super::workers::{WorkMsg, Worker, record};
@@ -43,7 +43,18 @@ pub fn main() -> ! {
         }
     }
     match run(config.as_deref(), demo) {
-        Ok((report, logs)) => report.exit_flushing(logs),
+        Ok((report, logs, 0)) => report.exit_flushing(logs),
+        Ok((report, logs, unwritten)) => {
+            // Results were lost to the disk: not a clean end, whatever the
+            // drain did.
+            eprintln!("jobd: {unwritten} results could not be written (see the log)");
+            let code = match report.exit_code() {
+                0 => threadbutler::UNCLEAN_EXIT,
+                c => c,
+            };
+            logs.flush();
+            std::process::exit(code)
+        }
         Err(e) => {
             eprintln!("jobd: {e}");
             std::process::exit(e.exit_code())
@@ -59,7 +70,7 @@ fn usage(problem: &str) -> ! {
 fn run(
     config: Option<&Path>,
     demo: bool,
-) -> Result<(Report, threadbutler::logging::LogGuard), Error> {
+) -> Result<(Report, threadbutler::logging::LogGuard, usize), Error> {
     let mut builder = Butler::builder("jobd").signals(Signals::graceful());
     if let Some(path) = config {
         builder = builder.config_file(path)?; // a bad file: exit 78, file:line on stderr
@@ -89,8 +100,10 @@ fn run(
         ledger.clone(),
         ledger.clone(),
     );
-    let (results_path, slot, sink_hub, sock) = (
+    let batch = SharedBatch::default();
+    let (results_path, results_batch, slot, sink_hub, sock) = (
         settings.results.clone(),
+        batch.clone(),
         app_slot.clone(),
         hub_slot.clone(),
         socket.clone(),
@@ -102,7 +115,7 @@ fn run(
     let mut builder = builder
         .on_dead_letter(move |dead| dead_letter(dead, &l5, &sink_hub))
         .server("results", move || {
-            Results::new(results_path.clone(), l1.clone())
+            Results::new(results_path.clone(), l1.clone(), results_batch.clone())
         })
         .shutdown(Shutdown::Drain(Duration::from_secs(10)))
         .server("stats", move || Stats::new(l2.clone(), slot.clone()))
@@ -173,7 +186,10 @@ fn run(
         }
     }
     match outcome {
-        Ok(report) => Ok((report, logs)),
+        Ok(report) => {
+            let unwritten = batch.lock().unwrap_or_else(PoisonError::into_inner).len();
+            Ok((report, logs, unwritten))
+        }
         Err(e) => {
             logs.flush();
             Err(e)

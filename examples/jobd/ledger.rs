@@ -9,7 +9,9 @@
 //!
 //! - An id is admitted at most once per run (`admit` refuses duplicates).
 //! - States only move forward: queued → running → settled → written.
-//! - `accepted == queued + running + settled + written` at all times.
+//! - `accepted == queued + running + writing + ok + failed + dead` at all
+//!   times (`writing` counts the settled jobs whose line is not yet in the
+//!   file).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -82,6 +84,9 @@ pub struct Counts {
     pub failed: u64,
     /// See `ok`.
     pub dead: u64,
+    /// Settled, their lines on the way to the results file (a number that
+    /// grows while the disk refuses writes).
+    pub writing: u64,
     /// Lines refused (malformed, duplicate, or during a shutdown).
     pub refused: u64,
 }
@@ -165,11 +170,13 @@ impl Ledger {
             Some(s @ State::Queued) => {
                 *s = State::Settled;
                 l.counts.queued -= 1;
+                l.counts.writing += 1;
                 true
             }
             Some(s @ State::Running) => {
                 *s = State::Settled;
                 l.counts.running -= 1;
+                l.counts.writing += 1;
                 l.running.retain(|_, job| job != id);
                 true
             }
@@ -204,6 +211,7 @@ impl Ledger {
                 State::Settled | State::Written(_) => continue,
             };
             *state = State::Settled;
+            l.counts.writing += 1;
             settled.push((id.clone(), Outcome::Dead(why.into())));
         }
         l.running.clear();
@@ -213,6 +221,7 @@ impl Ledger {
     /// The job's line is in the results file: answers its waiters.
     pub fn written(&self, id: &JobId, outcome: Outcome) {
         let mut l = self.lock();
+        l.counts.writing = l.counts.writing.saturating_sub(1);
         match outcome {
             Outcome::Ok(_) => l.counts.ok += 1,
             Outcome::Failed(_) => l.counts.failed += 1,
@@ -266,11 +275,15 @@ mod tests {
         assert_eq!(ledger.settle_running(40), None, "another life");
         assert_eq!(ledger.settle_running(41).as_deref(), Some("7"));
         assert!(!ledger.settle(&id), "the hung handler returning late");
+        assert_eq!(ledger.counts().writing, 1, "settled, its line on the way");
         let waiter = ledger.wait(&id).expect("accepted");
         ledger.written(&id, Outcome::Dead("heartbeat missed".into()));
         assert_eq!(waiter.try_recv().as_deref(), Ok("done 7 dead"));
         let c = ledger.counts();
-        assert_eq!((c.accepted, c.queued, c.running, c.dead), (1, 0, 0, 1));
+        assert_eq!(
+            (c.accepted, c.queued, c.running, c.writing, c.dead),
+            (1, 0, 0, 0, 1)
+        );
     }
 
     #[test]

@@ -1,24 +1,29 @@
 //! The results server: appends one line per job to the results file.
 //!
-//! Lines are written whole: each goes into a buffer that is written out at
-//! the end of a batch (when the mailbox is empty, or every 256 lines), and a
-//! job counts as written (its `wait` answered) only once its line reached
-//! the file. On drain the file is flushed and synced (`fsync`). A crash can
-//! only lose whole lines of the last batch, never tear one, except through
-//! the kernel itself; the torn tail such a crash could leave is cut off at
-//! the next start ([`repair`]).
+//! Lines are written whole: they wait in a [`Batch`] that is written out at
+//! the end of a batch (when the mailbox is empty, or every 256 lines), and
+//! a job counts as written (its `wait` answered) only once its line is in
+//! the file. On drain the file is synced (`fsync`).
+//!
+//! Nothing is lost to a failing disk: a write that fails (a full disk)
+//! keeps the lines that did not make it, for the next result and the drain
+//! to try again; a partial line it left at the file's end is cut first
+//! ([`repair`]). The batch outlives a restart of this server. A crash can
+//! lose only the last batch, whole lines; the torn tail a crash in the
+//! kernel's write could leave is cut at the next start.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use threadbutler::prelude::*;
 
+use super::batch::Batch;
 use super::job::JobId;
 use super::ledger::{Ledger, Outcome};
 
-/// How many lines are buffered at most before they are written out.
+/// How many lines wait at most before they are written out.
 const BATCH: usize = 256;
 
 /// A job's result, to be written.
@@ -31,33 +36,70 @@ pub struct Record {
 
 threadbutler::messages! { pub enum ResultsMsg for Results { Record } }
 
+/// The lines not yet in the file, shared by the results server's lives.
+pub type SharedBatch = Arc<Mutex<Batch>>;
+
 /// Owns the results file.
 pub struct Results {
     path: PathBuf,
     ledger: Arc<Ledger>,
-    file: Option<BufWriter<File>>,
-    pending: Vec<(JobId, Outcome)>,
+    batch: SharedBatch,
+    file: Option<File>,
+    /// The last write failed (logged once, until one succeeds).
+    failing: bool,
 }
 
 impl Results {
     /// A writer for `path`; the file is opened when the server starts.
-    pub fn new(path: PathBuf, ledger: Arc<Ledger>) -> Self {
+    pub fn new(path: PathBuf, ledger: Arc<Ledger>, batch: SharedBatch) -> Self {
         Results {
             path,
             ledger,
+            batch,
             file: None,
-            pending: Vec::new(),
+            failing: false,
         }
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
-        if let Some(f) = &mut self.file {
-            f.flush()?;
+    /// Writes what waits; the lines that made it are answered. A failure is
+    /// logged (once) and the rest waits for the next try.
+    fn write_out(&mut self) {
+        let Some(file) = &mut self.file else { return };
+        let mut batch = self.batch.lock().unwrap_or_else(PoisonError::into_inner);
+        if batch.is_empty() {
+            return;
         }
-        for (id, outcome) in self.pending.drain(..) {
+        if batch.torn {
+            match repair(&self.path) {
+                Ok(_) => batch.torn = false,
+                Err(e) => {
+                    tracing::warn!(file = %self.path.display(), error = %e, "cannot cut a partial line yet");
+                    return;
+                }
+            }
+        }
+        let (done, error) = batch.write_to(file);
+        let waiting = batch.len();
+        drop(batch);
+        for (id, outcome) in done {
             self.ledger.written(&id, outcome);
         }
-        Ok(())
+        match error {
+            Some(e) if !self.failing => {
+                self.failing = true;
+                tracing::error!(
+                    file = %self.path.display(),
+                    error = %e,
+                    waiting,
+                    "cannot write the results file; the lines wait and are tried again with the next result and at the drain"
+                );
+            }
+            None if self.failing => {
+                self.failing = false;
+                tracing::info!(file = %self.path.display(), "the results file takes lines again");
+            }
+            _ => {}
+        }
     }
 }
 
@@ -71,18 +113,21 @@ impl Server for Results {
             .append(true)
             .open(&self.path)
             .map_err(|e| format!("cannot open the results file {}: {e}", self.path.display()))?;
-        self.file = Some(BufWriter::with_capacity(64 * 1024, file));
+        self.file = Some(file);
+        // Lines an earlier life could not write come first.
+        self.write_out();
         Ok(())
     }
 
     fn handle(&mut self, msg: ResultsMsg, ctx: &mut Ctx<Self>) -> Result<(), BoxError> {
         let ResultsMsg::Record(Record { id, outcome }) = msg;
-        let line = format!("{id}\t{outcome}\n");
-        let file = self.file.as_mut().ok_or("the results file is not open")?;
-        file.write_all(line.as_bytes())?;
-        self.pending.push((id, outcome));
-        if self.pending.len() >= BATCH || ctx.address().depth() == 0 {
-            self.flush()?;
+        let waiting = {
+            let mut batch = self.batch.lock().unwrap_or_else(PoisonError::into_inner);
+            batch.push(id, outcome);
+            batch.len()
+        };
+        if waiting >= BATCH || ctx.address().depth() == 0 {
+            self.write_out();
         }
         Ok(())
     }
@@ -93,24 +138,28 @@ impl Server for Results {
         if matches!(why, ExitReason::Shutdown) {
             for (id, outcome) in self.ledger.settle_all() {
                 tracing::warn!(job = %id, outcome = %outcome, "job dead: unfinished at the end");
-                if let Some(f) = &mut self.file
-                    && f.write_all(format!("{id}\t{outcome}\n").as_bytes()).is_ok()
-                {
-                    self.pending.push((id, outcome));
-                }
+                self.batch
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(id, outcome);
             }
         }
-        let synced = self.flush().and_then(|()| match &self.file {
-            Some(f) => f.get_ref().sync_all(),
-            None => Ok(()),
-        });
-        match synced {
-            Ok(()) => {
-                tracing::info!(file = %self.path.display(), reason = %why, "results flushed and synced")
+        self.write_out();
+        let lost = self
+            .batch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .ids();
+        if !lost.is_empty() && matches!(why, ExitReason::Shutdown) {
+            let lost: Vec<&str> = lost.iter().map(|id| &**id).collect();
+            tracing::error!(file = %self.path.display(), ?lost, "results that could not be written");
+        }
+        match self.file.as_ref().map(File::sync_all) {
+            Some(Err(e)) => {
+                tracing::error!(file = %self.path.display(), error = %e, "results not synced")
             }
-            Err(e) => {
-                let lost: Vec<&str> = self.pending.iter().map(|(id, _)| &**id).collect();
-                tracing::error!(file = %self.path.display(), error = %e, ?lost, "results could not be written");
+            _ => {
+                tracing::info!(file = %self.path.display(), reason = %why, "results written and synced")
             }
         }
     }

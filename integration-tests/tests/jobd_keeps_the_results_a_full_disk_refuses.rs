@@ -1,0 +1,53 @@
+//! A results file that refuses writes (here `/dev/full`: every write fails
+//! with "no space left on device") costs no result silently: jobd keeps the
+//! lines, tries them again with each new result and at the drain, logs the
+//! ids it could not write, and exits 75 rather than 0
+//! (examples/jobd/results.rs, "Nothing is lost to a failing disk";
+//! docs/runtime-semantics.md §12.6 for the code).
+
+use std::path::PathBuf;
+
+use integration_tests::jobd::{Jobd, Scratch, Settings, job_count};
+
+const JOBD: &str = env!("CARGO_BIN_EXE_jobd");
+
+#[test]
+fn results_a_full_disk_refuses_are_kept_retried_and_reported() {
+    let full = PathBuf::from("/dev/full");
+    assert!(full.exists(), "this test needs Linux's /dev/full");
+    let scratch = Scratch::new("devfull");
+    let mut settings = Settings::new(&scratch);
+    settings.results = full;
+    let mut jobd = Jobd::start(JOBD, &settings);
+    let mut conn = jobd.connect();
+    conn.submit("one", "sleep 1ms");
+    conn.submit("two", "panic");
+    // Both ran (and settled); neither line could be written: they wait.
+    let status = conn.status_until("both lines wait for the disk", |s| {
+        job_count(s, "writing") == 2
+    });
+    assert_eq!(
+        job_count(&status, "ok") + job_count(&status, "dead"),
+        0,
+        "{status}"
+    );
+
+    jobd.signal("TERM");
+    let code = jobd.exit_code();
+    let transcript = jobd.transcript();
+    assert_eq!(code, Some(75), "results were lost\n{transcript}");
+    assert!(
+        transcript.contains("jobd: 2 results could not be written"),
+        "{transcript}"
+    );
+    let log = jobd.log().join("\n");
+    assert!(log.contains("cannot write the results file"), "{log}");
+    let lost = log
+        .lines()
+        .find(|l| l.contains("results that could not be written"))
+        .unwrap_or_else(|| panic!("the lost ids are logged\n{log}"));
+    assert!(
+        lost.contains("\"one\"") && lost.contains("\"two\""),
+        "{lost}"
+    );
+}
