@@ -18,9 +18,12 @@ use threadbutler::prelude::*;
 pub struct Work;
 /// Panics.
 pub struct Crash;
-/// Waits at the gate.
+/// Waits at the gate (without a heartbeat: hung).
 pub struct Hold(pub Gate);
-threadbutler::messages! { pub enum CellMsg for Cell { Work, Crash, Hold } }
+/// Waits until the channel receives or closes, beating meanwhile (busy,
+/// not hung).
+pub struct Pause(pub crossbeam_channel::Receiver<()>);
+threadbutler::messages! { pub enum CellMsg for Cell { Work, Crash, Hold, Pause } }
 
 /// Counts the `Work` it handles.
 pub struct Cell {
@@ -28,13 +31,20 @@ pub struct Cell {
 }
 
 impl Server for Cell {
-    fn handle(&mut self, msg: CellMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
+    fn handle(&mut self, msg: CellMsg, ctx: &mut Ctx<Self>) -> Result<(), BoxError> {
         match msg {
             CellMsg::Work(Work) => {
                 self.done.fetch_add(1, Ordering::SeqCst);
             }
             CellMsg::Crash(Crash) => panic!("crashed during the drain"),
             CellMsg::Hold(Hold(gate)) => gate.enter(),
+            CellMsg::Pause(Pause(until)) => {
+                while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
+                    until.recv_timeout(Duration::from_millis(10))
+                {
+                    ctx.beat();
+                }
+            }
         }
         Ok(())
     }
@@ -232,5 +242,62 @@ fn a_forced_shutdown_cuts_a_drain_short_and_says_it_was_no_deadline() {
             .iter()
             .all(|r| r == "queued when the server stopped"),
         "{reasons:?}"
+    );
+}
+
+#[test]
+fn a_life_that_hangs_during_its_drain_is_given_up_on_and_replaced_to_finish_it() {
+    // §11.16: heartbeats are watched during a drain too. Without that, the
+    // hung handler would hold the drain until its deadline (20 s), which
+    // then dead-letters the queue: `done` would be 0.
+    let done = Arc::new(AtomicUsize::new(0));
+    let d = Arc::clone(&done);
+    let app = Butler::builder("app")
+        .abandon_after(Duration::from_millis(100))
+        .server("cell", move || Cell {
+            done: Arc::clone(&d),
+        })
+        .heartbeat(Duration::from_millis(100))
+        .shutdown(Shutdown::Drain(Duration::from_secs(20)))
+        .start()
+        .expect("starts");
+    let mut events = EventLog::new(app.subscribe());
+    // Busy (and beating) until the shutdown began, so that the hang below
+    // happens during the drain.
+    let (resume, paused) = crossbeam_channel::bounded(1);
+    app.hub().send(Pause(paused)).expect("sent");
+    for _ in 0..5 {
+        app.hub().send(Work).expect("sent");
+    }
+    let gate = Gate::new();
+    app.hub().send(Hold(gate.clone())).expect("sent");
+    for _ in 0..5 {
+        app.hub().send(Work).expect("sent");
+    }
+    app.shutdown();
+    events.wait("ShutdownBegan", "app");
+    resume.send(()).expect("the cell waits");
+    let report = app.wait().expect("the tree did not give up");
+    gate.open(1); // lets the abandoned thread go
+    assert_eq!(
+        done.load(Ordering::SeqCst),
+        10,
+        "the replacement drained the rest"
+    );
+    let seen = events.only(&["HeartbeatMissed", "Abandoned", "Restarting", "Drained"]);
+    assert_eq!(
+        seen,
+        [
+            "HeartbeatMissed app/cell",
+            "Abandoned app/cell",
+            "Restarting app/cell",
+            "Drained app/cell"
+        ],
+        "{seen:?}"
+    );
+    assert_eq!(
+        report.exit_code(),
+        threadbutler::UNCLEAN_EXIT,
+        "a thread was abandoned during the shutdown"
     );
 }

@@ -1130,6 +1130,83 @@ impl Engine {
         }
     }
 
+    /// Waits for the draining life `id` of slot `i` to end, until `until`
+    /// or a forced shutdown, watching its heartbeat meanwhile (§11.16): a
+    /// life busy without progress for its heartbeat timeout is hung
+    /// (`HeartbeatMissed`), stopped at once, and abandoned if it does not
+    /// end within the grace. Returns how it ended (`None`: cut short by the
+    /// deadline or the forced shutdown) and whether it was abandoned.
+    fn wait_drain(
+        &mut self,
+        i: usize,
+        key: u64,
+        id: u64,
+        until: Instant,
+    ) -> (Option<ExitReason>, bool) {
+        let Some(timeout) = self.slots[i].spec.heartbeat else {
+            return (self.wait_exit(key, id, until, true), false);
+        };
+        let step = (timeout / 2).max(Duration::from_millis(1));
+        loop {
+            let slice = until.min(after(Instant::now(), step));
+            if let Some(r) = self.wait_exit(key, id, slice, true) {
+                return (Some(r), false);
+            }
+            let now = Instant::now();
+            if now >= until || self.stop.mode() == Some(StopMode::Immediate) {
+                return (None, false);
+            }
+            let Some(inst) = self.slots[i].inst.as_mut() else {
+                return (None, false);
+            };
+            // The same two-sample rule as `check_heartbeats` (§9.2).
+            let sample = inst.hb.sample();
+            if !sample.busy {
+                inst.watch = (sample.progress, None);
+                continue;
+            }
+            if sample.progress != inst.watch.0 || inst.watch.1.is_none() {
+                inst.watch = (sample.progress, Some(now));
+                continue;
+            }
+            if inst
+                .watch
+                .1
+                .is_none_or(|since| now.saturating_duration_since(since) < timeout)
+            {
+                continue;
+            }
+            let stop = Arc::clone(&inst.stop);
+            let path = Arc::clone(&self.slots[i].path);
+            self.emit(Event::HeartbeatMissed {
+                child: Arc::clone(&path),
+                id,
+                timeout,
+            });
+            stop.request(StopMode::Immediate);
+            let reason = ExitReason::HeartbeatMissed { timeout };
+            if self
+                .wait_exit(key, id, after(Instant::now(), self.grace), false)
+                .is_some()
+            {
+                return (Some(reason), false);
+            }
+            // Threads cannot be killed: leave it, as `stop_slot_closed` does.
+            let s = &mut self.slots[i];
+            if let Some(inst) = s.inst.take() {
+                s.last_ran = inst.started_at.elapsed();
+            }
+            s.worker = None;
+            s.state = SlotState::Abandoned;
+            s.last_exit = Some(reason.clone());
+            if let Some(c) = fast_restart::lock(&self.gate).children.get_mut(&key) {
+                c.worker = 0;
+            }
+            self.emit(Event::Abandoned { child: path, id });
+            return (Some(reason), true);
+        }
+    }
+
     /// Stops the current life of slot `i`. A final stop uses the child's
     /// shutdown mode and tells the child its work will not be handled by a
     /// successor; a stop for a restart is immediate and leaves the queue.
@@ -1204,7 +1281,13 @@ impl Engine {
             _ => self.grace,
         };
         let until = after(Instant::now(), first);
-        let mut ended = self.wait_exit(key, id, until, drain);
+        // While it drains, its heartbeat is watched: a hung life is stopped
+        // at once, abandoned if it does not end, and (below) replaced.
+        let (mut ended, mut abandoned) = if keep_promise {
+            self.wait_drain(i, key, id, until)
+        } else {
+            (self.wait_exit(key, id, until, drain), false)
+        };
         // A life that fails during a drain, with work left and a restart due
         // by its policy and the intensity, is followed by another that goes
         // on draining, within the same deadline.
@@ -1222,11 +1305,14 @@ impl Engine {
                 s.last_ran = inst.started_at.elapsed();
             }
             s.last_exit = Some(r.clone());
-            self.emit(Event::Exited {
-                child: Arc::clone(&path),
-                id,
-                reason: r,
-            });
+            if !abandoned {
+                // (An abandoned life was reported as such.)
+                self.emit(Event::Exited {
+                    child: Arc::clone(&path),
+                    id,
+                    reason: r,
+                });
+            }
             let s = &mut self.slots[i];
             if s.last_ran >= s.spec.backoff.reset_after {
                 s.attempts = 0;
@@ -1252,7 +1338,7 @@ impl Engine {
             };
             (id, stop) = (inst.id, Arc::clone(&inst.stop));
             stop.request(StopMode::Drain);
-            ended = self.wait_exit(key, id, until, true);
+            (ended, abandoned) = self.wait_drain(i, key, id, until);
         }
         let ended = match ended {
             Some(r) => {
@@ -1287,6 +1373,9 @@ impl Engine {
             }
             None => None,
         };
+        if abandoned {
+            return Stopped::Abandoned;
+        }
         let s = &mut self.slots[i];
         let inst = s.inst.take();
         if let Some(inst) = inst {
