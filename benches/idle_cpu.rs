@@ -32,8 +32,12 @@ const WINDOW: Duration = Duration::from_secs(5);
 fn thread_ticks(name: &str) -> Option<u64> {
     let mut total = None;
     for entry in fs::read_dir("/proc/self/task").ok()? {
-        let dir = entry.ok()?.path();
-        let comm = fs::read_to_string(dir.join("comm")).ok()?;
+        // A thread that ended since the listing is skipped.
+        let Ok(entry) = entry else { continue };
+        let dir = entry.path();
+        let Ok(comm) = fs::read_to_string(dir.join("comm")) else {
+            continue;
+        };
         let comm = comm.trim_end();
         let matches = match name.strip_suffix('*') {
             Some(prefix) => comm.starts_with(prefix),
@@ -42,7 +46,9 @@ fn thread_ticks(name: &str) -> Option<u64> {
         if !matches {
             continue;
         }
-        let stat = fs::read_to_string(dir.join("stat")).ok()?;
+        let Ok(stat) = fs::read_to_string(dir.join("stat")) else {
+            continue;
+        };
         // Fields after the ")" that closes the command name: state is 3rd
         // overall, utime the 14th and stime the 15th.
         let rest = &stat[stat.rfind(')')? + 2..];
@@ -69,9 +75,9 @@ fn main() {
             let _ = rx.recv();
         })
         .expect("spawn");
-    let before = thread_ticks("raw-idle").unwrap_or(0);
+    let before = thread_ticks("raw-idle").expect("a thread named raw-idle is running");
     let _ = crossbeam_channel::after(WINDOW).recv();
-    let after = thread_ticks("raw-idle").unwrap_or(0);
+    let after = thread_ticks("raw-idle").expect("a thread named raw-idle is running");
     drop(tx);
     let _ = t.join();
     report("raw thread blocked in recv", after - before);
@@ -85,11 +91,11 @@ fn main() {
             }
         }
         let app = b.start().expect("starts");
-        let before = thread_ticks("sup").unwrap_or(0);
-        let servers_before = thread_ticks("idle*").unwrap_or(0);
+        let before = thread_ticks("sup").expect("a thread named sup is running");
+        let servers_before = thread_ticks("idle*").expect("a thread named idle* is running");
         let _ = crossbeam_channel::after(WINDOW).recv();
-        let after = thread_ticks("sup").unwrap_or(0);
-        let servers_after = thread_ticks("idle*").unwrap_or(0);
+        let after = thread_ticks("sup").expect("a thread named sup is running");
+        let servers_after = thread_ticks("idle*").expect("a thread named idle* is running");
         app.shutdown();
         app.wait().expect("clean");
         let label = match heartbeat {

@@ -230,7 +230,7 @@ fn round_trip(c: &mut Criterion) {
             i = i.wrapping_add(1);
             req_tx.send(i).expect("raw echo thread alive");
             let n = rep_rx.recv().expect("raw echo thread answers");
-            debug_assert_eq!(n, i);
+            assert_eq!(n, i, "the answer to this request");
             n
         });
         drop(req_tx);
@@ -255,7 +255,7 @@ fn round_trip(c: &mut Criterion) {
                 .send((i, rep_tx))
                 .unwrap_or_else(|_| panic!("raw echo thread gone"));
             let n = rep_rx.recv().expect("raw echo thread answers");
-            debug_assert_eq!(n, i);
+            assert_eq!(n, i, "the answer to this request");
             n
         });
         drop(req_tx);
@@ -273,7 +273,7 @@ fn round_trip(c: &mut Criterion) {
         b.iter(|| {
             i = i.wrapping_add(1);
             let n = echo.request(|r| Echo(i, r)).expect("the echoer answers");
-            debug_assert_eq!(n, i);
+            assert_eq!(n, i, "the answer to this request");
             n
         });
         shut_down(&hub);
@@ -289,7 +289,7 @@ fn round_trip(c: &mut Criterion) {
         b.iter(|| {
             i = i.wrapping_add(1);
             let n = hub.request(|r| Echo(i, r)).expect("the echoer answers");
-            debug_assert_eq!(n, i);
+            assert_eq!(n, i, "the answer to this request");
             n
         });
         shut_down(&hub);

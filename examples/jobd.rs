@@ -12,7 +12,7 @@
 //!
 //! | child | kind | what it does |
 //! |---|---|---|
-//! | `results` | server | appends one line per job to the results file; flushes after each batch, syncs on drain |
+//! | `results` | server | appends one line per job to the results file; writes out each batch, syncs on drain |
 //! | `stats` | server | answers `status` with the status tree and the job counts as JSON |
 //! | `workers` | pool | runs jobs; a panic or a hang costs one worker a restart, never a job twice |
 //! | `intake` | server | owns the Unix socket: accepts connections, one reader thread each |

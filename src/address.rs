@@ -15,7 +15,7 @@ use crate::send_error::{SendError, SendTimeoutError, TrySendError};
 /// It accepts exactly the endpoint's message types (those listed in its
 /// [`messages!`](crate::messages)) and the enum itself. Sending through an
 /// address is the data path: no lock, no lookup, no clock read; one channel
-/// operation and two relaxed flag loads.
+/// operation and two flag loads.
 ///
 /// ```
 /// use threadbutler::prelude::*;

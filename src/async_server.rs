@@ -394,6 +394,10 @@ impl<S: AsyncServer> AsyncServerChild<S> {
         let factory = Arc::clone(&self.factory);
         let notify = Arc::clone(&self.notify);
         let local = LocalSet::new();
+        // Where the life is, and its reason once settled, for a panic that
+        // escapes the runtime (in `on_start` or `on_stop`, §5).
+        let stage = Cell::new(Stage::Init);
+        let settled: Cell<Option<ExitReason>> = Cell::new(None);
         tracing::info!(server = %self.name, id, "async server starting");
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             runtime.block_on(local.run_until(async {
@@ -406,9 +410,11 @@ impl<S: AsyncServer> AsyncServerChild<S> {
                         };
                     }
                 };
+                stage.set(Stage::Start);
                 if let Err(e) = server.on_start(&mut ctx).await {
                     return ExitReason::failed(Stage::Start, e);
                 }
+                stage.set(Stage::Run);
                 started.give();
                 let reason = match serve(&mut server, &mut ctx, &rx, &notify, &mut books).await {
                     Ok(()) if ctx.stopped_itself || !ctx.should_stop() => ExitReason::Normal,
@@ -416,6 +422,8 @@ impl<S: AsyncServer> AsyncServerChild<S> {
                     Err(Failure::Err(stage, e)) => ExitReason::failed(stage, e),
                     Err(Failure::Panic(stage, message)) => ExitReason::Panicked { stage, message },
                 };
+                settled.set(Some(reason.clone()));
+                stage.set(Stage::Stop);
                 server.on_stop(&reason, &mut ctx).await;
                 reason
             }))
@@ -424,13 +432,15 @@ impl<S: AsyncServer> AsyncServerChild<S> {
         ctx.tasks.abort_all();
         drop(ctx);
         let _ = runtime.block_on(bridge);
-        let reason = match outcome {
-            Ok(reason) => reason,
-            Err(p) => ExitReason::Panicked {
+        let reason = match (outcome, settled.take()) {
+            (Ok(reason), _) => reason,
+            // A panic in `on_stop` keeps a failure it follows (§5.4).
+            (Err(_), Some(failed)) if failed.is_failure() => failed,
+            (Err(p), _) => ExitReason::Panicked {
                 stage: if in_flight.get().is_some() {
                     Stage::Handle
                 } else {
-                    Stage::Run
+                    stage.get()
                 },
                 message: panic_message(p.as_ref()),
             },
@@ -442,7 +452,11 @@ impl<S: AsyncServer> AsyncServerChild<S> {
                 .dead_letter(ty, DeadReason::InFlight(reason.clone()), None);
         }
         self.core.retire_reader(&counter);
-        tracing::info!(server = %self.name, id, reason = %reason, "async server exited");
+        if reason.is_failure() {
+            tracing::error!(server = %self.name, id, reason = %reason, "async server exited");
+        } else {
+            tracing::info!(server = %self.name, id, reason = %reason, "async server exited");
+        }
         reason
     }
 }

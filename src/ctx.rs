@@ -3,7 +3,7 @@
 //!
 //! # The receive path
 //!
-//! Per message: one relaxed load of the stop state, one `try_recv`, and the
+//! Per message: one load of the stop state, one `try_recv`, and the
 //! bookkeeping of the message before (one store each to the handled counter
 //! and the heartbeat). When the mailbox is empty the server first looks again
 //! for a few microseconds (spinning, then yielding, as crossbeam's `recv`

@@ -231,7 +231,7 @@ impl Ops {
         by_supervisor.push((tree.path.clone(), root_change));
         for (name, server) in &config.servers {
             let c = server.get_ref();
-            let (Some(parent), Some(node)) = (parent_of(&tree, name), named(&tree, name)) else {
+            let Some((parent, node)) = find(&tree, name) else {
                 tracing::error!(server = %name, "config reload: no such child; ignored");
                 continue;
             };
@@ -260,12 +260,12 @@ impl Ops {
                     own.shutdown = Some(crate::pool::pool_shutdown(node.children.len(), sd, grace));
                     let mut change = Reconfigure::default();
                     change.children.push((name.clone(), own));
-                    changes.push((parent, change));
+                    changes.push((parent.to_owned(), change));
                 }
             } else {
                 let mut change = Reconfigure::default();
                 change.children.push((name.clone(), p));
-                changes.push((parent, change));
+                changes.push((parent.to_owned(), change));
             }
             if let Some(i) = &c.intensity {
                 let mut change = Reconfigure::default();
@@ -347,19 +347,13 @@ pub(crate) fn status_line(e: &threadbutler_supervisor::Event) -> Option<String> 
     }
 }
 
-/// The path of the supervisor whose child is named `name`.
-fn named<'a>(tree: &'a StatusNode, name: &str) -> Option<&'a StatusNode> {
+/// The child named `name`, and the path of its supervisor.
+fn find<'a>(tree: &'a StatusNode, name: &str) -> Option<(&'a str, &'a StatusNode)> {
     tree.children
         .iter()
         .find(|c| c.name == name)
-        .or_else(|| tree.children.iter().find_map(|c| named(c, name)))
-}
-
-fn parent_of(tree: &StatusNode, name: &str) -> Option<String> {
-    if tree.children.iter().any(|c| c.name == name) {
-        return Some(tree.path.clone());
-    }
-    tree.children.iter().find_map(|c| parent_of(c, name))
+        .map(|c| (tree.path.as_str(), c))
+        .or_else(|| tree.children.iter().find_map(|c| find(c, name)))
 }
 
 fn log_status(tree: &StatusNode) {

@@ -8,8 +8,9 @@
 //! whichever worker is idle takes the next message. A failing worker is
 //! replaced on its own (its message in flight is dead-lettered); the others
 //! keep working. The mailbox belongs to the pool as a whole: the workers
-//! never close or sweep it themselves; the pool does when it stops for good,
-//! so it drains as one unit.
+//! close it when their drain begins, a worker whose drain deadline passes
+//! dead-letters what is queued (`DrainDeadline`), and otherwise the pool
+//! sweeps what is left when it stops for good, so it drains as one unit.
 
 use std::fmt;
 use std::sync::Arc;
@@ -61,7 +62,9 @@ impl<S: Server> Child for PoolWorker<S> {
     }
 
     fn left_behind(&self) -> usize {
-        0 // the pool's to sweep, and to report
+        // The other workers may still drain it; what none of them handles
+        // is swept and reported by the pool.
+        0
     }
 }
 

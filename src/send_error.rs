@@ -38,6 +38,8 @@ impl fmt::Display for NoRoute {
     }
 }
 
+impl std::error::Error for NoRoute {}
+
 macro_rules! send_error {
     (
         $(#[$meta:meta])*

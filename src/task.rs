@@ -123,20 +123,15 @@ crate::messages! {
 /// # Ok::<(), threadbutler::Error>(())
 /// ```
 #[derive(Debug, Default)]
-pub struct TaskPool {
-    ran: u64,
-}
+pub struct TaskPool;
 
 impl Server for TaskPool {
     fn handle(&mut self, msg: TaskMsg, ctx: &mut Ctx<Self>) -> Result<(), BoxError> {
         let TaskMsg::Task(Task(f)) = msg;
         let hub = ctx.hub().clone();
         match catch_unwind(AssertUnwindSafe(move || f(&hub))) {
-            Ok(Ok(())) => self.ran += 1,
-            Ok(Err(e)) => {
-                tracing::warn!(server = %ctx.name(), error = %e, "task failed");
-                self.ran += 1;
-            }
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(server = %ctx.name(), error = %e, "task failed"),
             Err(p) => {
                 let reason = ExitReason::Panicked {
                     stage: Stage::Handle,

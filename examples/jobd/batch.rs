@@ -152,6 +152,16 @@ mod tests {
         assert!(error.is_none());
         assert_eq!(done.len(), 2);
         assert!(batch.is_empty() && !batch.torn);
+
+        // Room for exactly one whole line: nothing torn.
+        let mut batch = Batch::default();
+        batch.push(Arc::from("a"), ok("x=1"));
+        batch.push(Arc::from("b"), ok("x=2"));
+        let (done, error) = batch.write_to(&mut Disk {
+            data: Vec::new(),
+            room: 9,
+        });
+        assert_eq!((done.len(), error.is_some(), batch.torn), (1, true, false));
         assert_eq!(
             String::from_utf8(disk.data).expect("text"),
             "a\tok\tx=1\nb\tok\tx=22\nc\tok\tx=333\n"

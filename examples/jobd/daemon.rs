@@ -1,16 +1,15 @@
 //! jobd's `main`: the command line, the tree, the heartbeat watch, the
 //! dead-letter sink, and the end.
 
-use std::io::{BufRead, BufReader, IsTerminal, Write};
-use std::os::unix::net::UnixStream;
+use std::io::{BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use threadbutler::prelude::*;
 use threadbutler::{Error, Report, Signals};
 
-use super::intake::{Intake, serve};
+use super::intake::{Desk, Intake, serve};
 use super::job::Job;
 use super::ledger::{Ledger, Outcome};
 use super::results::{Results, SharedBatch};
@@ -45,13 +44,10 @@ pub fn main() -> ! {
     match run(config.as_deref(), demo) {
         Ok((report, logs, 0)) => report.exit_flushing(logs),
         Ok((report, logs, unwritten)) => {
-            // Results were lost to the disk: not a clean end, whatever the
-            // drain did.
+            // Results lost to the disk: not a clean end, whatever the drain
+            // did.
             eprintln!("jobd: {unwritten} results could not be written (see the log)");
-            let code = match report.exit_code() {
-                0 => threadbutler::UNCLEAN_EXIT,
-                c => c,
-            };
+            let code = report.exit_code().max(threadbutler::UNCLEAN_EXIT);
             logs.flush();
             std::process::exit(code)
         }
@@ -87,39 +83,36 @@ fn run(
     }
     let log = builder.config().map(|c| c.log.clone()).unwrap_or_default();
     let logs = threadbutler::logging::init("jobd", &log)?;
-    let mode = settings.mode().map_err(|detail| Error::Config { detail })?;
+    let mode = settings.socket_mode.0;
     let socket = Arc::new(super::socket::bind(&settings.socket, mode).map_err(failed)?);
 
     let ledger = Arc::new(Ledger::default());
+    // Set once `start()` returned: for `status`, and for the dead-letter sink.
     let app_slot = AppSlot::default();
-    let hub_slot = Arc::new(OnceLock::<Hub>::new());
-    let (l1, l2, l3, l4, l5) = (
-        ledger.clone(),
-        ledger.clone(),
-        ledger.clone(),
-        ledger.clone(),
-        ledger.clone(),
-    );
-    let batch = SharedBatch::default();
-    let (results_path, results_batch, slot, sink_hub, sock) = (
-        settings.results.clone(),
-        batch.clone(),
-        app_slot.clone(),
-        hub_slot.clone(),
-        socket.clone(),
-    );
+    let results_slot = Arc::new(OnceLock::<Address<Results>>::new());
     // The demo sees its hung job in 0.3-0.45 s and gives up on it 0.3 s later.
     let quick = demo && config.is_none();
     let heartbeat = Duration::from_millis(if quick { 300 } else { 2000 });
     // Code defaults; the config file overrides any of them by name.
     let mut builder = builder
-        .on_dead_letter(move |dead| dead_letter(dead, &l5, &sink_hub))
-        .server("results", move || {
-            Results::new(results_path.clone(), l1.clone(), results_batch.clone())
+        .on_dead_letter({
+            let (ledger, results) = (ledger.clone(), results_slot.clone());
+            move |dead| dead_letter(dead, &ledger, &results)
+        })
+        .server("results", {
+            let (path, ledger) = (settings.results.clone(), ledger.clone());
+            let batch = SharedBatch::default();
+            move || Results::new(path.clone(), ledger.clone(), batch.clone())
         })
         .shutdown(Shutdown::Drain(Duration::from_secs(10)))
-        .server("stats", move || Stats::new(l2.clone(), slot.clone()))
-        .pool("workers", 4, move || Worker::new(l3.clone()))
+        .server("stats", {
+            let (ledger, app) = (ledger.clone(), app_slot.clone());
+            move || Stats::new(ledger.clone(), app.clone())
+        })
+        .pool("workers", 4, {
+            let ledger = ledger.clone();
+            move || Worker::new(ledger.clone())
+        })
         .heartbeat(heartbeat)
         .backoff(Backoff::exponential(
             Duration::from_millis(10),
@@ -127,15 +120,22 @@ fn run(
         ))
         .shutdown(Shutdown::Drain(Duration::from_secs(30)))
         .pool_intensity(100, Duration::from_secs(10))
-        .server("intake", move || Intake::new(sock.clone(), l4.clone()))
+        .server("intake", {
+            let (socket, ledger) = (socket.clone(), ledger.clone());
+            move || Intake::new(socket.clone(), ledger.clone())
+        })
         .shutdown_deadline(Duration::from_secs(60));
     if quick {
         builder = builder.abandon_after(Duration::from_millis(300));
     }
     let app = Arc::new(builder.start()?);
-    let _ = hub_slot.set(app.hub().clone());
+    let results = app
+        .hub()
+        .route::<Results>()
+        .map_err(|e| failed(e.to_string()))?;
+    let _ = results_slot.set(results.clone());
     let _ = app_slot.set(Arc::downgrade(&app));
-    watch_heartbeats(&app, &ledger);
+    watch_heartbeats(&app, &ledger, results);
 
     println!(
         "jobd: listening on {} (mode {mode:04o}); results in {}",
@@ -154,12 +154,15 @@ fn run(
         );
         println!("jobd: Ctrl-C or SIGTERM drains the queue and stops");
         if settings.stdin && !std::io::stdin().is_terminal() {
-            read_stdin(app.hub().clone(), Arc::clone(&ledger));
+            let desk =
+                Desk::of(app.hub(), Arc::clone(&ledger)).map_err(|e| failed(e.to_string()))?;
+            read_stdin(desk);
         }
     } else {
         let events = app.subscribe();
-        feed_demo(&settings.socket, demo_dir.as_deref())
-            .map_err(|e| failed(format!("demo: {e}")))?;
+        if let Err(e) = feed_demo(&settings.socket, demo_dir.as_deref()) {
+            eprintln!("jobd: the demo's client failed: {e}");
+        }
         // The hung worker is given up on (abandoned) and replaced 0.3 s after
         // its heartbeat miss; a shutdown before that would be unclean (75).
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -186,10 +189,8 @@ fn run(
         }
     }
     match outcome {
-        Ok(report) => {
-            let unwritten = batch.lock().unwrap_or_else(PoisonError::into_inner).len();
-            Ok((report, logs, unwritten))
-        }
+        // Settled jobs whose line is not in the file (a failing disk).
+        Ok(report) => Ok((report, logs, c.writing as usize)),
         Err(e) => {
             logs.flush();
             Err(e)
@@ -207,15 +208,15 @@ fn failed(detail: String) -> Error {
 /// deadline passed): its line says so. Jobs in flight at a failure come
 /// without payload; the worker's `on_stop` or the heartbeat watch books
 /// those.
-fn dead_letter(dead: DeadLetter, ledger: &Ledger, hub: &OnceLock<Hub>) {
+fn dead_letter(dead: DeadLetter, ledger: &Ledger, results: &OnceLock<Address<Results>>) {
     let Some(payload) = dead.payload else { return };
     let Ok(msg) = payload.downcast::<WorkMsg>() else {
         return;
     };
     let WorkMsg::Job(Job { id, .. }) = *msg;
     if ledger.settle(&id) {
-        match hub.get() {
-            Some(hub) => record(hub, id, Outcome::Dead(dead.reason.to_string())),
+        match results.get() {
+            Some(results) => record(results, id, Outcome::Dead(dead.reason.to_string())),
             None => tracing::error!(job = %id, "dead letter before start finished: result lost"),
         }
     }
@@ -224,8 +225,8 @@ fn dead_letter(dead: DeadLetter, ledger: &Ledger, hub: &OnceLock<Hub>) {
 /// A hung worker's job is dead: its thread may never return it. The
 /// supervisor replaces the worker; the ledger settles the job now, so
 /// that it gets its line, once.
-fn watch_heartbeats(app: &Butler, ledger: &Arc<Ledger>) {
-    let (events, hub, ledger) = (app.subscribe(), app.hub().clone(), Arc::clone(ledger));
+fn watch_heartbeats(app: &Butler, ledger: &Arc<Ledger>, results: Address<Results>) {
+    let (events, ledger) = (app.subscribe(), Arc::clone(ledger));
     let spawned = std::thread::Builder::new()
         .name("jobd-heartbeats".into())
         .spawn(move || {
@@ -236,7 +237,7 @@ fn watch_heartbeats(app: &Butler, ledger: &Arc<Ledger>) {
                     tracing::warn!(job = %job, worker = %child, "job dead: its handler hung");
                     let why =
                         format!("heartbeat missed: busy over {timeout:?} without progress (hung)");
-                    record(&hub, job, Outcome::Dead(why));
+                    record(&results, job, Outcome::Dead(why));
                 }
             }
         });
@@ -246,7 +247,7 @@ fn watch_heartbeats(app: &Butler, ledger: &Arc<Ledger>) {
 }
 
 /// Jobs from stdin, answers to stdout; the thread ends with stdin.
-fn read_stdin(hub: Hub, ledger: Arc<Ledger>) {
+fn read_stdin(desk: Desk) {
     let spawned = std::thread::Builder::new()
         .name("jobd-stdin".into())
         .spawn(move || {
@@ -255,8 +256,7 @@ fn read_stdin(hub: Hub, ledger: Arc<Ledger>) {
             if let Err(e) = serve(
                 BufReader::new(std::io::stdin()),
                 std::io::stdout(),
-                &hub,
-                &ledger,
+                &desk,
                 &never,
             ) {
                 tracing::warn!(error = %e, "stdin intake ended on an error");
@@ -268,10 +268,11 @@ fn read_stdin(hub: Hub, ledger: Arc<Ledger>) {
 }
 
 /// The demo's client: every kind of job, a bad line, then waits for all.
-fn feed_demo(socket: &Path, dir: Option<&Path>) -> std::io::Result<()> {
+fn feed_demo(socket: &Path, dir: Option<&Path>) -> Result<(), String> {
     let dir = dir.map_or_else(std::env::temp_dir, Path::to_path_buf);
     let text = dir.join("words.txt");
-    std::fs::write(&text, "the quick brown fox\njumps over the lazy dog\n")?;
+    std::fs::write(&text, "the quick brown fox\njumps over the lazy dog\n")
+        .map_err(|e| format!("{}: {e}", text.display()))?;
     let t = text.display();
     let requests = [
         format!("d1 words {t}"),
@@ -289,22 +290,13 @@ fn feed_demo(socket: &Path, dir: Option<&Path>) -> std::io::Result<()> {
         "wait d6".to_owned(),
         "status".to_owned(),
     ];
-    let stream = UnixStream::connect(socket)?;
-    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
-    let mut to = stream.try_clone()?;
-    let mut from = BufReader::new(stream);
-    for r in &requests {
-        writeln!(to, "{r}")?;
-        let mut answer = String::new();
-        from.read_line(&mut answer)?;
-        let shown = if answer.len() > 160 {
-            format!("{}...", &answer[..160])
-        } else {
-            answer.trim_end().to_owned()
+    super::submit::exchange(socket, &requests, Duration::from_secs(20), |r, answer| {
+        let shown = match answer.char_indices().nth(160) {
+            Some((cut, _)) => format!("{}...", &answer[..cut]),
+            None => answer.to_owned(),
         };
         println!("demo> {r}\n      {shown}");
-    }
-    Ok(())
+    })
 }
 
 fn print_results(path: &Path) {

@@ -18,12 +18,35 @@ use super::job::{self, Request};
 use super::ledger::Ledger;
 use super::line_reader::{MAX_LINE, Read, read_line};
 use super::socket::Socket;
-use super::stats::Status;
+use super::stats::{Stats, Status};
+use super::workers::Worker;
 
-/// Asks how many connections are open.
-pub struct Connections(pub Reply<usize>);
+// The intake takes no messages: its work comes from the socket.
+threadbutler::messages! { pub enum IntakeMsg for Intake {} }
 
-threadbutler::messages! { pub enum IntakeMsg for Intake { Connections } }
+/// Where a session's requests go: the workers' and the stats server's
+/// mailboxes (addresses, looked up once) and the ledger.
+#[derive(Clone)]
+pub struct Desk {
+    workers: Address<Worker>,
+    stats: Address<Stats>,
+    ledger: Arc<Ledger>,
+}
+
+impl Desk {
+    /// The desk of a started jobd.
+    ///
+    /// # Errors
+    ///
+    /// The workers or the stats server are not declared on `hub`.
+    pub fn of(hub: &Hub, ledger: Arc<Ledger>) -> Result<Desk, threadbutler::NoRoute> {
+        Ok(Desk {
+            workers: hub.route::<Worker>()?,
+            stats: hub.route::<Stats>()?,
+            ledger,
+        })
+    }
+}
 
 /// Owns the socket while it runs: accepts connections and serves each on a
 /// thread of its own. Stopping it closes every connection (their readers
@@ -66,11 +89,8 @@ impl Intake {
 impl Server for Intake {
     fn on_start(&mut self, ctx: &mut Ctx<Self>) -> Result<(), BoxError> {
         let listener = self.socket.listener.try_clone()?;
-        let (open, hub, ledger) = (
-            Arc::clone(&self.open),
-            ctx.hub().clone(),
-            Arc::clone(&self.ledger),
-        );
+        let desk = Desk::of(ctx.hub(), Arc::clone(&self.ledger))?;
+        let open = Arc::clone(&self.open);
         let (ended_tx, ended) = bounded::<()>(0);
         let acceptor = std::thread::Builder::new()
             .name("jobd-acceptor".into())
@@ -81,7 +101,7 @@ impl Server for Intake {
                         return;
                     }
                     match stream {
-                        Ok(s) => connection(s, &open, &hub, &ledger),
+                        Ok(s) => connection(s, &open, &desk),
                         Err(e) => tracing::warn!(error = %e, "accept failed"),
                     }
                 }
@@ -91,9 +111,7 @@ impl Server for Intake {
     }
 
     fn handle(&mut self, msg: IntakeMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
-        let IntakeMsg::Connections(Connections(reply)) = msg;
-        reply.send(self.open.streams().len());
-        Ok(())
+        match msg {}
     }
 
     fn on_stop(&mut self, why: &ExitReason, _: &mut Ctx<Self>) {
@@ -125,7 +143,7 @@ impl Server for Intake {
 }
 
 /// Serves one accepted connection on a thread of its own.
-fn connection(stream: UnixStream, open: &Arc<Open>, hub: &Hub, ledger: &Arc<Ledger>) {
+fn connection(stream: UnixStream, open: &Arc<Open>, desk: &Desk) {
     let n = open.next.fetch_add(1, Ordering::Relaxed);
     let (Ok(reader), Ok(registered)) = (stream.try_clone(), stream.try_clone()) else {
         tracing::warn!("could not clone a connection's handle; closing it");
@@ -136,7 +154,7 @@ fn connection(stream: UnixStream, open: &Arc<Open>, hub: &Hub, ledger: &Arc<Ledg
         // Accepted as the intake stopped: on_stop may have missed it.
         let _ = stream.shutdown(Shutdown::Both);
     }
-    let (open, hub, ledger) = (Arc::clone(open), hub.clone(), Arc::clone(ledger));
+    let (open, desk) = (Arc::clone(open), desk.clone());
     let spawned = std::thread::Builder::new()
         .name(format!("jobd-conn-{n}"))
         .spawn(move || {
@@ -144,8 +162,7 @@ fn connection(stream: UnixStream, open: &Arc<Open>, hub: &Hub, ledger: &Arc<Ledg
             if let Err(e) = serve(
                 BufReader::new(reader),
                 BufWriter::new(stream),
-                &hub,
-                &ledger,
+                &desk,
                 &open.stopping,
             ) {
                 tracing::debug!(connection = n, error = %e, "connection ended on an error");
@@ -161,19 +178,18 @@ fn connection(stream: UnixStream, open: &Arc<Open>, hub: &Hub, ledger: &Arc<Ledg
 /// Reads request lines from `from` and writes one answer line each to `to`,
 /// until `from` ends. Answers are flushed whenever no more input is
 /// buffered, so a client that pipelines gets them in batches and one that
-/// waits gets each at once.
+/// waits gets each at once. Once `stopping` is set, jobs are refused.
 ///
 /// # Errors
 ///
 /// Reading or writing failed (the peer went away).
-/// Once `stopping` is set, jobs are refused.
 pub fn serve<R: std::io::Read>(
     mut from: BufReader<R>,
     mut to: impl Write,
-    hub: &Hub,
-    ledger: &Ledger,
+    desk: &Desk,
     stopping: &AtomicBool,
 ) -> std::io::Result<()> {
+    let ledger = &desk.ledger;
     let mut line = Vec::new();
     loop {
         let answer = match read_line(&mut from, MAX_LINE, &mut line)? {
@@ -191,14 +207,14 @@ pub fn serve<R: std::io::Read>(
                 format!("err line too long: {n} bytes (the limit is {MAX_LINE}); skipped")
             }
             Read::Line => match std::str::from_utf8(&line) {
-                Ok(text) => answer(text, hub, ledger, stopping, &mut to)?,
+                Ok(text) => answer(text, desk, stopping, &mut to)?,
                 Err(_) => {
                     ledger.refused();
                     "err the line is not UTF-8".to_owned()
                 }
             },
         };
-        to.write_all(format!("{answer}\n").as_bytes())?;
+        writeln!(to, "{answer}")?;
         if from.buffer().is_empty() {
             to.flush()?;
         }
@@ -207,11 +223,11 @@ pub fn serve<R: std::io::Read>(
 
 fn answer(
     text: &str,
-    hub: &Hub,
-    ledger: &Ledger,
+    desk: &Desk,
     stopping: &AtomicBool,
     to: &mut impl Write,
 ) -> std::io::Result<String> {
+    let ledger = &desk.ledger;
     let request = match job::parse(text) {
         Ok(r) => r,
         Err(e) => {
@@ -231,12 +247,12 @@ fn answer(
             if let Err(e) = ledger.admit(&job.id) {
                 return Ok(format!("err {e}"));
             }
-            match hub.send(job) {
-                Ok(()) => format!("ok {}", text.split_whitespace().next().unwrap_or_default()),
-                Err(e) => {
-                    let job = e.into_inner();
-                    ledger.withdraw(&job.id);
-                    format!("err {}: not accepted: jobd is shutting down", job.id)
+            let id = job.id.clone();
+            match desk.workers.send(job) {
+                Ok(()) => format!("ok {id}"),
+                Err(_) => {
+                    ledger.withdraw(&id);
+                    format!("err {id}: not accepted: jobd is shutting down")
                 }
             }
         }
@@ -250,7 +266,7 @@ fn answer(
                 })
             }
         },
-        Request::Status => match hub.request(Status) {
+        Request::Status => match desk.stats.request(Status) {
             Ok(json) => json,
             Err(e) => format!("err status unavailable: {e}"),
         },

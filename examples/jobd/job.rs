@@ -241,6 +241,13 @@ mod tests {
         std::fs::write(&path, "").expect("temp dir is writable");
         let hash = Kind::Hash(path.clone()).run(&mut || {});
         assert_eq!(hash.as_deref(), Ok("fnv1a64=cbf29ce484222325"));
+        std::fs::write(&path, "a").expect("temp dir is writable");
+        let hash = Kind::Hash(path.clone()).run(&mut || {});
+        assert_eq!(
+            hash.as_deref(),
+            Ok("fnv1a64=af63dc4c8601ec8c"),
+            "FNV-1a 64 of \"a\""
+        );
         std::fs::remove_file(&path).expect("exists");
         let missing = Kind::Words(path).run(&mut || {}).expect_err("gone");
         assert!(missing.starts_with("cannot open"), "{missing}");

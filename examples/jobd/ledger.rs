@@ -7,7 +7,9 @@
 //!
 //! # Invariants
 //!
-//! - An id is admitted at most once per run (`admit` refuses duplicates).
+//! - An id is admitted at most once per run (`admit` refuses duplicates),
+//!   unless its send was refused (`withdraw` forgets it: it was never
+//!   accepted).
 //! - States only move forward: queued → running → settled → written.
 //! - `accepted == queued + running + writing + ok + failed + dead` at all
 //!   times (`writing` counts the settled jobs whose line is not yet in the
@@ -64,7 +66,8 @@ impl fmt::Display for Outcome {
 
 enum State {
     Queued,
-    Running,
+    /// In the hands of this worker life.
+    Running(u64),
     Settled,
     Written(Outcome),
 }
@@ -100,6 +103,25 @@ struct Inner {
     running: HashMap<u64, JobId>,
     waiters: HashMap<JobId, Vec<Sender<String>>>,
     counts: Counts,
+}
+
+impl Inner {
+    fn settle(&mut self, id: &JobId) -> bool {
+        let Some(state) = self.jobs.get_mut(id) else {
+            return false;
+        };
+        match *state {
+            State::Queued => self.counts.queued -= 1,
+            State::Running(life) => {
+                self.running.remove(&life);
+                self.counts.running -= 1;
+            }
+            State::Settled | State::Written(_) => return false,
+        }
+        *state = State::Settled;
+        self.counts.writing += 1;
+        true
+    }
 }
 
 /// Every job of the run. Shared by the intake, the workers and the results
@@ -155,7 +177,7 @@ impl Ledger {
     pub fn start(&self, id: &JobId, life: u64) {
         let mut l = self.lock();
         if let Some(s @ State::Queued) = l.jobs.get_mut(id) {
-            *s = State::Running;
+            *s = State::Running(life);
             l.counts.queued -= 1;
             l.counts.running += 1;
             l.running.insert(life, id.clone());
@@ -164,31 +186,15 @@ impl Ledger {
 
     /// Settles the job: true for the one caller that should send its result.
     pub fn settle(&self, id: &JobId) -> bool {
-        let mut l = self.lock();
-        let l = &mut *l;
-        match l.jobs.get_mut(id) {
-            Some(s @ State::Queued) => {
-                *s = State::Settled;
-                l.counts.queued -= 1;
-                l.counts.writing += 1;
-                true
-            }
-            Some(s @ State::Running) => {
-                *s = State::Settled;
-                l.counts.running -= 1;
-                l.counts.writing += 1;
-                l.running.retain(|_, job| job != id);
-                true
-            }
-            _ => false,
-        }
+        self.lock().settle(id)
     }
 
     /// Settles the job in the hands of worker life `life`, if any, and
     /// returns it.
     pub fn settle_running(&self, life: u64) -> Option<JobId> {
-        let id = self.lock().running.get(&life).cloned()?;
-        self.settle(&id).then_some(id)
+        let mut l = self.lock();
+        let id = l.running.get(&life).cloned()?;
+        l.settle(&id).then_some(id)
     }
 
     /// Settles every job not settled yet, with why it never finished: the
@@ -204,7 +210,7 @@ impl Ledger {
                     l.counts.queued -= 1;
                     "still queued when jobd stopped"
                 }
-                State::Running => {
+                State::Running(_) => {
                     l.counts.running -= 1;
                     "unfinished when jobd stopped: its worker hung or ran past the drain deadline and was abandoned"
                 }
@@ -305,6 +311,11 @@ mod tests {
         assert!(ledger.settle_all().is_empty(), "once");
         let c = ledger.counts();
         assert_eq!((c.queued, c.running), (0, 0));
+        assert_eq!(
+            (c.accepted, c.writing),
+            (3, 3),
+            "all three lines on the way"
+        );
     }
 
     #[test]
@@ -313,6 +324,8 @@ mod tests {
         let id: JobId = Arc::from("8");
         ledger.admit(&id).expect("a new id");
         ledger.withdraw(&id);
+        let c = ledger.counts();
+        assert_eq!((c.accepted, c.queued, c.refused), (0, 0, 1));
         assert!(ledger.wait(&id).is_err());
         assert_eq!(ledger.counts().accepted, 0);
         ledger.admit(&id).expect("withdrawn ids may be sent again");

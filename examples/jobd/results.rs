@@ -108,6 +108,11 @@ impl Server for Results {
         if let Some(cut) = repair(&self.path)? {
             tracing::warn!(file = %self.path.display(), bytes = cut, "cut a torn last line left by a crash");
         }
+        // Whatever an earlier life's failed write tore is cut now.
+        self.batch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .torn = false;
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -136,12 +141,10 @@ impl Server for Results {
         // The results server stops last: every other child has ended (or
         // been abandoned). A job nobody settled gets its line now.
         if matches!(why, ExitReason::Shutdown) {
+            let mut batch = self.batch.lock().unwrap_or_else(PoisonError::into_inner);
             for (id, outcome) in self.ledger.settle_all() {
                 tracing::warn!(job = %id, outcome = %outcome, "job dead: unfinished at the end");
-                self.batch
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(id, outcome);
+                batch.push(id, outcome);
             }
         }
         self.write_out();

@@ -10,8 +10,8 @@ use serde::Deserialize;
 pub struct Settings {
     /// The Unix socket's path.
     pub socket: PathBuf,
-    /// The socket's permission bits, as an octal string ("0600").
-    pub socket_mode: String,
+    /// The socket's permission bits, written as an octal string ("0600").
+    pub socket_mode: SocketMode,
     /// The append-only results file.
     pub results: PathBuf,
     /// Read jobs from stdin when it is not a terminal.
@@ -31,37 +31,58 @@ impl Default for Settings {
         let tmp = std::env::temp_dir();
         Settings {
             socket: tmp.join(format!("jobd-{user}.sock")),
-            socket_mode: "0600".into(),
+            socket_mode: SocketMode(0o600),
             results: tmp.join(format!("jobd-{user}-results.tsv")),
             stdin: true,
         }
     }
 }
 
-impl Settings {
-    /// The socket mode as permission bits.
-    ///
-    /// # Errors
-    ///
-    /// A message naming the key when it is not an octal mode up to 0777, or
-    /// when it would not let the owner connect (read and write).
-    pub fn mode(&self) -> Result<u32, String> {
-        let text = self.socket_mode.trim_start_matches("0o");
-        let mode = u32::from_str_radix(text, 8)
+/// A socket's permission bits, read from an octal string up to "0777" that
+/// lets the owner read and write; checked when the file is loaded, so a
+/// bad one is reported with the file and line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct SocketMode(pub u32);
+
+impl TryFrom<String> for SocketMode {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let mode = u32::from_str_radix(text.trim_start_matches("0o"), 8)
             .ok()
             .filter(|m| *m <= 0o777)
-            .ok_or_else(|| {
-                format!(
-                    "app.socket_mode: expected an octal mode like \"0600\", found {:?}",
-                    self.socket_mode
-                )
-            })?;
+            .ok_or_else(|| format!("expected an octal mode like \"0600\", found {text:?}"))?;
         if mode & 0o600 != 0o600 {
             return Err(format!(
-                "app.socket_mode: {:?} does not let the owner read and write the socket",
-                self.socket_mode
+                "{text:?} does not let the owner read and write the socket"
             ));
         }
-        Ok(mode)
+        Ok(SocketMode(mode))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use threadbutler::config::Config;
+
+    use super::*;
+
+    #[test]
+    fn a_bad_socket_mode_is_refused_at_load_with_its_line() {
+        let ok: Settings = Config::app_section("[app]\nsocket_mode = \"0660\"\n", "jobd.toml")
+            .expect("valid")
+            .expect("has [app]");
+        assert_eq!(ok.socket_mode, SocketMode(0o660));
+        for (text, says) in [
+            ("0400", "does not let the owner"),
+            ("0999", "expected an octal mode"),
+            ("rw", "expected an octal mode"),
+        ] {
+            let file = format!("[app]\nstdin = true\nsocket_mode = \"{text}\"\n");
+            let err = Config::app_section::<Settings>(&file, "jobd.toml").expect_err(text);
+            assert_eq!(err.line, Some(3), "{err}");
+            assert!(err.to_string().contains(says), "{err}");
+        }
     }
 }

@@ -7,7 +7,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use threadbutler::config::Config;
@@ -49,28 +49,46 @@ fn run(args: &[String]) -> Result<bool, String> {
         }
     }
     let path = socket.unwrap_or_else(|| Settings::default().socket);
-    let stream = UnixStream::connect(&path).map_err(|e| {
+    let mut all_ok = true;
+    exchange(&path, &lines, Duration::from_secs(3600), |_, answer| {
+        all_ok &= !answer.starts_with("err ");
+        println!("{answer}");
+    })?;
+    Ok(all_ok)
+}
+
+/// Sends each of `lines` to the jobd at `socket` and reads its answer
+/// (waiting up to `patience` for each), handing both to `each`.
+///
+/// # Errors
+///
+/// jobd could not be reached, or closed the connection, or the socket
+/// failed.
+pub fn exchange(
+    socket: &Path,
+    lines: &[String],
+    patience: Duration,
+    mut each: impl FnMut(&str, &str),
+) -> Result<(), String> {
+    let stream = UnixStream::connect(socket).map_err(|e| {
         format!(
             "cannot reach jobd at {}: {e} (is it running?)",
-            path.display()
+            socket.display()
         )
     })?;
     stream
-        .set_read_timeout(Some(Duration::from_secs(3600)))
+        .set_read_timeout(Some(patience))
         .map_err(|e| e.to_string())?;
     let mut to = stream.try_clone().map_err(|e| e.to_string())?;
     let mut from = BufReader::new(stream);
-    let mut all_ok = true;
-    for line in &lines {
+    for line in lines {
         writeln!(to, "{line}").map_err(|e| format!("sending: {e}"))?;
         let mut answer = String::new();
         match from.read_line(&mut answer) {
             Ok(0) => return Err("jobd closed the connection".into()),
-            Ok(_) => {}
+            Ok(_) => each(line, answer.trim_end()),
             Err(e) => return Err(format!("reading the answer: {e}")),
         }
-        all_ok &= !answer.starts_with("err ");
-        print!("{answer}");
     }
-    Ok(all_ok)
+    Ok(())
 }

@@ -6,26 +6,39 @@ use threadbutler::prelude::*;
 
 use super::job::{Job, JobId};
 use super::ledger::{Ledger, Outcome};
-use super::results::Record;
+use super::results::{Record, Results};
 
 threadbutler::messages! { pub enum WorkMsg for Worker { Job } }
 
 /// One worker of the `workers` pool.
 pub struct Worker {
     ledger: Arc<Ledger>,
+    /// The results server's mailbox, looked up once at the start.
+    results: Option<Address<Results>>,
 }
 
 impl Worker {
     /// A worker booking its jobs in `ledger`.
     pub fn new(ledger: Arc<Ledger>) -> Self {
-        Worker { ledger }
+        Worker {
+            ledger,
+            results: None,
+        }
+    }
+
+    fn record(&self, id: JobId, outcome: Outcome) {
+        let results = self
+            .results
+            .as_ref()
+            .expect("set by on_start, before any message");
+        record(results, id, outcome);
     }
 }
 
 /// Sends a settled job's result to the results server. Only the one who
 /// settled the job calls it.
-pub fn record(hub: &Hub, id: JobId, outcome: Outcome) {
-    if let Err(e) = hub.send(Record { id, outcome }) {
+pub fn record(results: &Address<Results>, id: JobId, outcome: Outcome) {
+    if let Err(e) = results.send(Record { id, outcome }) {
         let Record { id, outcome } = e.into_inner();
         // The results server stops last; this means the tree is failing.
         tracing::error!(job = %id, outcome = %outcome, "result lost: the results server is gone");
@@ -33,6 +46,11 @@ pub fn record(hub: &Hub, id: JobId, outcome: Outcome) {
 }
 
 impl Server for Worker {
+    fn on_start(&mut self, ctx: &mut Ctx<Self>) -> Result<(), BoxError> {
+        self.results = Some(ctx.hub().route::<Results>()?);
+        Ok(())
+    }
+
     fn handle(&mut self, msg: WorkMsg, ctx: &mut Ctx<Self>) -> Result<(), BoxError> {
         let WorkMsg::Job(Job { id, kind }) = msg;
         self.ledger.start(&id, ctx.id());
@@ -42,7 +60,7 @@ impl Server for Worker {
             Err(error) => Outcome::Failed(error),
         };
         if self.ledger.settle(&id) {
-            record(ctx.hub(), id, outcome);
+            self.record(id, outcome);
         } else {
             // Declared dead while it ran (it hung past its heartbeat, then
             // returned after all): its line is written already.
@@ -57,7 +75,7 @@ impl Server for Worker {
         // which job it was.
         if let Some(id) = self.ledger.settle_running(ctx.id()) {
             tracing::warn!(job = %id, reason = %why, "job dead: its worker failed");
-            record(ctx.hub(), id, Outcome::Dead(why.to_string()));
+            self.record(id, Outcome::Dead(why.to_string()));
         }
     }
 }

@@ -1,11 +1,12 @@
-//! Running a helper daemon (`src/bin/opsd.rs`) as a process: its output
-//! lines as they arrive, commands on its stdin, signals, its exit code.
+//! Running a helper daemon (`src/bin/opsd.rs`, or jobd through
+//! [`crate::jobd`]) as a process: its output lines as they arrive, lines on
+//! its stdin, signals, its exit code.
 //! Nothing here sleeps: every wait is on a line, a stream's end or a
 //! deadline.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, unbounded};
@@ -124,38 +125,43 @@ pub fn strip_ansi(s: &str) -> String {
     out
 }
 
-/// A running `opsd`. Dropping it kills the process if it is still running.
-pub struct Opsd {
+/// A helper daemon run as a process: its output streams as they arrive,
+/// lines on its stdin, signals, its exit status. Dropping it kills the
+/// process if it is still running. [`Opsd`] and
+/// [`Jobd`](crate::jobd::Jobd) are this with their own start and helpers.
+pub struct Process {
+    name: &'static str,
     child: Child,
     stdin: Option<ChildStdin>,
+    exited: Option<ExitStatus>,
+    /// A log file whose last lines go into [`transcript`](Self::transcript).
+    log: Option<PathBuf>,
     /// Its standard output.
     pub out: Stream,
-    /// Its standard error (the logs).
+    /// Its standard error.
     pub err: Stream,
 }
 
-impl Opsd {
-    /// Starts `opsd` (its path: `env!("CARGO_BIN_EXE_opsd")` in a test)
-    /// with `config` (if any) and the extra environment.
-    pub fn start(exe: &str, config: Option<&Path>, env: &[(&str, &str)]) -> Opsd {
-        let mut cmd = Command::new(exe);
-        cmd.args(config)
-            .env_remove("RUST_LOG")
-            .env_remove("OPSD_CONFIG")
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("WATCHDOG_USEC")
-            .env_remove("WATCHDOG_PID")
-            .envs(env.iter().copied())
+impl Process {
+    /// Runs `cmd` (see [`clean_env`]) with its three standard streams
+    /// piped. `name` names it in failure messages; `log` is a log file whose
+    /// tail failure messages show.
+    pub fn spawn(name: &'static str, cmd: &mut Command, log: Option<PathBuf>) -> Process {
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("opsd runs");
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name} runs: {e}"));
         let stdin = child.stdin.take();
         let out = Stream::new("stdout", child.stdout.take().expect("piped"));
         let err = Stream::new("stderr", child.stderr.take().expect("piped"));
-        Opsd {
+        Process {
+            name,
             child,
             stdin,
+            exited: None,
+            log,
             out,
             err,
         }
@@ -166,14 +172,20 @@ impl Opsd {
         self.child.id()
     }
 
-    /// Sends one command line.
-    pub fn send(&mut self, line: &str) {
+    /// Writes one line to its stdin.
+    pub fn send_stdin(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().expect("stdin open");
-        writeln!(stdin, "{line}").expect("opsd reads its stdin");
+        writeln!(stdin, "{line}").expect("the daemon reads its stdin");
         stdin.flush().expect("flushed");
     }
 
-    /// Sends `signal` (`"TERM"`, `"INT"`, `"HUP"`, `"USR1"`) with kill(1).
+    /// Closes its stdin: the daemon reads the end of it.
+    pub fn close_stdin(&mut self) {
+        drop(self.stdin.take());
+    }
+
+    /// Sends `signal` (`"TERM"`, `"INT"`, `"HUP"`, `"USR1"`, `"KILL"`)
+    /// with kill(1).
     pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([format!("-{signal}"), self.pid().to_string()])
@@ -182,32 +194,42 @@ impl Opsd {
         assert!(status.success(), "kill -{signal} failed");
     }
 
-    /// Everything seen so far on both streams, for failure messages.
+    /// Everything seen so far on both streams, and the log file's last
+    /// lines if it has one, for failure messages.
     pub fn transcript(&mut self) -> String {
         self.out.poll();
         self.err.poll();
-        format!(
+        let mut s = format!(
             "--- stdout ---\n{}\n--- stderr ---\n{}",
             self.out.seen.join("\n"),
             self.err.seen.join("\n")
-        )
+        );
+        if let Some(log) = &self.log {
+            let lines = log_lines(log);
+            let tail = &lines[lines.len().saturating_sub(40)..];
+            s += &format!(
+                "\n--- last lines of {} ---\n{}",
+                log.display(),
+                tail.join("\n")
+            );
+        }
+        s
     }
 
     /// Consumes stdout lines until one satisfies `pred`; returns the lines
-    /// consumed, that one last. Panics after [`PATIENCE`].
+    /// consumed, that one last. Panics with a transcript after [`PATIENCE`]
+    /// or when stdout ends first.
     pub fn wait_out(&mut self, what: &str, pred: impl FnMut(&str) -> bool) -> Vec<String> {
         self.wait_on(true, what, pred)
     }
 
-    /// As [`wait_out`](Self::wait_out), on stderr (the logs).
+    /// As [`wait_out`](Self::wait_out), on stderr.
     pub fn wait_err(&mut self, what: &str, pred: impl FnMut(&str) -> bool) -> Vec<String> {
         self.wait_on(false, what, pred)
     }
 
-    /// Waits on stdout (or stderr) for a line satisfying `pred`; returns
-    /// the lines consumed, that one last. Panics with a transcript after
-    /// [`PATIENCE`].
-    pub fn wait_on(
+    /// Waits on stdout (or stderr) for a line satisfying `pred`.
+    fn wait_on(
         &mut self,
         stdout: bool,
         what: &str,
@@ -221,27 +243,104 @@ impl Opsd {
         }
     }
 
-    /// Waits for the exact stdout line `line`.
-    pub fn expect_out(&mut self, line: &str) -> Vec<String> {
-        self.wait_out(line, |l| l == line)
-    }
-
-    /// Waits until the process closed both streams (it exited), then reaps
-    /// it; returns its exit code. Panics after `patience`.
-    pub fn exit_code_within(&mut self, patience: Duration) -> Option<i32> {
+    /// Waits until the process closed both output streams (it exited), then
+    /// reaps it; panics with a transcript after `patience`.
+    pub fn exit_status_within(&mut self, patience: Duration) -> ExitStatus {
+        if let Some(status) = self.exited {
+            return status;
+        }
         let deadline = Instant::now() + patience;
         if !(self.out.wait_end(deadline) && self.err.wait_end(deadline)) {
+            let name = self.name;
             panic!(
-                "opsd did not exit within {patience:?}\n{}",
+                "{name} did not exit within {patience:?}\n{}",
                 self.transcript()
             );
         }
-        self.child.wait().expect("reaped").code()
+        let status = self.child.wait().expect("reaped");
+        self.exited = Some(status);
+        status
     }
 
-    /// The exit code, waiting up to [`PATIENCE`] for the process to end.
+    /// The exit code, waiting up to [`PATIENCE`] for the process to end;
+    /// `None` when a signal ended it.
     pub fn exit_code(&mut self) -> Option<i32> {
-        self.exit_code_within(PATIENCE)
+        self.exit_status_within(PATIENCE).code()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if self.exited.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The lines of the log file at `path`, without colour codes; none when
+/// it does not exist.
+pub fn log_lines(path: &Path) -> Vec<String> {
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(strip_ansi)
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Removes from `cmd` the environment that changes a daemon's behaviour
+/// under test: `RUST_LOG`, `RUST_BACKTRACE` and systemd's.
+pub fn clean_env(cmd: &mut Command) -> &mut Command {
+    for var in [
+        "RUST_LOG",
+        "RUST_BACKTRACE",
+        "NOTIFY_SOCKET",
+        "WATCHDOG_USEC",
+        "WATCHDOG_PID",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// A running `opsd` (see [`Process`], which it derefs to).
+pub struct Opsd(Process);
+
+impl std::ops::Deref for Opsd {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Opsd {
+    fn deref_mut(&mut self) -> &mut Process {
+        &mut self.0
+    }
+}
+
+impl Opsd {
+    /// Starts `opsd` (its path: `env!("CARGO_BIN_EXE_opsd")` in a test)
+    /// with `config` (if any) and the extra environment.
+    pub fn start(exe: &str, config: Option<&Path>, env: &[(&str, &str)]) -> Opsd {
+        let mut cmd = Command::new(exe);
+        clean_env(&mut cmd)
+            .env_remove("OPSD_CONFIG")
+            .args(config)
+            .envs(env.iter().copied());
+        Opsd(Process::spawn("opsd", &mut cmd, None))
+    }
+
+    /// Sends one command line.
+    pub fn send(&mut self, line: &str) {
+        self.send_stdin(line);
+    }
+
+    /// Waits for the exact stdout line `line`.
+    pub fn expect_out(&mut self, line: &str) -> Vec<String> {
+        self.wait_out(line, |l| l == line)
     }
 
     /// The last `handled N dead M` line, as (N, M).
@@ -262,15 +361,6 @@ impl Opsd {
             ["handled", h, "dead", d] => (h.parse().expect("a count"), d.parse().expect("a count")),
             _ => panic!("malformed: {line}"),
         }
-    }
-}
-
-impl Drop for Opsd {
-    fn drop(&mut self) {
-        // Only an unreaped child can still be running; kill() of a reaped
-        // one is a harmless error.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -82,6 +82,7 @@ fn crash_during_drain(restart: Restart) -> (i32, usize, u64, Vec<String>) {
         .find(|(n, _)| n == "cell")
         .expect("listed");
     assert_eq!(stats.accepted, stats.handled + stats.dead_lettered);
+    assert_eq!(stats.accepted, 12, "Hold, Crash and ten Work, each counted");
     let kinds = ["Exited", "Restarting", "Started", "Drained"];
     let seen: Vec<String> = events
         .drain()

@@ -122,3 +122,80 @@ fn a_panicking_future_is_a_failure_and_the_restarted_server_keeps_its_mailbox() 
     app.shutdown();
     app.wait().expect("clean");
 }
+
+pub struct Nothing;
+threadbutler::messages! { pub enum FragileMsg for Fragile { Nothing } }
+
+/// Panics in `on_start` (when `at_start`) or in `on_stop`.
+pub struct Fragile {
+    at_start: bool,
+}
+
+impl AsyncServer for Fragile {
+    async fn on_start(&mut self, _: &mut AsyncCtx<Self>) -> Result<(), BoxError> {
+        assert!(!self.at_start, "start boom");
+        Ok(())
+    }
+
+    async fn handle(&mut self, _: FragileMsg, _: &mut AsyncCtx<Self>) -> Result<(), BoxError> {
+        Ok(())
+    }
+
+    async fn on_stop(&mut self, _: &ExitReason, _: &mut AsyncCtx<Self>) {
+        panic!("stop boom");
+    }
+}
+
+#[test]
+fn a_panic_in_a_hook_names_the_hooks_stage() {
+    // §5: a panic in on_start is a failed start at `Start`; one in on_stop
+    // makes a clean end a failure at `Stop`.
+    let err = Butler::builder("app")
+        .async_server("fragile", || Fragile { at_start: true })
+        .start()
+        .expect_err("on_start panicked");
+    let threadbutler::Error::Start { reason } = &err else {
+        panic!("{err}")
+    };
+    assert!(
+        matches!(
+            *reason_of(reason),
+            ExitReason::Panicked {
+                stage: Stage::Start,
+                ..
+            }
+        ),
+        "{reason}"
+    );
+
+    let app = Butler::builder("app")
+        .async_server("fragile", || Fragile { at_start: false })
+        .restart(Restart::Temporary)
+        .start()
+        .expect("starts");
+    let mut events = EventLog::new(app.subscribe());
+    app.shutdown();
+    let exited = events.wait("Exited", "app/fragile");
+    assert!(
+        matches!(
+            &exited,
+            Event::Exited {
+                reason: ExitReason::Panicked {
+                    stage: Stage::Stop,
+                    ..
+                },
+                ..
+            }
+        ),
+        "{exited}"
+    );
+    let _ = app.wait();
+}
+
+/// The innermost reason of a failed start.
+fn reason_of(r: &ExitReason) -> Box<ExitReason> {
+    match r {
+        ExitReason::ChildStartFailed { reason, .. } => reason_of(reason),
+        other => Box::new(other.clone()),
+    }
+}

@@ -139,6 +139,11 @@ fn bad_requests_get_err_answers_and_the_connection_lives_on() {
         job_count(&status, "refused") >= bad.len() as u64,
         "{status}"
     );
+    assert_eq!(
+        job_count(&status, "refused"),
+        bad.len() as u64 + 2,
+        "the bad lines, the duplicate good-0 and the 100 KiB line: {status}"
+    );
     for child in ["results", "stats", "workers", "intake"] {
         let path = format!("jobd/{child}");
         assert!(

@@ -256,7 +256,7 @@ fn a_panic_during_the_drain_costs_only_its_own_job() {
     // Every worker busy for a while, so that what follows is queued when
     // SIGTERM comes.
     for w in 0..settings.pool_size {
-        conn.submit(&format!("busy-{w}"), "sleep 300ms");
+        conn.submit(&format!("busy-{w}"), "sleep 1s");
     }
     let mut sleepers = Vec::new();
     for p in 0..=settings.pool_size {
@@ -286,14 +286,34 @@ fn a_panic_during_the_drain_costs_only_its_own_job() {
         lost.first()
     );
     assert_eq!(code, Some(0), "{transcript}");
+    for p in 0..=settings.pool_size {
+        assert_eq!(results.only(&format!("p{p}")).outcome, "dead");
+    }
+    // The panics came during the drain: workers restarted after it began.
+    let log = jobd.log();
+    let began = log
+        .iter()
+        .position(|l| l.contains("shutdown began supervisor=jobd"))
+        .unwrap_or_else(|| panic!("the drain is logged\n{transcript}"));
+    let restarts = log[began..]
+        .iter()
+        .filter(|l| l.contains("child restarting child=jobd/workers/"))
+        .count();
+    assert!(
+        restarts >= 1,
+        "no worker restarted during the drain\n{transcript}"
+    );
 }
 
 #[test]
 fn a_drain_that_begins_during_restart_backoffs_still_runs_the_queue() {
     let scratch = Scratch::new("drainbackoff");
     let mut settings = Settings::new(&scratch);
-    settings.backoff_min = "1s".into();
-    settings.backoff_max = "1s".into();
+    // Far longer than the drain: only workers started at once for the
+    // drain can run the queue.
+    settings.backoff_min = "60s".into();
+    settings.backoff_max = "60s".into();
+    settings.drain = "5s".into();
     let mut jobd = Jobd::start(JOBD, &settings);
     let mut conn = jobd.connect();
     for p in 0..settings.pool_size {

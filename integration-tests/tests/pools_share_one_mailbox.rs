@@ -111,7 +111,12 @@ fn the_pool_drains_as_one_unit() {
     for _ in 0..50 {
         app.hub().send(Work).expect("queued");
     }
+    // The gate opens only once the drain reached the pool (its mailbox is
+    // closed): the 50 are handled by the drain, not before it.
+    let addr = app.hub().address::<Churn>("workers").expect("the pool");
     app.shutdown();
+    integration_tests::wait_until("the drain reached the pool", || addr.is_closed());
+    assert_eq!(addr.depth(), 50, "all queued when the drain began");
     gate.open(3);
     let report = app.wait().expect("clean");
     assert!(report.is_clean(), "{report:?}");

@@ -10,8 +10,8 @@
 //! heartbeat writer, and the [`StartNotice`] to give once initialisation
 //! succeeded. When `run` returns, the worker reports the exit reason and waits
 //! for the next life. So a restart after a caught failure reuses the thread
-//! (no spawn; thread-locals persist), and only a hung or abandoned child, or
-//! one whose spec asks for it, gets a new thread.
+//! (no spawn; thread-locals persist), and only an abandoned child, or one
+//! whose spec asks for it, gets a new thread.
 //!
 //! The hooks other than `run` are called on the supervisor's thread and must
 //! not block: they tell the child what becomes of the work queued for it.

@@ -5,8 +5,9 @@
 //! - Children start one at a time in declaration order; each start waits for
 //!   the child's start notice (or its exit, or the start timeout) before the
 //!   next begins. They stop one at a time in reverse order.
-//! - Only failures and restarts by policy are counted towards intensity; a
-//!   stop through the API or a shutdown never restarts and never counts.
+//! - Only restarts by policy are counted towards intensity; a stop through
+//!   the API or a shutdown never restarts and never counts, except for the
+//!   drain's own restarts (§11.5, §11.16).
 //! - Each life has a unique id; an event about a life that is not the slot's
 //!   current one (an abandoned life finishing late) is ignored.
 //! - A child in its backoff wait is not running: a shutdown retires it at
@@ -125,6 +126,33 @@ struct Inst {
     /// Progress as last sampled, and when it last moved (or the child last
     /// became busy).
     watch: (u64, Option<Instant>),
+}
+
+impl Inst {
+    /// Samples the heartbeat at `now`: true if the life has been busy
+    /// without progress for `timeout` (the two-sample rule of §9.2).
+    fn hung(&mut self, now: Instant, timeout: Duration) -> bool {
+        let sample = self.hb.sample();
+        if !sample.busy {
+            self.watch = (sample.progress, None);
+            return false;
+        }
+        match self.watch {
+            (progress, Some(since)) if progress == sample.progress => {
+                now.saturating_duration_since(since) >= timeout
+            }
+            _ => {
+                self.watch = (sample.progress, Some(now));
+                false
+            }
+        }
+    }
+}
+
+/// How often a heartbeat with `timeout` is sampled: at half of it, so that
+/// a hang is seen within 1.5x.
+fn sample_step(timeout: Duration) -> Duration {
+    (timeout / 2).max(Duration::from_millis(1))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -465,9 +493,7 @@ impl Engine {
                 take(until);
             }
             if let (Some(timeout), Some(inst)) = (s.spec.heartbeat, &s.inst) {
-                // Sample at half the timeout: a hang is seen within 1.5x.
-                let step = (timeout / 2).max(Duration::from_millis(1));
-                let next = after(Instant::now(), step);
+                let next = after(Instant::now(), sample_step(timeout));
                 take(
                     inst.watch
                         .1
@@ -499,7 +525,8 @@ impl Engine {
         } else if i == ctl {
             match op.recv(&self.control) {
                 Ok(c) => Woke::Control(c),
-                // Every handle is gone; nobody can ask anything any more.
+                // Cannot happen while the engine runs: its `SupervisorChild`
+                // holds the sender.
                 Err(_) => Woke::Timeout,
             }
         } else {
@@ -720,9 +747,9 @@ impl Engine {
     /// Counts one restart in the intensity window if it allows one more;
     /// false (and nothing counted) if not.
     fn admit_restart(&self) -> bool {
-        let now = Instant::now();
-        let mut g = fast_restart::lock(&self.gate);
-        g.window.would_allow(now) && g.window.record(now)
+        fast_restart::lock(&self.gate)
+            .window
+            .try_record(Instant::now())
     }
 
     /// Applies the strategy after slot `i` failed or ended with a restart
@@ -848,14 +875,7 @@ impl Engine {
             let (Some(timeout), Some(inst)) = (s.spec.heartbeat, s.inst.as_mut()) else {
                 continue;
             };
-            let sample = inst.hb.sample();
-            if !sample.busy {
-                inst.watch = (sample.progress, None);
-            } else if sample.progress != inst.watch.0 || inst.watch.1.is_none() {
-                inst.watch = (sample.progress, Some(now));
-            } else if let Some(since) = inst.watch.1
-                && now.saturating_duration_since(since) >= timeout
-            {
+            if inst.hung(now, timeout) {
                 hung.push((s.key, inst.id, timeout));
             }
         }
@@ -1146,7 +1166,7 @@ impl Engine {
         let Some(timeout) = self.slots[i].spec.heartbeat else {
             return (self.wait_exit(key, id, until, true), false);
         };
-        let step = (timeout / 2).max(Duration::from_millis(1));
+        let step = sample_step(timeout);
         loop {
             let slice = until.min(after(Instant::now(), step));
             if let Some(r) = self.wait_exit(key, id, slice, true) {
@@ -1159,21 +1179,7 @@ impl Engine {
             let Some(inst) = self.slots[i].inst.as_mut() else {
                 return (None, false);
             };
-            // The same two-sample rule as `check_heartbeats` (§9.2).
-            let sample = inst.hb.sample();
-            if !sample.busy {
-                inst.watch = (sample.progress, None);
-                continue;
-            }
-            if sample.progress != inst.watch.0 || inst.watch.1.is_none() {
-                inst.watch = (sample.progress, Some(now));
-                continue;
-            }
-            if inst
-                .watch
-                .1
-                .is_none_or(|since| now.saturating_duration_since(since) < timeout)
-            {
+            if !inst.hung(now, timeout) {
                 continue;
             }
             let stop = Arc::clone(&inst.stop);
@@ -1191,18 +1197,8 @@ impl Engine {
             {
                 return (Some(reason), false);
             }
-            // Threads cannot be killed: leave it, as `stop_slot_closed` does.
-            let s = &mut self.slots[i];
-            if let Some(inst) = s.inst.take() {
-                s.last_ran = inst.started_at.elapsed();
-            }
-            s.worker = None;
-            s.state = SlotState::Abandoned;
-            s.last_exit = Some(reason.clone());
-            if let Some(c) = fast_restart::lock(&self.gate).children.get_mut(&key) {
-                c.worker = 0;
-            }
-            self.emit(Event::Abandoned { child: path, id });
+            self.slots[i].last_exit = Some(reason.clone());
+            self.abandon(i, id);
             return (Some(reason), true);
         }
     }
@@ -1392,17 +1388,27 @@ impl Engine {
                 Stopped::Exited(r)
             }
             None => {
-                // Threads cannot be killed: leave it. Its stop stays set, so it
-                // takes nothing more; its late exit is ignored.
-                s.worker = None;
-                s.state = SlotState::Abandoned;
-                if let Some(c) = fast_restart::lock(&self.gate).children.get_mut(&key) {
-                    c.worker = 0;
-                }
-                self.emit(Event::Abandoned { child: path, id });
+                self.abandon(i, id);
                 Stopped::Abandoned
             }
         }
+    }
+
+    /// Leaves life `id` of slot `i` behind: threads cannot be killed. Its
+    /// stop stays set, so it takes nothing more; its late exit is ignored,
+    /// and its thread is not reused (nor may it restart the child itself).
+    fn abandon(&mut self, i: usize, id: u64) {
+        let s = &mut self.slots[i];
+        if let Some(inst) = s.inst.take() {
+            s.last_ran = inst.started_at.elapsed();
+        }
+        s.worker = None;
+        s.state = SlotState::Abandoned;
+        if let Some(c) = fast_restart::lock(&self.gate).children.get_mut(&s.key) {
+            c.worker = 0;
+        }
+        let child = Arc::clone(&s.path);
+        self.emit(Event::Abandoned { child, id });
     }
 
     /// Stops every child in reverse start order, ending this life of the

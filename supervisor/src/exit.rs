@@ -42,8 +42,8 @@ impl fmt::Display for Stage {
 /// Why a child ended.
 ///
 /// [`is_failure`](ExitReason::is_failure) decides restarts: a `Transient`
-/// child is restarted only after a failure, and only failures count towards a
-/// supervisor's restart intensity.
+/// child is restarted only after a failure. Every restart by policy counts
+/// towards its supervisor's restart intensity.
 ///
 /// ```
 /// use threadbutler_supervisor::{ExitReason, Restart, Stage};
@@ -119,8 +119,9 @@ impl ExitReason {
         }
     }
 
-    /// True for the reasons that count as a failure: `Failed`, `Panicked`
-    /// and `HeartbeatMissed`.
+    /// True for the reasons that count as a failure: `Failed`, `Panicked`,
+    /// `HeartbeatMissed`, and a nested supervisor's `GaveUp` and
+    /// `ChildStartFailed`.
     pub fn is_failure(&self) -> bool {
         matches!(
             self,
@@ -175,13 +176,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn failures_are_the_three_abnormal_reasons() {
+    fn every_reason_but_normal_and_shutdown_is_a_failure() {
         assert!(!ExitReason::Normal.is_failure());
         assert!(!ExitReason::Shutdown.is_failure());
         assert!(ExitReason::failed(Stage::Handle, "bad".into()).is_failure());
         assert!(
             ExitReason::HeartbeatMissed {
                 timeout: Duration::from_secs(1)
+            }
+            .is_failure()
+        );
+        let gave_up = ExitReason::GaveUp {
+            max_restarts: 3,
+            period: Duration::from_secs(5),
+        };
+        assert!(gave_up.is_failure());
+        assert!(
+            ExitReason::ChildStartFailed {
+                child: Arc::from("app/db"),
+                reason: Box::new(gave_up),
             }
             .is_failure()
         );

@@ -117,9 +117,7 @@ impl FastGate {
         if !c.eligible || c.worker != worker || !c.restart.restarts_after(reason.is_failure()) {
             return false;
         }
-        if !self.window.would_allow(now) {
-            return false; // the supervisor records it and gives up
-        }
-        self.window.record(now)
+        // If not, the supervisor records it and gives up.
+        self.window.try_record(now)
     }
 }

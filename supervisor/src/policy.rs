@@ -28,7 +28,8 @@ pub enum Restart {
     /// through the API or a shutdown).
     #[default]
     Permanent,
-    /// Only after a failure: a panic, an `Err`, a missed heartbeat.
+    /// Only after a failure: a panic, an `Err`, a missed heartbeat, or a
+    /// nested supervisor giving up or failing to start a child.
     Transient,
     /// Never; when it ends its spec is dropped.
     Temporary,
@@ -124,6 +125,12 @@ impl RestartWindow {
         }
         self.times.push_back(now);
         self.times.len() <= self.intensity.max_restarts as usize
+    }
+
+    /// Records a restart at `now` only if it is allowed; false (and
+    /// nothing recorded) if it would be one too many.
+    pub fn try_record(&mut self, now: Instant) -> bool {
+        self.would_allow(now) && self.record(now)
     }
 
     /// True if a restart recorded at `now` would still be allowed. Records

@@ -83,7 +83,7 @@ impl StopSignal {
         changed
     }
 
-    /// The mode asked for so far, `None` while running. One relaxed load.
+    /// The mode asked for so far, `None` while running. One load.
     #[inline]
     pub fn mode(&self) -> Option<StopMode> {
         match self.state.load(Ordering::Acquire) {

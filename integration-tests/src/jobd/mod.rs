@@ -15,7 +15,7 @@ mod settings;
 mod status;
 
 pub use conn::Conn;
-pub use process::{Jobd, log_lines};
+pub use process::Jobd;
 pub use results::{ResultLine, Results, fnv1a64, parse_result_line, read_results, word_count};
 pub use settings::Settings;
 pub use status::{job_count, status_node, worker_states};

@@ -1,59 +1,43 @@
-//! A running jobd: its output streams, signals, exit status, log and
-//! results.
+//! A running jobd: a [`Process`] started on a config file, with its log,
+//! results and socket at hand.
 
-use std::fmt::Write as _;
-use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use super::{Conn, Results, Settings, read_results};
 use crate::PATIENCE;
-use crate::daemon::{Stream, strip_ansi};
+use crate::daemon::{Process, clean_env, log_lines};
 
-/// A running `jobd`. Its stdin is a pipe held open (jobd reads requests
-/// from it); dropping it kills the process if it is still running.
+/// A running `jobd` (see [`Process`], which it derefs to). Its stdin is a
+/// pipe held open (jobd reads requests from it).
 pub struct Jobd {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    exited: Option<ExitStatus>,
+    process: Process,
     /// Its settings (paths of the socket, results file and log).
     pub settings: Settings,
-    /// Its standard output.
-    pub out: Stream,
-    /// Its standard error.
-    pub err: Stream,
+}
+
+impl std::ops::Deref for Jobd {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        &self.process
+    }
+}
+
+impl std::ops::DerefMut for Jobd {
+    fn deref_mut(&mut self) -> &mut Process {
+        &mut self.process
+    }
 }
 
 impl Jobd {
     /// Writes `settings`' config file and runs `exe` (`env!("CARGO_BIN_EXE_jobd")`
     /// in a test) with `--config` on it, without waiting for anything.
     pub fn spawn(exe: &str, settings: &Settings) -> Jobd {
-        let config = settings.write();
-        let mut child = Command::new(exe)
-            .arg("--config")
-            .arg(config)
-            .env_remove("RUST_LOG")
-            .env_remove("RUST_BACKTRACE")
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("WATCHDOG_USEC")
-            .env_remove("WATCHDOG_PID")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("jobd runs");
-        let stdin = child.stdin.take();
-        let out = Stream::new("stdout", child.stdout.take().expect("piped"));
-        let err = Stream::new("stderr", child.stderr.take().expect("piped"));
+        let mut cmd = Command::new(exe);
+        clean_env(&mut cmd).arg("--config").arg(settings.write());
         Jobd {
-            child,
-            stdin,
-            exited: None,
+            process: Process::spawn("jobd", &mut cmd, Some(settings.log_file())),
             settings: settings.clone(),
-            out,
-            err,
         }
     }
 
@@ -67,69 +51,9 @@ impl Jobd {
         jobd
     }
 
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Sends `signal` (`"TERM"`, `"INT"`, `"KILL"`) with kill(1).
-    pub fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([format!("-{signal}"), self.pid().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill -{signal} failed");
-    }
-
-    /// Writes one request line to its stdin.
-    pub fn send_stdin(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin open");
-        writeln!(stdin, "{line}").expect("jobd reads its stdin");
-        stdin.flush().expect("flushed");
-    }
-
-    /// Closes its stdin: jobd reads the end of it.
-    pub fn close_stdin(&mut self) {
-        drop(self.stdin.take());
-    }
-
     /// A new client on its socket.
     pub fn connect(&self) -> Conn {
         Conn::open(&self.settings.socket)
-    }
-
-    /// Consumes stdout lines until one satisfies `pred`; returns the lines
-    /// consumed, that one last. Panics with a transcript after [`PATIENCE`]
-    /// or when stdout ends first.
-    pub fn wait_out(&mut self, what: &str, mut pred: impl FnMut(&str) -> bool) -> Vec<String> {
-        match self.out.until(Instant::now() + PATIENCE, &mut pred) {
-            Ok(lines) => lines,
-            Err(why) => panic!("{why} waiting on stdout for {what}\n{}", self.transcript()),
-        }
-    }
-
-    /// Waits until the process closed both output streams, then reaps it;
-    /// panics with a transcript after `patience`.
-    pub fn exit_status_within(&mut self, patience: Duration) -> ExitStatus {
-        if let Some(status) = self.exited {
-            return status;
-        }
-        let deadline = Instant::now() + patience;
-        if !(self.out.wait_end(deadline) && self.err.wait_end(deadline)) {
-            panic!(
-                "jobd did not exit within {patience:?}\n{}",
-                self.transcript()
-            );
-        }
-        let status = self.child.wait().expect("reaped");
-        self.exited = Some(status);
-        status
-    }
-
-    /// The exit code, waiting up to [`PATIENCE`] for the process to end;
-    /// `None` when a signal ended it.
-    pub fn exit_code(&mut self) -> Option<i32> {
-        self.exit_status_within(PATIENCE).code()
     }
 
     /// SIGKILL, then waits for the process to end; asserts that the signal
@@ -145,25 +69,6 @@ impl Jobd {
         );
     }
 
-    /// Everything seen so far on stdout and stderr, and the log file's
-    /// last lines, for failure messages.
-    pub fn transcript(&mut self) -> String {
-        self.out.poll();
-        self.err.poll();
-        let log = log_lines(&self.settings.log_file());
-        let tail = &log[log.len().saturating_sub(40)..];
-        let mut s = String::new();
-        let _ = write!(
-            s,
-            "--- stdout ---\n{}\n--- stderr ---\n{}\n--- last lines of {} ---\n{}",
-            self.out.seen.join("\n"),
-            self.err.seen.join("\n"),
-            self.settings.log_file().display(),
-            tail.join("\n")
-        );
-        s
-    }
-
     /// The log file's lines (without colour codes).
     pub fn log(&self) -> Vec<String> {
         log_lines(&self.settings.log_file())
@@ -173,26 +78,5 @@ impl Jobd {
     /// [`read_results`]).
     pub fn results(&self) -> Results {
         read_results(&self.settings.results)
-    }
-}
-
-impl Drop for Jobd {
-    fn drop(&mut self) {
-        if self.exited.is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// The lines of the log file at `path`, without colour codes; none when
-/// it does not exist.
-pub fn log_lines(path: &Path) -> Vec<String> {
-    match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes)
-            .lines()
-            .map(strip_ansi)
-            .collect(),
-        Err(_) => Vec::new(),
     }
 }
