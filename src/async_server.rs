@@ -466,8 +466,8 @@ impl<S: AsyncServer> Child for AsyncServerChild<S> {
         self.life(life)
     }
 
-    fn on_final_stop(&self, mode: StopMode) {
-        self.core.final_stop(mode);
+    fn on_final_stop(&self, mode: StopMode) -> u64 {
+        self.core.final_stop(mode)
     }
 
     fn on_drain_deadline(&self) -> u64 {

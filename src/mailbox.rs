@@ -341,13 +341,14 @@ impl<M: Message> MailboxCore<M> {
 
     /// The reader is stopped for good in `mode`: a drain closes the mailbox
     /// (the reader handles what is queued); an immediate stop finishes it
-    /// (what is queued is dead-lettered).
-    pub(crate) fn final_stop(&self, mode: threadbutler_supervisor::StopMode) {
+    /// (what is queued is dead-lettered). Returns how many were swept.
+    pub(crate) fn final_stop(&self, mode: threadbutler_supervisor::StopMode) -> u64 {
         match mode {
-            threadbutler_supervisor::StopMode::Drain => self.close(),
-            threadbutler_supervisor::StopMode::Immediate => {
-                self.finish(DeadReason::Stopped);
+            threadbutler_supervisor::StopMode::Drain => {
+                self.close();
+                0
             }
+            threadbutler_supervisor::StopMode::Immediate => self.finish(DeadReason::Stopped),
         }
     }
 

@@ -39,12 +39,13 @@ impl<S: Server> Child for PoolWorker<S> {
         self.server.run(life)
     }
 
-    fn on_final_stop(&self, mode: StopMode) {
+    fn on_final_stop(&self, mode: StopMode) -> u64 {
         // A drain closes the shared mailbox (idempotent); the queue itself
-        // is the pool's to sweep.
+        // is the pool's to sweep and report.
         if mode == StopMode::Drain {
             self.server.core().close();
         }
+        0
     }
 
     fn on_drain_deadline(&self) -> u64 {
@@ -136,8 +137,8 @@ impl<M: crate::Message> Child for PoolChild<M> {
         self.inner.run(life)
     }
 
-    fn on_final_stop(&self, mode: StopMode) {
-        self.core.final_stop(mode);
+    fn on_final_stop(&self, mode: StopMode) -> u64 {
+        self.core.final_stop(mode)
     }
 
     fn on_drain_deadline(&self) -> u64 {

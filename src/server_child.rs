@@ -71,8 +71,8 @@ impl<S: Server> Child for ServerChild<S> {
         instance::run(launch, life.started)
     }
 
-    fn on_final_stop(&self, mode: StopMode) {
-        self.core.final_stop(mode);
+    fn on_final_stop(&self, mode: StopMode) -> u64 {
+        self.core.final_stop(mode)
     }
 
     fn on_drain_deadline(&self) -> u64 {

@@ -70,12 +70,18 @@ pub trait Child: Send + Sync + 'static {
     /// escapes is caught by the worker and reported as a failure.
     fn run(&self, life: Life) -> ExitReason;
 
-    /// The child is being stopped for good (shutdown, removal, the
-    /// supervisor giving up), in `mode`: refuse new work now. A server
-    /// closes its mailbox, and for `Immediate` dead-letters the queue.
-    fn on_final_stop(&self, mode: StopMode) {
+    /// The child is being stopped for good (a shutdown, a removal), in
+    /// `mode`: refuse new work now. A server closes its mailbox, and for
+    /// `Immediate` dead-letters the queue. Returns how many queued items
+    /// that gave up (reported as `Drained { left }`, an unclean shutdown).
+    fn on_final_stop(&self, mode: StopMode) -> u64 {
         let _ = mode;
+        0
     }
+
+    /// The child was retired and is started again (`restart_child`):
+    /// accept work again.
+    fn on_revived(&self) {}
 
     /// A final drain passed its deadline: what is left will not be handled.
     /// Returns how many queued items were given up.
@@ -178,6 +184,16 @@ impl StartNotice {
         self.may_defer
     }
 
+    /// Also sets `flag` when the notice is given.
+    pub(crate) fn also_mark(&mut self, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        if let Some(f) = self.notify.take() {
+            self.notify = Some(Box::new(move || {
+                flag.store(true, std::sync::atomic::Ordering::Release);
+                f();
+            }));
+        }
+    }
+
     /// Gives the notice (at most once; later calls do nothing).
     pub fn give(&mut self) {
         if let Some(f) = self.notify.take() {
@@ -237,6 +253,8 @@ pub struct Life {
     pub started: StartNotice,
     /// The tree's event bus (a nested supervisor emits on it).
     pub events: crate::EventBus,
+    /// The tree's clock (a nested supervisor reads it).
+    pub clock: crate::SharedClock,
 }
 
 impl Life {

@@ -13,7 +13,11 @@
 //!
 //! The worker restarts locally only if, under the gate's lock:
 //! - the gate is open: the supervisor's strategy is `OneForOne` and it is not
-//!   in the middle of stopping anything (it closes the gate first);
+//!   ending;
+//! - the supervisor sees the child running and plans nothing else for it
+//!   (it takes the child out of the gate before it stops it);
+//! - the life that ended had started: a failed start goes to the
+//!   supervisor, which reports it and applies the backoff;
 //! - the child is eligible: its restart type restarts after this reason, its
 //!   backoff is zero, it does not ask for a fresh thread;
 //! - the worker is still the child's current worker (not abandoned);
@@ -26,9 +30,9 @@
 //! # Invariants
 //!
 //! - The worker records its restart in the gate (`made`) under the gate's
-//!   lock. So when the supervisor takes the lock (to close the gate, or
-//!   whenever it wakes), it sees every local restart made before and books
-//!   it before acting on the child.
+//!   lock. So when the supervisor takes the lock (to take a child out of
+//!   the gate, or whenever it wakes), it sees every local restart made
+//!   before and books it before acting on the child.
 //! - The worker does not wake the supervisor for it: the new life's start
 //!   notice is deferrable, and giving it (after the life's first message, or
 //!   when it first waits for work, or when it ends) wakes the supervisor,
@@ -54,6 +58,9 @@ pub(crate) struct FastChild {
     pub(crate) eligible: bool,
     /// The id of the child's current worker; 0 when it has none.
     pub(crate) worker: u64,
+    /// The supervisor sees it running and plans nothing else for it: not
+    /// starting, stopping, or part of a group restart.
+    pub(crate) running: bool,
 }
 
 /// A restart a worker made on its own, waiting for the supervisor to book it.
@@ -100,21 +107,29 @@ pub(crate) fn lock(gate: &Gate) -> MutexGuard<'_, FastGate> {
 
 impl FastGate {
     /// True if worker `worker` of child `key` may restart it now after
-    /// `reason`; records the restart in the window if so.
+    /// `reason` (`started`: the life that ended had started); records the
+    /// restart in the window if so. A life that failed to start is left to
+    /// the supervisor, so that a loop of failed starts is seen and backed
+    /// off.
     pub(crate) fn admit(
         &mut self,
         key: u64,
         worker: u64,
         reason: &ExitReason,
+        started: bool,
         now: Instant,
     ) -> bool {
-        if !self.open || self.stop.is_requested() {
+        if !self.open || !started || self.stop.is_requested() {
             return false;
         }
         let Some(c) = self.children.get(&key) else {
             return false;
         };
-        if !c.eligible || c.worker != worker || !c.restart.restarts_after(reason.is_failure()) {
+        if !c.eligible
+            || !c.running
+            || c.worker != worker
+            || !c.restart.restarts_after(reason.is_failure())
+        {
             return false;
         }
         // If not, the supervisor records it and gives up.

@@ -38,6 +38,7 @@
 )]
 
 mod child;
+mod clock;
 pub mod config;
 mod engine;
 mod event;
@@ -57,7 +58,11 @@ mod tree;
 mod worker;
 
 pub use child::{Child, ChildDetails, FnChild, Life, StartNotice};
-pub use engine::{ChildPolicy, Reconfigure, RemoveReport, next_life_id};
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use engine::{
+    ChildCounts, ChildError, ChildInfo, ChildKind, ChildPolicy, Reconfigure, RemoveReport,
+    next_life_id,
+};
 pub use event::{Event, EventBus};
 pub use exit::{BoxError, ExitReason, Stage};
 pub use exit_cell::ExitCell;
@@ -66,5 +71,5 @@ pub use policy::{Backoff, Intensity, InvalidBackoff, JitterRng, Restart, Restart
 pub use shutdown::Shutdown;
 pub use spec::{ChildSpec, SupervisorSpec};
 pub use status::{ChildState, StatusNode};
-pub use stop::{StopMode, StopSignal};
+pub use stop::{StopIntent, StopMode, StopSignal};
 pub use tree::{AddChildError, Supervisor, SupervisorChild, SupervisorRef};

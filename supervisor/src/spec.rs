@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::child::Child;
+use crate::clock::SharedClock;
 use crate::{Backoff, Intensity, Restart, Shutdown, Strategy};
 
 /// How to run one child: the child itself and its policies.
@@ -189,6 +190,7 @@ impl fmt::Debug for ChildSpec {
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct SupervisorSpec {
+    pub(crate) clock: Option<SharedClock>,
     pub(crate) name: Arc<str>,
     pub(crate) strategy: Strategy,
     pub(crate) intensity: Intensity,
@@ -201,6 +203,7 @@ impl SupervisorSpec {
     /// 5 s grace before a child that ignores an immediate stop is abandoned.
     pub fn new(name: impl Into<String>) -> Self {
         SupervisorSpec {
+            clock: None,
             name: Arc::from(name.into()),
             strategy: Strategy::default(),
             intensity: Intensity::default(),
@@ -229,6 +232,14 @@ impl SupervisorSpec {
     /// How long to wait after an immediate stop before abandoning a child.
     pub fn abandon_after(mut self, grace: Duration) -> Self {
         self.abandon_after = grace;
+        self
+    }
+
+    /// The clock the tree reads (DESIGN rule 12): restart windows, backoff,
+    /// heartbeat checks and deadlines. Given to the root, it holds for the
+    /// whole tree; by default the real clock. See [`ManualClock`](crate::ManualClock).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
         self
     }
 

@@ -13,6 +13,11 @@
 //!
 //! - The state only moves forward: running → drain → immediate. A request for
 //!   a weaker mode than the current one changes nothing.
+//! - So does the intent (DESIGN rule 10): a stop for a restart may become a
+//!   final stop, never the other way round. [`request`](StopSignal::request)
+//!   is final; [`request_restart`](StopSignal::request_restart) asks for an
+//!   immediate stop whose child will run again, so a nested supervisor keeps
+//!   its children's queued work for its next life.
 //! - Every request that changes the state leaves a token in the wake channel
 //!   (or finds one there), so a child that checks the state after waking never
 //!   misses it.
@@ -24,6 +29,9 @@ use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 const RUNNING: u8 = 0;
 const DRAIN: u8 = 1;
 const IMMEDIATE: u8 = 2;
+/// The bit that marks the stop as final (see [`StopIntent`]).
+const FINAL: u8 = 4;
+const MODE: u8 = 3;
 
 /// What a stop request asks of a child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -32,6 +40,16 @@ pub enum StopMode {
     Drain,
     /// Stop after the message in hand; leave the queue.
     Immediate,
+}
+
+/// Why a child is asked to stop (DESIGN rule 10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StopIntent {
+    /// It will run again (a restart by policy, its supervisor giving up or
+    /// being restarted): the work queued for it is kept for the next life.
+    Restart,
+    /// It stops for good (a shutdown, a removal): its work is finished.
+    Final,
 }
 
 /// A stop request that reaches a child whatever it is doing between messages.
@@ -63,15 +81,36 @@ impl StopSignal {
         }
     }
 
-    /// Asks the child to stop in `mode`, or in a stronger mode it was
-    /// already asked for. Returns true if this call changed the state.
+    /// Asks the child to stop for good in `mode`, or in a stronger mode it
+    /// was already asked for. Returns true if this call changed the state.
     pub fn request(&self, mode: StopMode) -> bool {
+        self.raise(mode, StopIntent::Final)
+    }
+
+    /// Asks the child to stop at once so that it can run again: the intent
+    /// is [`StopIntent::Restart`] unless a final stop was asked for before.
+    /// Returns true if this call changed the state.
+    pub fn request_restart(&self) -> bool {
+        self.raise(StopMode::Immediate, StopIntent::Restart)
+    }
+
+    fn raise(&self, mode: StopMode, intent: StopIntent) -> bool {
         let want = match mode {
             StopMode::Drain => DRAIN,
             StopMode::Immediate => IMMEDIATE,
+        } | if intent == StopIntent::Final {
+            FINAL
+        } else {
+            0
         };
-        let before = self.state.fetch_max(want, Ordering::AcqRel);
-        let changed = before < want;
+        let merge = |s: u8| (s & MODE).max(want & MODE) | ((s | want) & FINAL);
+        let before = match self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| Some(merge(s)))
+        {
+            Ok(s) | Err(s) => s,
+        };
+        let changed = merge(before) != before;
         if changed {
             match self.wake_tx.try_send(()) {
                 // Full: a wake token is already waiting, which is all we need.
@@ -83,10 +122,22 @@ impl StopSignal {
         changed
     }
 
+    /// Why the stop was asked for, if it was.
+    pub fn intent(&self) -> Option<StopIntent> {
+        let s = self.state.load(Ordering::Acquire);
+        if s & MODE == RUNNING {
+            None
+        } else if s & FINAL != 0 {
+            Some(StopIntent::Final)
+        } else {
+            Some(StopIntent::Restart)
+        }
+    }
+
     /// The mode asked for so far, `None` while running. One load.
     #[inline]
     pub fn mode(&self) -> Option<StopMode> {
-        match self.state.load(Ordering::Acquire) {
+        match self.state.load(Ordering::Acquire) & MODE {
             RUNNING => None,
             DRAIN => Some(StopMode::Drain),
             _ => Some(StopMode::Immediate),
@@ -96,7 +147,7 @@ impl StopSignal {
     /// True once any stop was requested.
     #[inline]
     pub fn is_requested(&self) -> bool {
-        self.state.load(Ordering::Relaxed) != RUNNING
+        self.state.load(Ordering::Relaxed) & MODE != RUNNING
     }
 
     /// The channel a blocked child also waits on; it receives a token when
@@ -140,5 +191,19 @@ mod tests {
         assert!(stop.request(StopMode::Immediate));
         assert!(stop.waker().try_recv().is_ok());
         assert_eq!(stop.mode(), Some(StopMode::Immediate));
+    }
+
+    #[test]
+    fn a_restart_stop_may_become_final_but_never_back() {
+        let stop = StopSignal::new();
+        assert_eq!(stop.intent(), None);
+        assert!(stop.request_restart());
+        assert_eq!(stop.intent(), Some(StopIntent::Restart));
+        assert_eq!(stop.mode(), Some(StopMode::Immediate));
+        assert!(stop.request(StopMode::Drain), "the intent changed");
+        assert_eq!(stop.intent(), Some(StopIntent::Final));
+        assert_eq!(stop.mode(), Some(StopMode::Immediate), "the mode stays");
+        assert!(!stop.request_restart());
+        assert_eq!(stop.intent(), Some(StopIntent::Final));
     }
 }

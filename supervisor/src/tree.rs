@@ -8,7 +8,10 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
 use crate::child::{Child, ChildDetails, Life, StartNotice};
-use crate::engine::{Control, Engine, Reconfigure, RemoveReport, Shared};
+use crate::engine::{
+    ChildCounts, ChildError, ChildInfo, ChildKind, Control, Engine, EngineSetup, Reconfigure,
+    RemoveReport, Shared,
+};
 use crate::event::{Event, EventBus};
 use crate::heartbeat::heartbeat;
 use crate::spec::{ChildSpec, SupervisorSpec};
@@ -68,21 +71,25 @@ impl Child for SupervisorChild {
             path,
             stop,
             heartbeat,
-            mut started,
+            started,
             events,
+            clock,
             ..
         } = life;
         *self.path.lock().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&path);
         let engine = Engine::new(
             &self.spec,
-            path,
-            events,
-            self.control_rx.clone(),
-            stop,
-            heartbeat,
-            Arc::clone(&self.shared),
+            EngineSetup {
+                path,
+                bus: events,
+                control: self.control_rx.clone(),
+                stop,
+                heartbeat,
+                shared: Arc::clone(&self.shared),
+                clock,
+            },
         );
-        engine.run(&mut started)
+        engine.run(started)
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -213,6 +220,87 @@ impl SupervisorRef {
         rx.recv().ok().flatten()
     }
 
+    /// Stops the child `name` at once and keeps its spec (OTP's
+    /// `terminate_child`): it is not restarted by policy, and the work
+    /// queued for it waits for [`restart_child`](Self::restart_child) (or
+    /// is finished by [`delete_child`](Self::delete_child) or a shutdown).
+    /// Returns once it stopped (or was abandoned).
+    ///
+    /// # Errors
+    ///
+    /// [`ChildError::NotFound`], or [`ChildError::NotRunning`] if the
+    /// supervisor is not running.
+    pub fn terminate_child(&self, name: &str) -> Result<(), ChildError> {
+        self.ask(|reply| Control::Terminate {
+            name: name.to_owned(),
+            reply,
+        })
+    }
+
+    /// Starts the stopped child `name` again (OTP's `restart_child`): one
+    /// that was terminated, or that ended with no restart due (a
+    /// `Transient` child that ended normally). Returns once it started.
+    ///
+    /// # Errors
+    ///
+    /// [`ChildError::NotFound`]; [`ChildError::Running`] if it is not
+    /// stopped; [`ChildError::StartFailed`] if its start failed (it stays
+    /// stopped); [`ChildError::NotRunning`] if the supervisor is not
+    /// running.
+    pub fn restart_child(&self, name: &str) -> Result<(), ChildError> {
+        self.ask(|reply| Control::Restart {
+            name: name.to_owned(),
+            reply,
+        })
+    }
+
+    /// Deletes the spec of the stopped child `name` (OTP's `delete_child`);
+    /// the work still queued for it is finished (dead-lettered).
+    ///
+    /// # Errors
+    ///
+    /// [`ChildError::NotFound`]; [`ChildError::Running`] if it is not
+    /// stopped; [`ChildError::NotRunning`] if the supervisor is not running.
+    pub fn delete_child(&self, name: &str) -> Result<(), ChildError> {
+        self.ask(|reply| Control::Delete {
+            name: name.to_owned(),
+            reply,
+        })
+    }
+
+    /// The children with their kind and state, in start order (OTP's
+    /// `which_children`), as the supervisor last published them.
+    pub fn which_children(&self) -> Vec<ChildInfo> {
+        self.shared.which_children()
+    }
+
+    /// How many children there are, running, and of each kind (OTP's
+    /// `count_children`).
+    pub fn count_children(&self) -> ChildCounts {
+        let mut n = ChildCounts::default();
+        for c in self.which_children() {
+            n.specs += 1;
+            if c.life.is_some() {
+                n.active += 1;
+            }
+            match c.kind {
+                ChildKind::Supervisor => n.supervisors += 1,
+                _ => n.workers += 1,
+            }
+        }
+        n
+    }
+
+    fn ask(
+        &self,
+        request: impl FnOnce(Sender<Result<(), ChildError>>) -> Control,
+    ) -> Result<(), ChildError> {
+        let (tx, rx) = bounded(1);
+        self.send_if_running(request(tx))
+            .map_err(|_| ChildError::NotRunning)?;
+        rx.recv().unwrap_or(Err(ChildError::NotRunning))
+    }
+
     /// Applies new policies (a reload); returns the names of the children it
     /// does not have. Nothing happens if the supervisor is not running.
     pub fn reconfigure(&self, change: Reconfigure) -> Vec<String> {
@@ -305,6 +393,7 @@ impl Supervisor {
         spec.validate()
             .map_err(|e| ExitReason::failed(Stage::Init, e.into()))?;
         let name = spec.name.to_string();
+        let spec_clock = spec.clock.clone().unwrap_or_else(crate::clock::system);
         let child = Arc::new(SupervisorChild::new(spec));
         let stop = Arc::new(StopSignal::new());
         let exit = Arc::new(ExitCell::new());
@@ -319,6 +408,7 @@ impl Supervisor {
             heartbeat: writer,
             started: StartNotice::channel(started_tx),
             events: bus.clone(),
+            clock: spec_clock,
         };
         let (c, e) = (Arc::clone(&child), Arc::clone(&exit));
         let thread = thread::Builder::new()

@@ -4,13 +4,13 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
 
 use crossbeam_channel::{Sender, unbounded};
 
 use crate::child::{Child, Life, StartNotice};
+use crate::clock::SharedClock;
 use crate::engine::next_life_id;
 use crate::event::EventBus;
 use crate::fast_restart::{self, Gate, LocalRestart};
@@ -52,6 +52,7 @@ pub(crate) struct WorkerSetup {
     pub(crate) events: Sender<WorkerEvent>,
     pub(crate) bus: EventBus,
     pub(crate) gate: Gate,
+    pub(crate) clock: SharedClock,
 }
 
 impl Worker {
@@ -67,6 +68,10 @@ impl Worker {
             while let Ok(mut life) = rx.recv() {
                 loop {
                     let old = life.id;
+                    // Whether the life gave its start notice: only a life
+                    // that started may be restarted here.
+                    let started = Arc::new(AtomicBool::new(false));
+                    life.started.also_mark(Arc::clone(&started));
                     let reason = match catch_unwind(AssertUnwindSafe(|| setup.child.run(life))) {
                         Ok(r) => r,
                         Err(p) => ExitReason::Panicked {
@@ -74,7 +79,8 @@ impl Worker {
                             message: panic_message(p.as_ref()),
                         },
                     };
-                    match setup.restart_here(id, old, reason) {
+                    let started = started.load(Ordering::Acquire);
+                    match setup.restart_here(id, old, reason, started) {
                         Ok(next) => life = next,
                         Err(()) => break,
                     }
@@ -109,10 +115,16 @@ impl WorkerSetup {
     /// After life `old` ended with `reason`: the next life if the gate
     /// admits a local restart (recorded in the gate for the supervisor), or
     /// `Err` after reporting the exit to the supervisor.
-    fn restart_here(&self, worker: u64, old: u64, reason: ExitReason) -> Result<Life, ()> {
-        let at = Instant::now();
+    fn restart_here(
+        &self,
+        worker: u64,
+        old: u64,
+        reason: ExitReason,
+        started: bool,
+    ) -> Result<Life, ()> {
+        let at = self.clock.now();
         let mut gate = fast_restart::lock(&self.gate);
-        if gate.admit(self.key, worker, &reason, at) {
+        if gate.admit(self.key, worker, &reason, started, at) {
             let new = next_life_id();
             let stop = Arc::new(StopSignal::new());
             let (writer, reader) = heartbeat();
@@ -138,6 +150,7 @@ impl WorkerSetup {
                     let _ = events.send(WorkerEvent::Started { key, id: new });
                 }),
                 events: self.bus.clone(),
+                clock: Arc::clone(&self.clock),
             });
         }
         drop(gate);

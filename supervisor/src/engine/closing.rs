@@ -1,0 +1,278 @@
+//! The end of one life of a supervisor: a requested shutdown (final), or
+//! giving up, a failed start, a stop for a restart by its parent (not
+//! final: queued work is kept for the next life).
+//!
+//! # Order
+//!
+//! Children stop in reverse start order, one after another: the next stop
+//! begins once the one before ended or was abandoned. A child already
+//! stopping when the closing begins (a hung child being replaced) is not
+//! waited for in turn; its stop becomes final if the closing is, and the
+//! closing ends once it too ended. A child waiting out a backoff is not
+//! running: it is retired at once, unless a final drain owes its queue a
+//! life (§11.16).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::event::Event;
+use crate::fast_restart;
+use crate::{ExitReason, Shutdown, StopIntent, StopMode};
+
+use super::Engine;
+use super::slot::{Phase, Stopping, Then};
+
+/// A closing in progress.
+pub(super) struct Closing {
+    /// Final: every child stops for good and its work is finished.
+    final_: bool,
+    forced: bool,
+    reason: ExitReason,
+    /// Children still to stop, the next first.
+    remaining: VecDeque<u64>,
+    /// The child whose stop (or drain) this closing waits for now.
+    current: Option<u64>,
+    /// Children that were stopping already when their turn came.
+    trailing: Vec<u64>,
+    /// Stopped by the parent so that it can restart this supervisor: its
+    /// children are not stopped for good (no `Stopped` events).
+    for_restart: bool,
+}
+
+impl Engine {
+    /// True while this life of the supervisor ends without being stopped
+    /// for good (giving up, a failed start, a restart by its parent).
+    pub(super) fn giving_up(&self) -> bool {
+        self.closing.as_ref().is_some_and(|c| !c.final_)
+    }
+
+    /// Begins the end of this life (see the module docs).
+    pub(super) fn begin_closing(&mut self, final_: bool, reason: ExitReason) {
+        if self.closing.is_some() {
+            return;
+        }
+        // No worker restarts its child on its own from now on; what they
+        // did before is booked.
+        fast_restart::lock(&self.gate).open = false;
+        self.book_local_restarts();
+        self.group = None;
+        if final_ {
+            self.emit(Event::ShutdownBegan {
+                supervisor: Arc::clone(&self.path),
+            });
+        }
+        self.closing = Some(Closing {
+            final_,
+            forced: false,
+            reason,
+            remaining: self.slots.iter().rev().map(|s| s.key).collect(),
+            current: None,
+            trailing: Vec::new(),
+            for_restart: false,
+        });
+    }
+
+    /// Looks at this supervisor's own stop: begins the closing it asks
+    /// for, makes it final, or forces it.
+    pub(super) fn check_own_stop(&mut self) {
+        let Some(intent) = self.stop.intent() else {
+            return;
+        };
+        let final_ = intent == StopIntent::Final;
+        match &mut self.closing {
+            None => {
+                self.begin_closing(final_, ExitReason::Shutdown);
+                if let Some(c) = &mut self.closing {
+                    c.for_restart = !final_;
+                }
+            }
+            Some(c) if final_ && !c.final_ => {
+                c.for_restart = false;
+                // Stopped for a restart, then for good: the children already
+                // stopped are finished at the end too.
+                c.final_ = true;
+                let done: Vec<u64> = self
+                    .slots
+                    .iter()
+                    .map(|s| s.key)
+                    .filter(|k| !c.remaining.contains(k))
+                    .collect();
+                c.trailing.extend(done);
+            }
+            Some(_) => {}
+        }
+        let force = self.forced() && self.closing.as_ref().is_some_and(|c| c.final_ && !c.forced);
+        if force {
+            if let Some(c) = &mut self.closing {
+                c.forced = true;
+            }
+            self.cut_drains_short();
+        }
+    }
+
+    /// Moves the closing on; the reason this life ends with, once every
+    /// child stopped.
+    pub(super) fn advance_closing(&mut self) -> Option<ExitReason> {
+        loop {
+            let c = self.closing.as_mut()?;
+            if let Some(k) = c.current {
+                if let Some(i) = self.slot_of(k)
+                    && (self.slots[i].in_transition() || self.slots[i].resume.is_some())
+                {
+                    return None;
+                }
+                if let Some(c) = self.closing.as_mut() {
+                    c.current = None;
+                }
+                self.close_slot(k);
+                continue;
+            }
+            let Some(k) = c.remaining.pop_front() else {
+                break;
+            };
+            let final_ = c.final_;
+            let Some(i) = self.slot_of(k) else { continue };
+            let dynamic = self.slots[i].dynamic;
+            let intent = if final_ || dynamic {
+                StopIntent::Final
+            } else {
+                StopIntent::Restart
+            };
+            match &mut self.slots[i].phase {
+                Phase::Stopping(st) => {
+                    // Stopping already (not by us): not waited for in turn.
+                    st.then = Then::Rest;
+                    let upgrade = intent == StopIntent::Final && st.intent == StopIntent::Restart;
+                    if upgrade {
+                        st.intent = StopIntent::Final;
+                    }
+                    if upgrade {
+                        self.slots[i].finalized = true;
+                        let child = Arc::clone(&self.slots[i].spec.child);
+                        let swept = child.on_final_stop(StopMode::Immediate);
+                        if swept > 0 {
+                            self.emit(Event::Drained {
+                                child: Arc::clone(&self.slots[i].path),
+                                left: swept,
+                            });
+                        }
+                    }
+                    if let Some(c) = self.closing.as_mut() {
+                        c.trailing.push(k);
+                    }
+                }
+                Phase::Starting { .. } | Phase::Running => {
+                    self.begin_stop(i, intent, Then::Rest, None);
+                    if let Some(c) = self.closing.as_mut() {
+                        c.current = Some(k);
+                    }
+                }
+                _ => {
+                    if intent == StopIntent::Final && self.owes_drain(i) {
+                        self.start_to_drain(i);
+                        if let Some(c) = self.closing.as_mut() {
+                            c.current = Some(k);
+                        }
+                    } else {
+                        self.close_slot(k);
+                    }
+                }
+            }
+        }
+        if self.slots.iter().any(|s| s.in_transition()) {
+            return None; // stops that began before the closing still run
+        }
+        let c = self.closing.as_mut()?;
+        let trailing = std::mem::take(&mut c.trailing);
+        for k in trailing {
+            self.close_slot(k);
+        }
+        let reason = self.closing.as_ref().map(|c| c.reason.clone())?;
+        self.publish();
+        Some(reason)
+    }
+
+    /// True if slot `i`, not running when a final drain reached it, still
+    /// owes its queue a life: it waits out a backoff, or failed during the
+    /// closing with a restart due, and work is queued.
+    fn owes_drain(&self, i: usize) -> bool {
+        let s = &self.slots[i];
+        if self.forced()
+            || s.held
+            || s.retired
+            || !matches!(s.spec.shutdown, Shutdown::Drain(_))
+            || s.spec.child.queued() == 0
+        {
+            return false;
+        }
+        match s.phase {
+            Phase::Due { .. } => true,
+            Phase::Idle => {
+                s.last_exit
+                    .as_ref()
+                    .is_some_and(|r| r.is_failure() && s.spec.restart.restarts_after(true))
+                    && self.admit_restart()
+            }
+            _ => false,
+        }
+    }
+
+    /// Starts slot `i` so that it drains its queue for good.
+    fn start_to_drain(&mut self, i: usize) {
+        let now = self.now();
+        let t = self.slots[i].spec.shutdown.drain_timeout();
+        let until = crate::clock::after(now, t);
+        self.slots[i].resume = Some(Stopping {
+            intent: StopIntent::Final,
+            mode: StopMode::Drain,
+            deadline: until,
+            promise: Some(until),
+            report_as: None,
+            then: Then::Rest,
+        });
+        let child = Arc::clone(&self.slots[i].spec.child);
+        child.on_final_stop(StopMode::Drain);
+        self.slots[i].finalized = true;
+        self.begin_start(i);
+    }
+
+    /// Slot `k`'s turn in the closing is over: for a final closing (and
+    /// for children added at run time, which the spec does not bring back)
+    /// its work is finished, and what that gives up is reported.
+    fn close_slot(&mut self, k: u64) {
+        let Some(i) = self.slot_of(k) else { return };
+        let final_ = self.closing.as_ref().is_some_and(|c| c.final_) || self.slots[i].dynamic;
+        let child = Arc::clone(&self.slots[i].spec.child);
+        if final_ && !self.slots[i].retired {
+            if !self.slots[i].finalized {
+                // It was not running: nothing reported its queue yet.
+                let left = child.left_behind() as u64;
+                child.on_final_stop(StopMode::Immediate);
+                if left > 0 {
+                    self.emit(Event::Drained {
+                        child: Arc::clone(&self.slots[i].path),
+                        left,
+                    });
+                }
+            }
+            child.on_retired();
+            self.slots[i].retired = true;
+            self.slots[i].finalized = true;
+        }
+        let s = &mut self.slots[i];
+        if !matches!(s.phase, Phase::Abandoned) {
+            s.phase = Phase::Idle;
+            if let Some(w) = s.worker.take() {
+                w.retire();
+            }
+        }
+        self.sync_gate(i);
+        let for_restart = self.closing.as_ref().is_some_and(|c| c.for_restart);
+        if for_restart && !final_ {
+            self.touch(i);
+        } else {
+            let child = Arc::clone(&self.slots[i].path);
+            self.emit(Event::Stopped { child });
+        }
+    }
+}

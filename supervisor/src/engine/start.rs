@@ -1,0 +1,286 @@
+//! Starting lives: handing a life to the child's worker, its start notice,
+//! a start that fails or times out, and the supervisor's initial start.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::child::{Life, StartNotice};
+use crate::clock::after;
+use crate::event::Event;
+use crate::heartbeat::heartbeat;
+use crate::worker::{Worker, WorkerEvent, WorkerSetup};
+use crate::{ExitReason, Stage, StopIntent, StopMode, StopSignal};
+
+use super::slot::{Lived, Phase, Stopping, Then, Waiter};
+use super::{Engine, next_life_id};
+
+impl Engine {
+    /// Every child is due now, each after the one before it: the initial
+    /// start in declaration order. `started` is given once all started.
+    pub(super) fn begin_initial_start(&mut self, started: StartNotice) {
+        let now = self.now();
+        let mut before = None;
+        for s in &mut self.slots {
+            s.phase = Phase::Due {
+                at: Some(now),
+                after: before,
+            };
+            before = Some(s.key);
+        }
+        self.starting_up = Some(started);
+    }
+
+    /// Gives the start notice once every child started (or was retired).
+    pub(super) fn advance_startup(&mut self) {
+        if self.starting_up.is_none() || self.closing.is_some() {
+            return;
+        }
+        let pending = self
+            .slots
+            .iter()
+            .any(|s| matches!(s.phase, Phase::Due { .. } | Phase::Starting { .. }));
+        if pending {
+            return;
+        }
+        self.publish();
+        self.shared.set_running(true);
+        if let Some(mut n) = self.starting_up.take() {
+            n.give();
+        }
+    }
+
+    /// Starts every child whose time has come and whose predecessor in its
+    /// group is no longer starting.
+    pub(super) fn start_due(&mut self, now: Instant) {
+        if self.closing.is_some() {
+            return; // nothing new starts but the drain's own
+        }
+        for i in 0..self.slots.len() {
+            let Phase::Due {
+                at: Some(at),
+                after,
+            } = self.slots[i].phase
+            else {
+                continue;
+            };
+            if at > now || !self.may_follow(after) {
+                continue;
+            }
+            self.begin_start(i);
+        }
+    }
+
+    /// True if the child `after` (if any) no longer holds back the one
+    /// declared after it: it started, or will not start.
+    pub(super) fn may_follow(&self, after: Option<u64>) -> bool {
+        let Some(j) = after.and_then(|k| self.slot_of(k)) else {
+            return true;
+        };
+        !matches!(
+            self.slots[j].phase,
+            Phase::Due { .. } | Phase::Starting { .. } | Phase::Stopping(_)
+        )
+    }
+
+    /// Hands a new life of slot `i` to its worker (spawning one if needed);
+    /// the slot is `Starting` until the life's notice, its exit or its
+    /// start timeout.
+    pub(super) fn begin_start(&mut self, i: usize) {
+        let key = self.slots[i].key;
+        let path = Arc::clone(&self.slots[i].path);
+        if self.slots[i].spec.fresh_thread
+            && let Some(w) = self.slots[i].worker.take()
+        {
+            w.retire();
+        }
+        if self.slots[i].worker.is_none() {
+            match self.spawn_worker(i) {
+                Ok(w) => self.slots[i].worker = Some(w),
+                Err(reason) => return self.start_failed(i, reason, false),
+            }
+        }
+        let id = next_life_id();
+        let stop = Arc::new(StopSignal::new());
+        let (writer, reader) = heartbeat();
+        let ev = self.ev_tx.clone();
+        let life = Life {
+            name: Arc::clone(&self.slots[i].spec.name),
+            path: Arc::clone(&path),
+            id,
+            stop: Arc::clone(&stop),
+            heartbeat: writer,
+            events: self.bus.clone(),
+            clock: Arc::clone(&self.clock),
+            started: StartNotice::new(move || {
+                let _ = ev.send(WorkerEvent::Started { key, id });
+            }),
+        };
+        let now = self.now();
+        self.slots[i].life = Some(Lived::new(id, stop, reader, now));
+        self.slots[i].phase = Phase::Starting {
+            deadline: after(now, self.slots[i].spec.start_timeout),
+        };
+        self.sync_gate(i);
+        self.emit(Event::Starting {
+            child: Arc::clone(&path),
+            id,
+        });
+        let sent = match self.slots[i].worker.as_ref() {
+            Some(w) => w.run(life),
+            None => Err(Box::new(life)),
+        };
+        if let Err(life) = sent {
+            // The thread died under us (cannot happen short of an abort):
+            // one new thread, then give up.
+            let retry = self.spawn_worker(i).and_then(|w| {
+                w.run(*life).map_err(|_| {
+                    ExitReason::failed(Stage::Init, "the child's thread ended at once".into())
+                })?;
+                Ok(w)
+            });
+            match retry {
+                Ok(w) => {
+                    self.slots[i].worker = Some(w);
+                    self.sync_gate(i);
+                }
+                Err(reason) => {
+                    self.slots[i].life = None;
+                    self.start_failed(i, reason, false);
+                }
+            }
+        }
+    }
+
+    fn spawn_worker(&self, i: usize) -> Result<Worker, ExitReason> {
+        let s = &self.slots[i];
+        Worker::spawn(WorkerSetup {
+            name: Arc::clone(&s.spec.name),
+            path: Arc::clone(&s.path),
+            key: s.key,
+            child: Arc::clone(&s.spec.child),
+            stack_size: s.spec.stack_size,
+            events: self.ev_tx.clone(),
+            bus: self.bus.clone(),
+            gate: Arc::clone(&self.gate),
+            clock: Arc::clone(&self.clock),
+        })
+        .map_err(|e| {
+            ExitReason::failed(Stage::Init, format!("could not spawn a thread: {e}").into())
+        })
+    }
+
+    /// Life `id` of slot `i` gave its start notice.
+    pub(super) fn on_started(&mut self, i: usize, id: u64) {
+        let Some(life) = self.slots[i].life.as_mut().filter(|l| l.id == id) else {
+            return;
+        };
+        if life.started {
+            return;
+        }
+        life.started = true;
+        let starting = matches!(self.slots[i].phase, Phase::Starting { .. });
+        if starting {
+            self.slots[i].phase = Phase::Running;
+            self.sync_gate(i);
+        }
+        self.emit(Event::Started {
+            child: Arc::clone(&self.slots[i].path),
+            id,
+        });
+        if !starting {
+            return; // a life its worker restarted, or one being stopped
+        }
+        if let Some(w) = self.slots[i].waiter.take() {
+            w.answer(&self.slots[i].spec.name, Ok(()));
+        }
+        // Started to go on with a final drain: drain again.
+        if let Some(resume) = self.slots[i].resume.take() {
+            self.resume_drain(i, resume);
+        }
+    }
+
+    /// Starting timed out: the life is stopped and its start counts as
+    /// failed once it ended or was abandoned.
+    pub(super) fn start_timed_out(&mut self, i: usize, now: Instant) {
+        let t = self.slots[i].spec.start_timeout;
+        let reason = ExitReason::failed(Stage::Start, format!("did not start within {t:?}").into());
+        if let Some(life) = &self.slots[i].life {
+            life.stop.request_restart();
+        }
+        self.slots[i].phase = Phase::Stopping(Stopping {
+            intent: StopIntent::Restart,
+            mode: StopMode::Immediate,
+            deadline: after(now, self.grace),
+            promise: None,
+            report_as: Some(reason.clone()),
+            then: Then::StartFailed(reason),
+        });
+        self.touch(i);
+    }
+
+    /// A start of slot `i` failed with `reason` (`reported`: its `Exited`
+    /// is still to be emitted).
+    pub(super) fn start_failed(&mut self, i: usize, reason: ExitReason, reported: bool) {
+        let now = self.now();
+        self.slots[i].end_life(now);
+        let id = self.slots[i].ended_id;
+        self.slots[i].phase = Phase::Idle;
+        self.slots[i].last_exit = Some(reason.clone());
+        self.slots[i].last_ran = std::time::Duration::ZERO;
+        self.sync_gate(i);
+        if reported && let Some(id) = id {
+            self.emit(Event::Exited {
+                child: Arc::clone(&self.slots[i].path),
+                id,
+                reason: reason.clone(),
+            });
+        }
+        // A child added at run time that did not start is not kept.
+        match self.slots[i].waiter.take() {
+            Some(Waiter::Add(reply)) => {
+                let s = self.remove_slot(i);
+                s.spec.child.on_retired();
+                if let Some(wk) = s.worker {
+                    wk.retire();
+                }
+                self.publish();
+                let _ = reply.send(Err(reason));
+                return;
+            }
+            Some(w @ Waiter::Restart(_)) => {
+                // `restart_child` failed: the child stays stopped.
+                w.answer(&self.slots[i].spec.name.clone(), Err(reason));
+                self.slots[i].held = true;
+                self.touch(i);
+                return;
+            }
+            None => {}
+        }
+        if self.slots[i].resume.take().is_some() {
+            // A life started to go on draining did not start: the rest is
+            // left behind.
+            let child = Arc::clone(&self.slots[i].spec.child);
+            self.emit(Event::Drained {
+                child: Arc::clone(&self.slots[i].path),
+                left: child.left_behind() as u64,
+            });
+            return;
+        }
+        if self.closing.is_some() {
+            return;
+        }
+        if self.starting_up.is_some() {
+            let child = Arc::clone(&self.slots[i].path);
+            self.begin_closing(
+                false,
+                ExitReason::ChildStartFailed {
+                    child,
+                    reason: Box::new(reason),
+                },
+            );
+            return;
+        }
+        // A restart whose start fails counts like a failure and escalates.
+        self.ended(i, reason);
+    }
+}
