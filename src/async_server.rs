@@ -239,7 +239,7 @@ pub(crate) struct AsyncServerChild<S: AsyncServer> {
     pub(crate) name: Arc<str>,
     pub(crate) hub: Hub,
     pub(crate) core: Arc<MailboxCore<S::Msg>>,
-    pub(crate) factory: Arc<dyn Fn() -> S + Send + Sync>,
+    pub(crate) factory: crate::instance::Factory<S>,
     pub(crate) notify: Arc<Notify>,
 }
 
@@ -402,7 +402,8 @@ impl<S: AsyncServer> AsyncServerChild<S> {
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             runtime.block_on(local.run_until(async {
                 let mut server = match catch_unwind(AssertUnwindSafe(|| factory())) {
-                    Ok(s) => s,
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => return ExitReason::failed(Stage::Init, e),
                     Err(p) => {
                         return ExitReason::Panicked {
                             stage: Stage::Init,

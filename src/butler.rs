@@ -11,8 +11,8 @@ use crossbeam_channel::Receiver;
 use threadbutler_supervisor::config::{CapacityConfig, Config};
 use threadbutler_supervisor::signals::Signals;
 use threadbutler_supervisor::{
-    Backoff, Child, ChildSpec, Event, EventBus, ExitReason, FnChild, Intensity, Life, RemoveReport,
-    Restart, StatusNode, Strategy, Supervisor, SupervisorRef, SupervisorSpec,
+    Backoff, BoxError, Child, ChildSpec, Event, EventBus, ExitReason, FnChild, Intensity, Life,
+    RemoveReport, Restart, StatusNode, Strategy, Supervisor, SupervisorRef, SupervisorSpec,
 };
 
 use crate::Shutdown;
@@ -20,6 +20,7 @@ use crate::address::Address;
 use crate::dead_letter::{DeadLetter, DeadReason};
 use crate::error::{Error, SpawnError};
 use crate::hub::{Hub, HubBuilder};
+use crate::instance::{Factory, fallible, plain};
 use crate::mailbox::{Capacity, MailboxStats, WakeFn};
 use crate::operations::{Ops, ReloadHook};
 use crate::pool::PoolPolicy;
@@ -332,6 +333,27 @@ impl Tree {
         }
     }
 
+    fn push_server(&mut self, name: &str, make: MakeServer) {
+        self.children.push(Pending::Server {
+            name: name.to_owned(),
+            opts: ChildOptions::default(),
+            make,
+        });
+    }
+
+    fn push_pool(&mut self, name: &str, size: usize, make: MakePool) {
+        if size == 0 {
+            self.errors
+                .push(format!("pool {name}: the size must be at least 1"));
+        }
+        self.children.push(Pending::Pool {
+            name: name.to_owned(),
+            size,
+            opts: ChildOptions::default(),
+            make,
+        });
+    }
+
     fn last(&mut self, what: &str) -> Option<&mut ChildOptions> {
         if self.children.is_empty() {
             self.errors.push(format!(
@@ -397,11 +419,7 @@ impl Tree {
     }
 }
 
-fn pool_maker<S, F>(name: &str, factory: F) -> MakePool
-where
-    S: Server,
-    F: Fn() -> S + Send + Sync + 'static,
-{
+fn pool_maker<S: Server>(name: &str, factory: Factory<S>) -> MakePool {
     let name: Arc<str> = Arc::from(name);
     Box::new(
         move |hub: &Hub, opts: &ChildOptions, size: usize, policy: PoolPolicy| {
@@ -412,7 +430,7 @@ where
                 size,
                 hub,
                 core,
-                Arc::new(factory),
+                factory,
                 policy,
                 move |spec| worker_opts.apply(spec),
             );
@@ -422,10 +440,9 @@ where
 }
 
 #[cfg(feature = "async")]
-fn async_server_maker<S, F>(name: &str, factory: F) -> MakeServer
+fn async_server_maker<S>(name: &str, factory: Factory<S>) -> MakeServer
 where
     S: crate::async_server::AsyncServer,
-    F: Fn() -> S + Send + Sync + 'static,
 {
     let name: Arc<str> = Arc::from(name);
     Box::new(move |hub: &Hub, opts: &ChildOptions| {
@@ -445,17 +462,13 @@ where
             name: Arc::clone(&name),
             hub: hub.clone(),
             core,
-            factory: Arc::new(factory),
+            factory,
             notify,
         }) as Arc<dyn Child>)
     })
 }
 
-fn server_maker<S, F>(name: &str, factory: F) -> MakeServer
-where
-    S: Server,
-    F: Fn() -> S + Send + Sync + 'static,
-{
+fn server_maker<S: Server>(name: &str, factory: Factory<S>) -> MakeServer {
     let name: Arc<str> = Arc::from(name);
     Box::new(move |hub: &Hub, opts: &ChildOptions| {
         let core = hub.register::<S>(&name, opts.capacity, opts.wake.clone())?;
@@ -463,7 +476,7 @@ where
             Arc::clone(&name),
             hub.clone(),
             core,
-            Arc::new(factory),
+            factory,
         )) as Arc<dyn Child>)
     })
 }
@@ -478,11 +491,55 @@ macro_rules! tree_methods {
             S: Server,
             F: Fn() -> S + Send + Sync + 'static,
         {
-            self.tree_mut().children.push(Pending::Server {
-                name: name.to_owned(),
-                opts: ChildOptions::default(),
-                make: server_maker(name, factory),
-            });
+            self.tree_mut()
+                .push_server(name, server_maker(name, plain(factory)));
+            self
+        }
+
+        /// Declares a server like [`server`](Self::server), built by a
+        /// factory that may refuse: an `Err` from `factory` is a failed
+        /// start whose reason is `Failed { stage: Init, error }` holding
+        /// that very error (its text, and its type for `downcast_ref`). At
+        /// [`start`](ButlerBuilder::start)
+        /// it fails the start like any failed start (runtime-semantics
+        /// §11.2); on a restart, it is a failed restart that the
+        /// supervisor's policy handles (§11.7).
+        ///
+        /// ```
+        /// use threadbutler::prelude::*;
+        /// use threadbutler::Error;
+        /// # pub struct Query;
+        /// # threadbutler::messages! { pub enum DbMsg for Db { Query } }
+        /// pub struct Db;
+        ///
+        /// impl Db {
+        ///     fn connect(url: &str) -> Result<Db, String> {
+        ///         Err(format!("{url}: connection refused"))
+        ///     }
+        /// }
+        /// # impl Server for Db {
+        /// #     fn handle(&mut self, _: DbMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> { Ok(()) }
+        /// # }
+        ///
+        /// let err = Butler::builder("app")
+        ///     .try_server("db", || Db::connect("db.local:5432"))
+        ///     .start()
+        ///     .expect_err("the factory refused");
+        /// let Error::Start { reason: ExitReason::ChildStartFailed { child, reason } } = &err else {
+        ///     panic!("not a failed start: {err}");
+        /// };
+        /// assert_eq!(&**child, "app/db");
+        /// assert!(matches!(**reason, ExitReason::Failed { stage: Stage::Init, .. }));
+        /// assert_eq!(reason.to_string(), "init failed: db.local:5432: connection refused");
+        /// ```
+        pub fn try_server<S, E, F>(mut self, name: &str, factory: F) -> Self
+        where
+            S: Server,
+            E: Into<BoxError>,
+            F: Fn() -> Result<S, E> + Send + Sync + 'static,
+        {
+            self.tree_mut()
+                .push_server(name, server_maker(name, fallible(factory)));
             self
         }
 
@@ -497,17 +554,25 @@ macro_rules! tree_methods {
             S: Server,
             F: Fn() -> S + Send + Sync + 'static,
         {
-            let t = self.tree_mut();
-            if size == 0 {
-                t.errors
-                    .push(format!("pool {name}: the size must be at least 1"));
-            }
-            t.children.push(Pending::Pool {
-                name: name.to_owned(),
-                size,
-                opts: ChildOptions::default(),
-                make: pool_maker(name, factory),
-            });
+            self.tree_mut()
+                .push_pool(name, size, pool_maker(name, plain(factory)));
+            self
+        }
+
+        /// Declares a pool like [`pool`](Self::pool), whose workers are
+        /// built by a factory that may refuse; see
+        /// [`try_server`](Self::try_server). A worker whose factory refuses
+        /// is a worker that failed to start: at `start` the pool, and so
+        /// the application, does not start; on a worker's restart the
+        /// pool's own intensity decides.
+        pub fn try_pool<S, E, F>(mut self, name: &str, size: usize, factory: F) -> Self
+        where
+            S: Server,
+            E: Into<BoxError>,
+            F: Fn() -> Result<S, E> + Send + Sync + 'static,
+        {
+            self.tree_mut()
+                .push_pool(name, size, pool_maker(name, fallible(factory)));
             self
         }
 
@@ -521,11 +586,23 @@ macro_rules! tree_methods {
             S: crate::async_server::AsyncServer,
             F: Fn() -> S + Send + Sync + 'static,
         {
-            self.tree_mut().children.push(Pending::Server {
-                name: name.to_owned(),
-                opts: ChildOptions::default(),
-                make: async_server_maker(name, factory),
-            });
+            self.tree_mut()
+                .push_server(name, async_server_maker(name, plain(factory)));
+            self
+        }
+
+        /// Declares an async server (feature `async`) built by a factory
+        /// that may refuse; see [`try_server`](Self::try_server) and
+        /// [`async_server`](Self::async_server).
+        #[cfg(feature = "async")]
+        pub fn try_async_server<S, E, F>(mut self, name: &str, factory: F) -> Self
+        where
+            S: crate::async_server::AsyncServer,
+            E: Into<BoxError>,
+            F: Fn() -> Result<S, E> + Send + Sync + 'static,
+        {
+            self.tree_mut()
+                .push_server(name, async_server_maker(name, fallible(factory)));
             self
         }
 
@@ -795,6 +872,8 @@ pub struct ButlerBuilder {
     signals: Signals,
     reload: Option<ReloadHook>,
     deadline: Option<Duration>,
+    /// The tree's events, from before the start on.
+    bus: EventBus,
 }
 
 /// A config file as loaded: its policies, its path and its text (for line
@@ -919,6 +998,55 @@ impl ButlerBuilder {
         })
     }
 
+    /// Every lifecycle event of the tree, from its start on: the receiver
+    /// gets the events of the start itself (each child's `Starting`,
+    /// `Started`, and for a failed start the failing child's `Exited` with
+    /// the reason, then the rollback's `Exited` and `Stopped`), so that a
+    /// start that fails can be read in order, then every later event as
+    /// [`Butler::subscribe`] would give it. Call it before
+    /// [`start`](Self::start); each call is a receiver of its own. By the
+    /// time `start` returns, every event of the start has been delivered.
+    ///
+    /// ```
+    /// use threadbutler::prelude::*;
+    /// # pub struct Ping;
+    /// # threadbutler::messages! { pub enum WebMsg for Web { Ping } }
+    /// # threadbutler::messages! { pub enum DbMsg for Db { Ping2 } }
+    /// # pub struct Ping2;
+    /// pub struct Web;
+    /// pub struct Db;
+    /// # impl Server for Web {
+    /// #     fn handle(&mut self, _: WebMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    /// # impl Server for Db {
+    /// #     fn handle(&mut self, _: DbMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    ///
+    /// let builder = Butler::builder("app")
+    ///     .server("web", || Web)
+    ///     .try_server("db", || Err::<Db, _>("no database"));
+    /// let events = builder.subscribe();
+    /// assert!(builder.start().is_err());
+    /// let events: Vec<Event> = events.try_iter().collect();
+    /// let seen: Vec<String> = events.iter().map(|e| format!("{} {}", e.kind(), e.subject())).collect();
+    /// assert_eq!(
+    ///     seen,
+    ///     [
+    ///         "Starting app/web",
+    ///         "Started app/web",
+    ///         "Starting app/db",
+    ///         "Exited app/db", // its reason: init failed: no database
+    ///         "Exited app/web", // the rollback, in reverse order
+    ///         "Stopped app/web",
+    ///     ]
+    /// );
+    /// let Event::Exited { reason, .. } = &events[3] else { unreachable!("checked above") };
+    /// assert_eq!(reason.to_string(), "init failed: no database");
+    /// ```
+    pub fn subscribe(&self) -> Receiver<Event> {
+        self.bus.subscribe()
+    }
+
     /// Registers every server's mailbox on a new hub and starts the tree:
     /// every child in declaration order, each waited for. Returns once all
     /// started.
@@ -944,7 +1072,7 @@ impl ButlerBuilder {
         let name = self.tree.name.clone();
         let spec = self.tree.build(&hub)?;
         spec.validate().map_err(|detail| Error::Config { detail })?;
-        let bus = EventBus::new();
+        let bus = self.bus;
         let tally = Arc::new(Mutex::new(Tally::default()));
         let t = Arc::clone(&tally);
         let root_path = name.clone();
@@ -1078,6 +1206,7 @@ impl Butler {
             signals: Signals::none(),
             reload: None,
             deadline: None,
+            bus: EventBus::new(),
         }
     }
 
@@ -1096,7 +1225,8 @@ impl Butler {
         self.root.status()
     }
 
-    /// Every lifecycle event from now on.
+    /// Every lifecycle event from now on. To see the start's events too,
+    /// subscribe on the builder: [`ButlerBuilder::subscribe`].
     pub fn subscribe(&self) -> Receiver<Event> {
         self.root.subscribe()
     }
@@ -1181,6 +1311,39 @@ impl Butler {
         S: Server,
         F: Fn() -> S + Send + Sync + 'static,
     {
+        self.add_built_server(supervisor, name, plain(factory), options)
+    }
+
+    /// Like [`add_server`](Self::add_server), with a factory that may
+    /// refuse (see [`ButlerBuilder::try_server`]): a refusal is a failed
+    /// start, [`SpawnError::StartFailed`] with reason
+    /// `Failed { stage: Init, error }`.
+    ///
+    /// # Errors
+    ///
+    /// As [`add_server`](Self::add_server).
+    pub fn try_add_server<S, E, F>(
+        &self,
+        supervisor: &str,
+        name: &str,
+        factory: F,
+        options: ChildOptions,
+    ) -> Result<Address<S>, Error>
+    where
+        S: Server,
+        E: Into<BoxError>,
+        F: Fn() -> Result<S, E> + Send + Sync + 'static,
+    {
+        self.add_built_server(supervisor, name, fallible(factory), options)
+    }
+
+    fn add_built_server<S: Server>(
+        &self,
+        supervisor: &str,
+        name: &str,
+        factory: Factory<S>,
+        options: ChildOptions,
+    ) -> Result<Address<S>, Error> {
         let sup = self.supervisor(supervisor)?;
         let name_arc: Arc<str> = Arc::from(name);
         let core = self
@@ -1190,7 +1353,7 @@ impl Butler {
             Arc::clone(&name_arc),
             self.hub.clone(),
             Arc::clone(&core),
-            Arc::new(factory),
+            factory,
         ));
         let spec = options.apply(ChildSpec::from_arc(name, child as Arc<dyn Child>));
         match sup.add_child(spec) {
@@ -1251,6 +1414,41 @@ impl Butler {
     /// non-zero so that its own supervisor (systemd, Kubernetes) restarts it.
     pub fn wait(&self) -> Result<Report, Error> {
         let reason = self.root.wait();
+        self.report(reason)
+    }
+
+    /// Like [`wait`](Self::wait), for at most `timeout`: `None` if the tree
+    /// has not ended by then, and the `Butler` goes on as before (a later
+    /// `wait` or `wait_timeout` still works).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use threadbutler::prelude::*;
+    /// # pub struct Ping;
+    /// # threadbutler::messages! { pub enum WMsg for W { Ping } }
+    /// # pub struct W;
+    /// # impl Server for W {
+    /// #     fn handle(&mut self, _: WMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    ///
+    /// let app = Butler::builder("app").server("w", || W).start()?;
+    /// assert!(app.wait_timeout(Duration::from_millis(10)).is_none()); // still running
+    /// app.shutdown();
+    /// let report = app.wait_timeout(Duration::from_secs(10)).expect("ended in time")?;
+    /// assert!(report.is_clean());
+    /// # Ok::<(), threadbutler::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `Some(Err(_))` as [`wait`](Self::wait) returns `Err`.
+    pub fn wait_timeout(&self, timeout: Duration) -> Option<Result<Report, Error>> {
+        let reason = self.root.wait_timeout(timeout)?;
+        Some(self.report(reason))
+    }
+
+    /// The report of a tree that ended for `reason`.
+    fn report(&self, reason: ExitReason) -> Result<Report, Error> {
         self.ops.finish();
         let tally = self.tally.lock().unwrap_or_else(PoisonError::into_inner);
         let report = Report {

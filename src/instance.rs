@@ -2,8 +2,10 @@
 //!
 //! # Order of events on the thread
 //!
-//! 1. factory, then `on_start`; either failing is a failed start: the start
-//!    notice is never given, the reason is returned, `on_stop` is not called;
+//! 1. factory, then `on_start`; either failing (a factory's `Err` or panic
+//!    at `Stage::Init`, `on_start`'s at `Stage::Start`) is a failed start:
+//!    the start notice is never given, the reason is returned, `on_stop` is
+//!    not called;
 //! 2. the start notice is given, then `run`;
 //! 3. the exit reason is settled: `Ok` from `run` is `Normal` (the server
 //!    stopped itself or its loop ended) or `Shutdown` (it was asked to); an
@@ -21,7 +23,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use threadbutler_supervisor::heartbeat::HeartbeatWriter;
-use threadbutler_supervisor::{ExitReason, Stage, StartNotice, StopSignal, panic_message};
+use threadbutler_supervisor::{
+    BoxError, ExitReason, Stage, StartNotice, StopSignal, panic_message,
+};
 
 use crate::Hub;
 use crate::ctx::Ctx;
@@ -29,8 +33,28 @@ use crate::dead_letter::DeadReason;
 use crate::mailbox::MailboxCore;
 use crate::server::Server;
 
-/// Builds a server; called on its own thread at every (re)start.
-pub(crate) type Factory<S> = Arc<dyn Fn() -> S + Send + Sync>;
+/// Builds a server; called on its own thread at every (re)start. An `Err`
+/// is a failed start at [`Stage::Init`] with that error. Plain factories
+/// (`Fn() -> S`) and fallible ones (`Fn() -> Result<S, E>`) both become one
+/// of these, so every kind of server has one way to be built.
+pub(crate) type Factory<S> = Arc<dyn Fn() -> Result<S, BoxError> + Send + Sync>;
+
+/// A factory that cannot refuse.
+pub(crate) fn plain<S, F>(factory: F) -> Factory<S>
+where
+    F: Fn() -> S + Send + Sync + 'static,
+{
+    Arc::new(move || Ok(factory()))
+}
+
+/// A factory that may refuse: its error becomes the failed start's.
+pub(crate) fn fallible<S, E, F>(factory: F) -> Factory<S>
+where
+    E: Into<BoxError>,
+    F: Fn() -> Result<S, E> + Send + Sync + 'static,
+{
+    Arc::new(move || factory().map_err(Into::into))
+}
 
 /// What happens to the mailbox when the instance ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +120,7 @@ pub(crate) fn run<S: Server>(launch: Launch<S>, started: StartNotice) -> ExitRea
     );
     tracing::info!(server = %name, id, "server starting");
 
-    let start = caught(Stage::Init, || Ok(factory())).and_then(|mut server| {
+    let start = caught(Stage::Init, || factory()).and_then(|mut server| {
         ctx.set_stage(Stage::Start);
         caught(Stage::Start, || {
             server.on_start(&mut ctx)?;

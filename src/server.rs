@@ -15,7 +15,9 @@ use crate::{BoxError, ExitReason};
 ///
 /// # Lifecycle
 ///
-/// 1. the factory builds it;
+/// 1. the factory builds it (a factory declared with `try_*`, such as
+///    [`Hub::try_spawn`](crate::Hub::try_spawn), may refuse with an `Err`:
+///    a failed start);
 /// 2. [`on_start`](Server::on_start) (ThreadButler's startUp event): an `Err`
 ///    or panic here is a failed start, and `on_stop` is not called;
 /// 3. [`run`](Server::run): by default the blocking loop, which calls
@@ -37,7 +39,9 @@ use crate::{BoxError, ExitReason};
 ///   late (the data path reads no clock per message).
 /// - Custom: override `run` and own the loop, reading the mailbox with
 ///   [`Ctx::recv`], [`Ctx::try_recv`] or [`Ctx::recv_timeout`] and checking
-///   [`Ctx::should_stop`] between other work.
+///   [`Ctx::should_stop`] between other work. A custom `run` may end by
+///   calling [`Ctx::default_loop`], handing over to the default loop (for
+///   setup work that reads a few messages first).
 ///
 /// ```
 /// use threadbutler::prelude::*;
@@ -110,13 +114,15 @@ pub trait Server: Endpoint + Sized {
     }
 
     /// The server loop. The default receives messages and calls `handle`
-    /// (and `on_tick`) until asked to stop. Override it to own the loop.
+    /// (and `on_tick`) until asked to stop: [`Ctx::default_loop`]. Override
+    /// it to own the loop; an override may call `ctx.default_loop(self)` to
+    /// hand control back once its own work is done.
     ///
     /// # Errors
     ///
     /// An `Err` ends the server with [`ExitReason::Failed`]; the message
     /// last received and not yet finished is dead-lettered.
     fn run(&mut self, ctx: &mut Ctx<Self>) -> Result<(), BoxError> {
-        crate::ctx::default_loop(self, ctx)
+        ctx.default_loop(self)
     }
 }

@@ -28,14 +28,15 @@ use std::time::Duration;
 use crossbeam_channel::bounded;
 use threadbutler_supervisor::heartbeat::{HeartbeatReader, HeartbeatSample, heartbeat};
 use threadbutler_supervisor::{
-    ExitCell, ExitReason, Shutdown, Stage, StartNotice, StopMode, StopSignal, next_life_id,
+    BoxError, ExitCell, ExitReason, Shutdown, Stage, StartNotice, StopMode, StopSignal,
+    next_life_id,
 };
 
 use crate::address::Address;
 use crate::dead_letter::DeadReason;
 use crate::error::{Error, SpawnError};
 use crate::hub::Hub;
-use crate::instance::{self, EndPolicy, Factory, Launch};
+use crate::instance::{self, EndPolicy, Factory, Launch, fallible, plain};
 use crate::mailbox::{Capacity, MailboxControl, MailboxStats, WakeFn};
 use crate::server::Server;
 
@@ -213,8 +214,8 @@ impl Drop for ReportOnExit {
 
 /// Configures a standalone server before [`spawn`](ServerBuilder::spawn).
 ///
-/// [`Hub::server`] makes one; [`Hub::spawn`] is the same with every
-/// option at its default.
+/// [`Hub::server`] makes one ([`Hub::try_server`] for a factory that may
+/// refuse); [`Hub::spawn`] is the same with every option at its default.
 ///
 /// ```
 /// use std::time::Duration;
@@ -404,10 +405,67 @@ impl Hub {
         S: Server,
         F: Fn() -> S + Send + Sync + 'static,
     {
+        self.server_built(name, plain(factory))
+    }
+
+    /// Spawns a standalone server like [`spawn`](Hub::spawn), built by a
+    /// factory that may refuse: an `Err` from `factory` is a failed start,
+    /// [`SpawnError::StartFailed`] whose reason is
+    /// `Failed { stage: Init, error }` with that error, and nothing is left
+    /// registered (runtime-semantics §5.2).
+    ///
+    /// ```
+    /// use threadbutler::prelude::*;
+    /// use threadbutler::SpawnError;
+    /// # pub struct Line(pub String);
+    /// # threadbutler::messages! { pub enum LogMsg for Log { Line } }
+    /// pub struct Log { file: std::fs::File }
+    /// # impl Server for Log {
+    /// #     fn handle(&mut self, _: LogMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    ///
+    /// let hub = Hub::new();
+    /// let path = "/nonexistent/dir/app.log";
+    /// let err = hub
+    ///     .try_spawn("log", move || std::fs::File::create(path).map(|file| Log { file }))
+    ///     .expect_err("no such directory");
+    /// let SpawnError::StartFailed { name, reason } = &err else { panic!("{err}") };
+    /// assert_eq!(name, "log");
+    /// assert!(matches!(reason, ExitReason::Failed { stage: Stage::Init, .. }));
+    /// assert!(reason.to_string().starts_with("init failed: "), "{reason}"); // then the io::Error
+    /// assert!(hub.names().is_empty()); // the name is free again
+    /// # Ok::<(), threadbutler::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// See [`ServerBuilder::spawn`].
+    pub fn try_spawn<S, E, F>(&self, name: &str, factory: F) -> Result<Address<S>, SpawnError>
+    where
+        S: Server,
+        E: Into<BoxError>,
+        F: Fn() -> Result<S, E> + Send + Sync + 'static,
+    {
+        self.try_server(name, factory).spawn()
+    }
+
+    /// Configures a standalone server built by a factory that may refuse
+    /// (see [`try_spawn`](Hub::try_spawn)); finish with
+    /// [`spawn`](ServerBuilder::spawn).
+    pub fn try_server<S, E, F>(&self, name: &str, factory: F) -> ServerBuilder<'_, S>
+    where
+        S: Server,
+        E: Into<BoxError>,
+        F: Fn() -> Result<S, E> + Send + Sync + 'static,
+    {
+        self.server_built(name, fallible(factory))
+    }
+
+    fn server_built<S: Server>(&self, name: &str, factory: Factory<S>) -> ServerBuilder<'_, S> {
         ServerBuilder {
             hub: self,
             name: Arc::from(name),
-            factory: Arc::new(factory),
+            factory,
             capacity: None,
             shutdown: Shutdown::default(),
             stack_size: None,
