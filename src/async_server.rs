@@ -479,6 +479,10 @@ impl<S: AsyncServer> Child for AsyncServerChild<S> {
         self.core.finish(DeadReason::Stopped);
     }
 
+    fn on_revived(&self) {
+        self.core.reopen();
+    }
+
     fn details(&self) -> ChildDetails {
         let mut d = ChildDetails::default();
         d.kind = "async server";

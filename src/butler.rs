@@ -874,6 +874,8 @@ pub struct ButlerBuilder {
     deadline: Option<Duration>,
     /// The tree's events, from before the start on.
     bus: EventBus,
+    /// The clock the tree's supervisors read.
+    clock: Option<threadbutler_supervisor::SharedClock>,
 }
 
 /// A config file as loaded: its policies, its path and its text (for line
@@ -904,6 +906,16 @@ impl ButlerBuilder {
     /// signal thread, before the config file's policies are re-read.
     pub fn on_reload(mut self, hook: impl Fn(&Hub) + Send + Sync + 'static) -> Self {
         self.reload = Some(Arc::new(hook));
+        self
+    }
+
+    /// The clock every supervisor of the tree reads for restart windows,
+    /// backoffs, heartbeat checks and stop deadlines (DESIGN rule 12); by
+    /// default the real one. Give a [`ManualClock`](crate::ManualClock) to
+    /// test a tree's policies in virtual time: a minute of backoff passes
+    /// when the test says so.
+    pub fn clock(mut self, clock: std::sync::Arc<dyn crate::Clock>) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -1070,7 +1082,10 @@ impl ButlerBuilder {
         }
         let hub = self.hub.build();
         let name = self.tree.name.clone();
-        let spec = self.tree.build(&hub)?;
+        let mut spec = self.tree.build(&hub)?;
+        if let Some(clock) = self.clock.take() {
+            spec = spec.clock(clock);
+        }
         spec.validate().map_err(|detail| Error::Config { detail })?;
         let bus = self.bus;
         let tally = Arc::new(Mutex::new(Tally::default()));
@@ -1206,6 +1221,7 @@ impl Butler {
             signals: Signals::none(),
             reload: None,
             deadline: None,
+            clock: None,
             bus: EventBus::new(),
         }
     }
@@ -1397,7 +1413,45 @@ impl Butler {
         Ok(report)
     }
 
-    fn supervisor(&self, path: &str) -> Result<SupervisorRef, Error> {
+    /// The handle of the supervisor at `path` (`"app"`, `"app/db"`, a pool's
+    /// path): OTP's child API on its children, typed.
+    ///
+    /// ```
+    /// use threadbutler::prelude::*;
+    /// use threadbutler::{ChildKind, ChildState};
+    /// # pub struct Add(pub u64);
+    /// # pub struct Total(pub Reply<u64>);
+    /// # threadbutler::messages! { pub enum CounterMsg for Counter { Add, Total } }
+    /// # #[derive(Default)]
+    /// # pub struct Counter { sum: u64 }
+    /// # impl Server for Counter {
+    /// #     fn handle(&mut self, msg: CounterMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
+    /// #         match msg {
+    /// #             CounterMsg::Add(Add(n)) => self.sum += n,
+    /// #             CounterMsg::Total(Total(reply)) => reply.send(self.sum),
+    /// #         }
+    /// #         Ok(())
+    /// #     }
+    /// # }
+    ///
+    /// let app = Butler::builder("app").server("counter", Counter::default).start()?;
+    /// let root = app.supervisor("app")?;
+    /// root.terminate_child("counter")?; // stopped, spec kept, not restarted
+    /// app.hub().send(Add(2))?; // waits in the mailbox
+    /// let row = &root.which_children()[0];
+    /// assert_eq!((row.kind, row.state), (ChildKind::Worker, ChildState::Stopped));
+    /// assert_eq!(root.count_children().active, 0);
+    /// root.restart_child("counter")?; // returns once it started
+    /// assert_eq!(app.hub().request(Total)?, 2); // the queued message was handled
+    /// app.shutdown();
+    /// app.wait()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownServer`] if there is no supervisor at `path`.
+    pub fn supervisor(&self, path: &str) -> Result<SupervisorRef, Error> {
         self.root
             .supervisor(path)
             .ok_or_else(|| Error::UnknownServer {

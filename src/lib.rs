@@ -150,8 +150,9 @@ pub use threadbutler_supervisor::config;
 pub use threadbutler_supervisor::heartbeat::HeartbeatSample;
 pub use threadbutler_supervisor::signals::{SignalAction, Signals};
 pub use threadbutler_supervisor::{
-    Backoff, BoxError, ChildState, Event, ExitReason, Intensity, Life, RemoveReport, Restart,
-    Shutdown, Stage, StatusNode, StopMode, Strategy,
+    Backoff, BoxError, ChildCounts, ChildError, ChildInfo, ChildKind, ChildState, Clock, Event,
+    ExitReason, Intensity, Life, ManualClock, RemoveReport, Restart, Shutdown, Stage, StatusNode,
+    StopMode, Strategy, SupervisorRef, SystemClock,
 };
 
 /// The README's example is compiled and run as a doctest.

@@ -11,6 +11,8 @@
 //!
 //! ```text
 //!  open ──close()──▶ closed ──finish()──▶ finished
+//!   ▲                   │                    │
+//!   └──────reopen()─────┴────────────────────┘
 //! ```
 //!
 //! - open: sends are accepted.
@@ -18,6 +20,8 @@
 //!   Senders blocked on a full queue wake up and get `Closed(msg)` too.
 //! - finished: no reader will ever read again. `finish` sweeps the queue
 //!   into dead letters.
+//! - `reopen` (a retired server started again by `restart_child`) accepts
+//!   sends again; a blocked sender that saw the close keeps its `Closed`.
 //!
 //! # Invariants
 //!
@@ -180,9 +184,9 @@ pub(crate) struct MailboxCore<M: Message> {
     closed: AtomicBool,
     finished: AtomicBool,
     /// Dropped on close, which disconnects `close_watch`: blocked senders
-    /// select on it to learn of the close.
+    /// select on it to learn of the close. A reopen makes a new pair.
     close_notify: Mutex<Option<Sender<()>>>,
-    close_watch: Receiver<()>,
+    close_watch: Mutex<Receiver<()>>,
     wake: Option<WakeFn>,
     sink: DeadLetterSink,
     dead_lettered: AtomicU64,
@@ -221,7 +225,7 @@ impl<M: Message> MailboxCore<M> {
             closed: AtomicBool::new(false),
             finished: AtomicBool::new(false),
             close_notify: Mutex::new(Some(notify)),
-            close_watch: watch,
+            close_watch: Mutex::new(watch),
             wake,
             sink,
             dead_lettered: AtomicU64::new(0),
@@ -278,9 +282,10 @@ impl<M: Message> MailboxCore<M> {
             };
         }
         // Slow path: wait for room or for the close, whichever comes first.
+        let close_watch = lock(&self.close_watch).clone();
         let mut sel = Select::new();
         let send_op = sel.send(&self.tx);
-        let close_op = sel.recv(&self.close_watch);
+        let close_op = sel.recv(&close_watch);
         let ready = match deadline {
             None => sel.select(),
             Some(d) => match sel.select_deadline(d) {
@@ -302,7 +307,7 @@ impl<M: Message> MailboxCore<M> {
             }
         } else {
             debug_assert_eq!(index, close_op);
-            let _ = ready.recv(&self.close_watch);
+            let _ = ready.recv(&close_watch);
             Err(Refused::Closed(msg))
         }
     }
@@ -337,6 +342,22 @@ impl<M: Message> MailboxCore<M> {
 
     pub(crate) fn is_finished(&self) -> bool {
         self.finished.load(Ordering::SeqCst)
+    }
+
+    /// Opens a closed or finished mailbox again, for a reader that will run
+    /// again (`restart_child` of a retired server). What was swept stays
+    /// swept; sends are accepted from now on.
+    pub(crate) fn reopen(&self) {
+        let mut notify = lock(&self.close_notify);
+        if notify.is_some() {
+            return; // open
+        }
+        let (n, w) = bounded(0);
+        *lock(&self.close_watch) = w;
+        *notify = Some(n);
+        self.finished.store(false, Ordering::SeqCst);
+        self.closed.store(false, Ordering::SeqCst);
+        tracing::debug!(server = %self.name, "mailbox reopened");
     }
 
     /// The reader is stopped for good in `mode`: a drain closes the mailbox

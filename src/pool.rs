@@ -150,6 +150,11 @@ impl<M: crate::Message> Child for PoolChild<M> {
         self.core.finish(DeadReason::Stopped);
     }
 
+    fn on_revived(&self) {
+        self.inner.on_revived();
+        self.core.reopen();
+    }
+
     fn validate(&self) -> Result<(), String> {
         self.inner.validate()
     }

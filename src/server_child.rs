@@ -83,6 +83,10 @@ impl<S: Server> Child for ServerChild<S> {
         self.core.finish(DeadReason::Stopped);
     }
 
+    fn on_revived(&self) {
+        self.core.reopen();
+    }
+
     fn details(&self) -> ChildDetails {
         let mut d = ChildDetails::default();
         d.kind = "server";

@@ -215,6 +215,13 @@ impl fmt::Debug for StartNotice {
     }
 }
 
+static NEXT_LIFE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// A process-unique id for a new life of any child.
+pub fn next_life_id() -> u64 {
+    NEXT_LIFE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// One life of a child: what [`Child::run`] gets.
 ///
 /// ```

@@ -57,11 +57,10 @@ mod stop;
 mod tree;
 mod worker;
 
-pub use child::{Child, ChildDetails, FnChild, Life, StartNotice};
+pub use child::{Child, ChildDetails, FnChild, Life, StartNotice, next_life_id};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use engine::{
     ChildCounts, ChildError, ChildInfo, ChildKind, ChildPolicy, Reconfigure, RemoveReport,
-    next_life_id,
 };
 pub use event::{Event, EventBus};
 pub use exit::{BoxError, ExitReason, Stage};

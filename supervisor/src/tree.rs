@@ -104,6 +104,13 @@ impl Child for SupervisorChild {
         }
     }
 
+    /// Started again after it was retired: so are its declared children.
+    fn on_revived(&self) {
+        for c in &self.spec.children {
+            c.child.on_revived();
+        }
+    }
+
     fn as_supervisor(&self) -> Option<&SupervisorChild> {
         Some(self)
     }
@@ -399,7 +406,7 @@ impl Supervisor {
         let exit = Arc::new(ExitCell::new());
         let (started_tx, started_rx) = bounded(1);
         let (writer, _reader) = heartbeat();
-        let id = crate::engine::next_life_id();
+        let id = crate::child::next_life_id();
         let life = Life {
             name: Arc::from(name.as_str()),
             path: Arc::from(name.as_str()),

@@ -9,9 +9,8 @@ use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::{Sender, unbounded};
 
-use crate::child::{Child, Life, StartNotice};
+use crate::child::{Child, Life, StartNotice, next_life_id};
 use crate::clock::SharedClock;
-use crate::engine::next_life_id;
 use crate::event::EventBus;
 use crate::fast_restart::{self, Gate, LocalRestart};
 use crate::heartbeat::heartbeat;

@@ -12,32 +12,15 @@
 //! running: it is retired at once, unless a final drain owes its queue a
 //! life (§11.16).
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::event::Event;
 use crate::fast_restart;
 use crate::{ExitReason, Shutdown, StopIntent, StopMode};
 
-use super::Engine;
+use super::plans::Closing;
 use super::slot::{Phase, Stopping, Then};
-
-/// A closing in progress.
-pub(super) struct Closing {
-    /// Final: every child stops for good and its work is finished.
-    final_: bool,
-    forced: bool,
-    reason: ExitReason,
-    /// Children still to stop, the next first.
-    remaining: VecDeque<u64>,
-    /// The child whose stop (or drain) this closing waits for now.
-    current: Option<u64>,
-    /// Children that were stopping already when their turn came.
-    trailing: Vec<u64>,
-    /// Stopped by the parent so that it can restart this supervisor: its
-    /// children are not stopped for good (no `Stopped` events).
-    for_restart: bool,
-}
+use super::state::Engine;
 
 impl Engine {
     /// True while this life of the supervisor ends without being stopped
@@ -69,6 +52,12 @@ impl Engine {
             current: None,
             trailing: Vec::new(),
             for_restart: false,
+            quiet: self
+                .slots
+                .iter()
+                .filter(|s| matches!(s.phase, Phase::Idle))
+                .map(|s| s.key)
+                .collect(),
         });
     }
 
@@ -267,8 +256,11 @@ impl Engine {
             }
         }
         self.sync_gate(i);
-        let for_restart = self.closing.as_ref().is_some_and(|c| c.for_restart);
-        if for_restart && !final_ {
+        let quiet = self
+            .closing
+            .as_ref()
+            .is_some_and(|c| (c.for_restart && !final_) || c.quiet.contains(&k));
+        if quiet {
             self.touch(i);
         } else {
             let child = Arc::clone(&self.slots[i].path);

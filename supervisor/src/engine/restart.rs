@@ -1,73 +1,18 @@
-//! OTP's decisions, as in `supervisor.erl`: whether a child that ended is
-//! restarted (`decide`, one rule per restart type × exit reason), which
-//! children restart with it (`group_of`, one rule per strategy), whether
-//! the intensity allows it, and how long the backoff is. The decisions are
-//! pure functions; the engine carries them out.
+//! Carrying out OTP's restart decisions (see `plans.rs`): a child that
+//! ended is restarted or retired; a restart counts towards the intensity,
+//! waits out its backoff, and takes its group along.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::clock::after;
 use crate::event::Event;
 use crate::fast_restart;
 use crate::{ExitReason, Restart, StopIntent, Strategy};
 
-use super::Engine;
-use super::slot::{Phase, Slot, Then};
-
-/// Whether a child of restart type `restart` that ended with `reason` is
-/// restarted (OTP's `do_restart/3`).
-pub(super) fn decide(restart: Restart, reason: &ExitReason) -> bool {
-    restart.restarts_after(reason.is_failure())
-}
-
-/// True if slot `s` takes part in a group restart: it runs, starts, waits
-/// to start, or is being stopped on its way to a restart.
-fn in_group(s: &Slot) -> bool {
-    s.is_live()
-        || matches!(&s.phase, Phase::Stopping(st)
-            if matches!(st.then, Then::Decide(_) | Then::StartFailed(_)))
-}
-
-/// The keys of the children that restart when slot `i` does, in start
-/// order (OTP's `restart/3`): itself only (`OneForOne`), every live child
-/// (`OneForAll`), or itself and the live children declared after it
-/// (`RestForOne`).
-pub(super) fn group_of(strategy: Strategy, slots: &[Slot], i: usize) -> Vec<u64> {
-    let key = slots[i].key;
-    let from = match strategy {
-        Strategy::OneForOne => return vec![key],
-        Strategy::OneForAll => 0,
-        Strategy::RestForOne => i,
-    };
-    slots[from..]
-        .iter()
-        .filter(|s| (s.key == key || in_group(s)) && !s.held)
-        .map(|s| s.key)
-        .collect()
-}
-
-/// A group restart in progress: the others are stopped in reverse order,
-/// then all start again in order after the backoff.
-pub(super) struct Group {
-    /// Every member, in start order.
-    members: Vec<u64>,
-    /// Members still to stop (the last first).
-    to_stop: Vec<u64>,
-    /// Members whose restart was counted already.
-    counted: Vec<u64>,
-    at: Instant,
-    delay: Duration,
-    attempt: u32,
-}
-
-impl Group {
-    /// Leaves `key` out (it was terminated or removed).
-    pub(super) fn forget(&mut self, key: u64) {
-        self.members.retain(|k| *k != key);
-        self.to_stop.retain(|k| *k != key);
-    }
-}
+use super::plans::{Group, decide, group_of};
+use super::slot::{Phase, Then};
+use super::state::Engine;
 
 impl Engine {
     /// The life of slot `i` ended on its own (or was ended for a missed
@@ -135,6 +80,11 @@ impl Engine {
             (g.window.record(now), g.window.intensity())
         };
         if !admitted {
+            // It was to restart: the closing stops it like the others.
+            self.slots[i].phase = Phase::Due {
+                at: None,
+                after: None,
+            };
             self.emit(Event::GaveUp {
                 supervisor: Arc::clone(&self.path),
                 max_restarts: intensity.max_restarts,
@@ -256,28 +206,5 @@ impl Engine {
                 delay: g.delay,
             });
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Stage;
-
-    #[test]
-    fn do_restart_one_rule_per_type_and_reason() {
-        let normal = ExitReason::Normal;
-        let shutdown = ExitReason::Shutdown;
-        let failed = ExitReason::failed(Stage::Handle, "boom".into());
-        let hung = ExitReason::HeartbeatMissed {
-            timeout: Duration::from_secs(1),
-        };
-        assert!(decide(Restart::Permanent, &normal));
-        assert!(decide(Restart::Permanent, &failed));
-        assert!(!decide(Restart::Transient, &normal));
-        assert!(!decide(Restart::Transient, &shutdown));
-        assert!(decide(Restart::Transient, &failed));
-        assert!(decide(Restart::Transient, &hung));
-        assert!(!decide(Restart::Temporary, &failed));
     }
 }

@@ -16,7 +16,7 @@ use crate::clock::{self, SharedClock};
 use crate::heartbeat::HeartbeatReader;
 use crate::status::{ChildState, StatusNode};
 
-use super::reconfigure::Reconfigure;
+use super::policy_change::Reconfigure;
 use super::slot::Slot;
 
 /// A row of the shared status.

@@ -35,7 +35,7 @@ use crate::status::ChildState;
 use crate::worker::Worker;
 use crate::{ExitReason, StopIntent, StopMode, StopSignal};
 
-use super::control::{ChildError, RemoveReport};
+use super::requests::{ChildError, RemoveReport};
 
 /// One life of a child, as its supervisor sees it.
 pub(super) struct Lived {
@@ -275,4 +275,14 @@ impl Slot {
             Phase::Abandoned => ChildState::Abandoned,
         }
     }
+}
+
+/// What a stop came to.
+pub(super) enum Ended {
+    /// The life ended, with its own reason.
+    Exited(ExitReason),
+    /// It ignored its stop past the grace and was left behind.
+    Abandoned,
+    /// There was no life to stop.
+    NotRunning,
 }

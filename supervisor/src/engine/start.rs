@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::child::{Life, StartNotice};
+use crate::child::{Life, StartNotice, next_life_id};
 use crate::clock::after;
 use crate::event::Event;
 use crate::heartbeat::heartbeat;
@@ -12,7 +12,7 @@ use crate::worker::{Worker, WorkerEvent, WorkerSetup};
 use crate::{ExitReason, Stage, StopIntent, StopMode, StopSignal};
 
 use super::slot::{Lived, Phase, Stopping, Then, Waiter};
-use super::{Engine, next_life_id};
+use super::state::Engine;
 
 impl Engine {
     /// Every child is due now, each after the one before it: the initial

@@ -26,9 +26,9 @@ use crate::clock::after;
 use crate::event::Event;
 use crate::{ExitReason, Shutdown, StopIntent, StopMode};
 
-use super::Engine;
-use super::control::RemoveReport;
-use super::slot::{Phase, Stopping, Then};
+use super::requests::RemoveReport;
+use super::slot::{Ended, Phase, Stopping, Then};
+use super::state::Engine;
 
 impl Engine {
     /// True once this supervisor was told to stop at once.
@@ -318,14 +318,4 @@ impl Engine {
         });
         self.begin_start(i);
     }
-}
-
-/// What a stop came to.
-pub(super) enum Ended {
-    /// The life ended, with its own reason.
-    Exited(ExitReason),
-    /// It ignored its stop past the grace and was left behind.
-    Abandoned,
-    /// There was no life to stop.
-    NotRunning,
 }

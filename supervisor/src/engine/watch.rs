@@ -7,8 +7,8 @@ use std::time::Instant;
 use crate::event::Event;
 use crate::{ExitReason, StopIntent, StopMode};
 
-use super::Engine;
 use super::slot::{Phase, Then};
+use super::state::Engine;
 
 impl Engine {
     /// Samples every watched heartbeat due; a hung running life is stopped
