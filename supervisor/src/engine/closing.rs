@@ -78,7 +78,8 @@ impl Engine {
             Some(c) if final_ && !c.final_ => {
                 c.for_restart = false;
                 // Stopped for a restart, then for good: the children already
-                // stopped are finished at the end too.
+                // stopped are finished at the end too, and those stopping
+                // stop for good.
                 c.final_ = true;
                 let done: Vec<u64> = self
                     .slots
@@ -87,6 +88,15 @@ impl Engine {
                     .filter(|k| !c.remaining.contains(k))
                     .collect();
                 c.trailing.extend(done);
+                let stopping: Vec<usize> = (0..self.slots.len())
+                    .filter(|&i| {
+                        matches!(&self.slots[i].phase,
+                            Phase::Stopping(st) if st.intent == StopIntent::Restart)
+                    })
+                    .collect();
+                for i in stopping {
+                    self.finalize_stop(i);
+                }
             }
             Some(_) => {}
         }
@@ -131,20 +141,8 @@ impl Engine {
                 Phase::Stopping(st) => {
                     // Stopping already (not by us): not waited for in turn.
                     st.then = Then::Rest;
-                    let upgrade = intent == StopIntent::Final && st.intent == StopIntent::Restart;
-                    if upgrade {
-                        st.intent = StopIntent::Final;
-                    }
-                    if upgrade {
-                        self.slots[i].finalized = true;
-                        let child = Arc::clone(&self.slots[i].spec.child);
-                        let swept = child.on_final_stop(StopMode::Immediate);
-                        if swept > 0 {
-                            self.emit(Event::Drained {
-                                child: Arc::clone(&self.slots[i].path),
-                                left: swept,
-                            });
-                        }
+                    if intent == StopIntent::Final && st.intent == StopIntent::Restart {
+                        self.finalize_stop(i);
                     }
                     if let Some(c) = self.closing.as_mut() {
                         c.trailing.push(k);
@@ -206,6 +204,42 @@ impl Engine {
         }
     }
 
+    /// A stop for a restart that a final closing reached: it becomes final
+    /// by the child's shutdown mode. The life stopping is not asked again
+    /// (it was asked to stop at once), but a nested supervisor hears that
+    /// the stop is final now; a drain's promise holds: once the life ended
+    /// or was abandoned, a successor drains what is queued (the restart
+    /// was due anyway).
+    fn finalize_stop(&mut self, i: usize) {
+        let now = self.now();
+        let mode = if self.forced() {
+            StopMode::Immediate
+        } else {
+            self.slots[i].spec.shutdown.mode()
+        };
+        let drain_for = self.slots[i].spec.shutdown.drain_timeout();
+        let child = Arc::clone(&self.slots[i].spec.child);
+        self.slots[i].finalized = true;
+        let swept = child.on_final_stop(mode);
+        if let Some(life) = &self.slots[i].life {
+            life.stop.request(StopMode::Immediate);
+        }
+        if let Phase::Stopping(st) = &mut self.slots[i].phase {
+            st.intent = StopIntent::Final;
+            st.owed = true;
+            if mode == StopMode::Drain {
+                st.promise = Some(crate::clock::after(now, drain_for));
+            }
+        }
+        if swept > 0 {
+            self.slots[i].left_reported = true;
+            self.emit(Event::Drained {
+                child: Arc::clone(&self.slots[i].path),
+                left: swept,
+            });
+        }
+    }
+
     /// Starts slot `i` so that it drains its queue for good.
     fn start_to_drain(&mut self, i: usize) {
         let now = self.now();
@@ -217,6 +251,7 @@ impl Engine {
             deadline: until,
             promise: Some(until),
             report_as: None,
+            owed: false,
             then: Then::Rest,
         });
         let child = Arc::clone(&self.slots[i].spec.child);
@@ -233,18 +268,18 @@ impl Engine {
         let final_ = self.closing.as_ref().is_some_and(|c| c.final_) || self.slots[i].dynamic;
         let child = Arc::clone(&self.slots[i].spec.child);
         if final_ && !self.slots[i].retired {
+            // What is still queued is given up now; said once.
+            let left = child.left_behind() as u64;
             if !self.slots[i].finalized {
-                // It was not running: nothing reported its queue yet.
-                let left = child.left_behind() as u64;
                 child.on_final_stop(StopMode::Immediate);
-                if left > 0 {
-                    self.emit(Event::Drained {
-                        child: Arc::clone(&self.slots[i].path),
-                        left,
-                    });
-                }
             }
             child.on_retired();
+            if left > 0 && !self.slots[i].left_reported {
+                self.emit(Event::Drained {
+                    child: Arc::clone(&self.slots[i].path),
+                    left,
+                });
+            }
             self.slots[i].retired = true;
             self.slots[i].finalized = true;
         }

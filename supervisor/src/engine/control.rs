@@ -45,7 +45,9 @@ impl Engine {
                     Some(i) if !self.is_stopped(i) => Err(ChildError::Running { name }),
                     Some(i) => {
                         let s = self.remove_slot(i);
+                        let mut left = 0;
                         if !s.retired {
+                            left = s.spec.child.left_behind() as u64;
                             s.spec.child.on_final_stop(crate::StopMode::Immediate);
                             s.spec.child.on_retired();
                         }
@@ -53,6 +55,13 @@ impl Engine {
                             w.retire();
                         }
                         self.publish();
+                        if left > 0 {
+                            // What was queued for it is given up.
+                            self.emit(Event::Drained {
+                                child: s.path,
+                                left,
+                            });
+                        }
                         Ok(())
                     }
                 };

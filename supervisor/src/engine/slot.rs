@@ -129,6 +129,9 @@ pub(super) struct Stopping {
     /// Reported as the exit reason instead of the life's own (a missed
     /// heartbeat, a start timeout).
     pub(super) report_as: Option<ExitReason>,
+    /// The life was stopped for a restart that a final stop cancelled: its
+    /// successor is owed to the queue, failure or not.
+    pub(super) owed: bool,
     /// What to do once the life ended or was abandoned.
     pub(super) then: Then,
 }
@@ -197,6 +200,8 @@ pub(super) struct Slot {
     /// Told it stops for good (`on_final_stop`), and its queue's fate
     /// reported.
     pub(super) finalized: bool,
+    /// A `Drained { left }` was said for the queue its final stop left.
+    pub(super) left_reported: bool,
     /// Stopped by `terminate_child`: nothing but `restart_child` starts it.
     pub(super) held: bool,
     /// The id of the life that ended last.
@@ -222,6 +227,7 @@ impl Slot {
             retired: false,
             held: false,
             finalized: false,
+            left_reported: false,
             ended_id: None,
         }
     }

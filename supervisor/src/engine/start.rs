@@ -99,6 +99,7 @@ impl Engine {
                 Err(reason) => return self.start_failed(i, reason, false),
             }
         }
+        self.slots[i].left_reported = false;
         let id = next_life_id();
         let stop = Arc::new(StopSignal::new());
         let (writer, reader) = heartbeat();
@@ -213,6 +214,7 @@ impl Engine {
             deadline: after(now, self.grace),
             promise: None,
             report_as: Some(reason.clone()),
+            owed: false,
             then: Then::StartFailed(reason),
         });
         self.touch(i);

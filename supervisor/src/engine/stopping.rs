@@ -54,6 +54,7 @@ impl Engine {
                 deadline: now,
                 promise: None,
                 report_as,
+                owed: false,
                 then,
             });
             return self.stop_ended(i, Ended::NotRunning);
@@ -94,6 +95,7 @@ impl Engine {
             deadline,
             promise,
             report_as,
+            owed: false,
             then,
         });
         self.touch(i);
@@ -223,6 +225,7 @@ impl Engine {
                 // Ended before its deadline (drained, a failure not
                 // restarted, or it stopped itself): what is queued is left.
                 let left = self.slots[i].spec.child.left_behind() as u64;
+                self.slots[i].left_reported = left > 0;
                 self.emit(Event::Drained {
                     child: Arc::clone(&path),
                     left,
@@ -268,7 +271,7 @@ impl Engine {
             }
             Then::Terminate(reply) => {
                 self.slots[i].held = true;
-                self.touch(i);
+                self.emit(Event::Stopped { child: path });
                 let _ = reply.send(Ok(()));
             }
         }
@@ -281,7 +284,7 @@ impl Engine {
             return false;
         };
         let s = &self.slots[i];
-        r.is_failure()
+        (r.is_failure() || st.owed)
             && st.intent == StopIntent::Final
             && s.spec.child.queued() > 0
             && s.spec.restart.restarts_after(true)
@@ -314,6 +317,7 @@ impl Engine {
             deadline: st.promise.unwrap_or(st.deadline),
             promise: st.promise,
             report_as: None,
+            owed: false,
             then: st.then,
         });
         self.begin_start(i);

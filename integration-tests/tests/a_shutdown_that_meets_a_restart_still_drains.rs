@@ -1,0 +1,92 @@
+//! runtime-semantics §11.16: a shutdown that reaches a child while it is
+//! being stopped for a restart (here a hung server) does not wait for it in
+//! turn, makes its stop final, and keeps the drain's promise: once the old
+//! life is abandoned, a new one drains what was queued. Driven in virtual
+//! time (a `ManualClock`), so the grace takes no real time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use integration_tests::events::EventLog;
+use threadbutler::prelude::*;
+use threadbutler::{Event, ManualClock};
+
+pub struct Block(pub crossbeam_channel::Receiver<()>);
+pub struct Work;
+threadbutler::messages! { pub enum SlowMsg for Slow { Block, Work } }
+
+pub struct Slow;
+impl Server for Slow {
+    fn handle(&mut self, msg: SlowMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
+        if let SlowMsg::Block(Block(gate)) = msg {
+            // Busy without a beat until the test lets go: hung.
+            let _ = gate.recv();
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_hung_server_caught_by_the_shutdown_mid_restart_has_its_queue_drained_by_a_successor() {
+    let clock = Arc::new(ManualClock::new());
+    let app = Butler::builder("app")
+        .clock(clock.clone())
+        .abandon_after(Duration::from_secs(20))
+        .server("slow", || Slow)
+        .heartbeat(Duration::from_secs(10))
+        .shutdown(Shutdown::Drain(Duration::from_secs(30)))
+        .start()
+        .expect("starts");
+    let mut events = EventLog::new(app.subscribe());
+    let (release, gate) = crossbeam_channel::bounded::<()>(0);
+    let slow = app.hub().address::<Slow>("slow").expect("slow");
+    slow.send(Block(gate)).expect("sent");
+    for _ in 0..3 {
+        slow.send(Work).expect("queued behind the hung one");
+    }
+    // Virtual time passes until the heartbeat is found stale.
+    let missed = loop {
+        clock.advance(Duration::from_secs(5));
+        let seen = events.drain();
+        if let Some(e) = seen.iter().find(|e| e.kind() == "HeartbeatMissed") {
+            break e.clone();
+        }
+        if clock.elapsed() > Duration::from_secs(600) {
+            panic!("no heartbeat miss in ten virtual minutes: {seen:?}");
+        }
+        std::thread::yield_now();
+    };
+    assert_eq!(missed.subject(), "app/slow");
+    assert!(
+        events.drain().iter().all(|e| e.kind() != "Abandoned"),
+        "the grace has not passed"
+    );
+
+    // The shutdown meets the restart's stop: it does not wait for it, and
+    // the mailbox closes to new sends.
+    app.shutdown();
+    events.wait("ShutdownBegan", "app");
+    clock.advance(Duration::from_secs(21)); // the grace passes, the drain has 9 s left
+    events.wait("Abandoned", "app/slow");
+    // A successor drains the three queued messages.
+    events.wait("Started", "app/slow");
+    let drained = events.wait("Drained", "app/slow");
+    assert!(
+        matches!(drained, Event::Drained { left: 0, .. }),
+        "all handled: {drained:?}"
+    );
+    let report = app.wait().expect("a requested shutdown");
+    let _ = release.send(()); // the abandoned thread may end now
+    let (_, stats) = report
+        .mailboxes
+        .iter()
+        .find(|(n, _)| n == "slow")
+        .expect("listed");
+    assert_eq!(
+        (stats.handled, stats.dead_lettered),
+        (3, 0),
+        "the queue was drained by the new life; the hung message is with the abandoned one (§8.5)"
+    );
+    assert_eq!(report.abandoned, vec!["app/slow".to_string()]);
+    assert_eq!(report.exit_code(), 75, "a thread was left behind");
+}
