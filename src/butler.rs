@@ -1361,6 +1361,14 @@ impl Butler {
         options: ChildOptions,
     ) -> Result<Address<S>, Error> {
         let sup = self.supervisor(supervisor)?;
+        // A child of that name (even a stopped one, whose mailbox the hub
+        // keeps for `restart_child`) keeps its name and its mailbox.
+        if sup.which_children().iter().any(|c| c.name == name) {
+            return Err(SpawnError::NameTaken {
+                name: name.to_owned(),
+            }
+            .into());
+        }
         let name_arc: Arc<str> = Arc::from(name);
         let core = self
             .hub

@@ -90,3 +90,117 @@ fn a_hung_server_caught_by_the_shutdown_mid_restart_has_its_queue_drained_by_a_s
     assert_eq!(report.abandoned, vec!["app/slow".to_string()]);
     assert_eq!(report.exit_code(), 75, "a thread was left behind");
 }
+
+pub struct Boom;
+threadbutler::messages! { pub enum TriggerMsg for Trigger { Boom } }
+pub struct Trigger;
+impl Server for Trigger {
+    fn handle(&mut self, _: TriggerMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
+        Err("boom".into())
+    }
+}
+
+#[test]
+fn a_collateral_stop_caught_by_the_shutdown_and_abandoned_still_has_its_queue_drained() {
+    let clock = Arc::new(ManualClock::new());
+    let app = Butler::builder("app")
+        .clock(clock.clone())
+        .strategy(Strategy::OneForAll)
+        .abandon_after(Duration::from_secs(20))
+        .server("trigger", || Trigger)
+        .server("slow", || Slow)
+        .shutdown(Shutdown::Drain(Duration::from_secs(30)))
+        .start()
+        .expect("starts");
+    let mut events = EventLog::new(app.subscribe());
+    let (release, gate) = crossbeam_channel::bounded::<()>(0);
+    let slow = app.hub().address::<Slow>("slow").expect("slow");
+    slow.send(Block(gate)).expect("sent");
+    for _ in 0..3 {
+        slow.send(Work).expect("queued behind the blocked one");
+    }
+    // The trigger fails: the group restart stops `slow`, which does not stop.
+    app.hub().send(Boom).expect("sent");
+    events.wait("Exited", "app/trigger");
+    let stopping = |app: &Butler| {
+        app.status()
+            .find("app/slow")
+            .map(|n| n.state == threadbutler::ChildState::Stopping)
+    };
+    let deadline = std::time::Instant::now() + integration_tests::PATIENCE;
+    while stopping(&app) != Some(true) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "slow is being stopped"
+        );
+        std::thread::yield_now();
+    }
+    app.shutdown();
+    events.wait("ShutdownBegan", "app");
+    clock.advance(Duration::from_secs(21));
+    events.wait("Abandoned", "app/slow");
+    events.wait("Started", "app/slow");
+    let drained = events.wait("Drained", "app/slow");
+    assert!(
+        matches!(drained, Event::Drained { left: 0, .. }),
+        "the successor drained the queue: {drained:?}"
+    );
+    let report = app.wait().expect("a requested shutdown");
+    let _ = release.send(());
+    let (_, stats) = report
+        .mailboxes
+        .iter()
+        .find(|(n, _)| n == "slow")
+        .expect("listed");
+    assert_eq!((stats.handled, stats.dead_lettered), (3, 0));
+    let stopped: Vec<_> = events
+        .drain()
+        .iter()
+        .filter(|e| e.kind() == "Stopped" && e.subject() == "app/slow")
+        .cloned()
+        .collect();
+    assert_eq!(stopped.len(), 1, "one Stopped for slow: {stopped:?}");
+}
+
+#[test]
+fn a_terminated_child_that_was_abandoned_is_said_stopped_once() {
+    let clock = Arc::new(ManualClock::new());
+    let app = Butler::builder("app")
+        .clock(clock.clone())
+        .abandon_after(Duration::from_secs(20))
+        .server("slow", || Slow)
+        .start()
+        .expect("starts");
+    let mut events = EventLog::new(app.subscribe());
+    let (release, gate) = crossbeam_channel::bounded::<()>(0);
+    let slow = app.hub().address::<Slow>("slow").expect("slow");
+    slow.send(Block(gate)).expect("sent");
+    let root = app.supervisor("app").expect("root");
+    let terminated = std::thread::spawn(move || root.terminate_child("slow"));
+    // Its stop waits for the grace, in virtual time.
+    let deadline = std::time::Instant::now() + integration_tests::PATIENCE;
+    while app.status().find("app/slow").map(|n| n.state) != Some(threadbutler::ChildState::Stopping)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "slow is being stopped"
+        );
+        std::thread::yield_now();
+    }
+    clock.advance(Duration::from_secs(21));
+    terminated
+        .join()
+        .expect("no panic")
+        .expect("terminated (abandoned)");
+    events.wait("Abandoned", "app/slow");
+    app.shutdown();
+    let report = app.wait().expect("a requested shutdown");
+    let _ = release.send(());
+    let stopped = events
+        .drain()
+        .iter()
+        .filter(|e| e.kind() == "Stopped" && e.subject() == "app/slow")
+        .count();
+    assert_eq!(stopped, 1, "said once, when it was terminated");
+    assert!(report.is_clean(), "the abandonment was before the shutdown");
+}

@@ -1,4 +1,4 @@
-//! OTP's child API, typed (runtime-semantics §11.19): `terminate_child`
+//! OTP's child API, typed (runtime-semantics §11.21-§11.22): `terminate_child`
 //! keeps the spec and the mailbox, `restart_child` starts a stopped child
 //! again (a terminated one, or a `Transient` one that ended normally),
 //! `delete_child` drops a stopped child's spec and finishes its mailbox;
@@ -106,9 +106,27 @@ fn a_transient_child_that_ended_normally_can_be_restarted_and_takes_mail_again()
         matches!(b.send(Quit), Err(SendError::Closed(_))),
         "retired: closed"
     );
+    // Its name is still its own: a new server cannot take it.
+    let taken = app.add_server(
+        "app",
+        "b",
+        Probe::factory(ProbeConfig::default()),
+        threadbutler::ChildOptions::new(),
+    );
+    assert!(
+        matches!(
+            taken,
+            Err(threadbutler::Error::Spawn(
+                threadbutler::SpawnError::NameTaken { .. }
+            ))
+        ),
+        "{taken:?}"
+    );
     root.restart_child("b").expect("started again");
     let pong = b.request(Ping).expect("its mailbox is open again");
     assert_eq!(pong.name, "b");
+    let again = app.hub().address::<Probe>("b").expect("still routed");
+    assert_eq!(again.request(Ping).expect("answers").id, pong.id);
     app.shutdown();
     assert!(app.wait().expect("clean").is_clean());
 }

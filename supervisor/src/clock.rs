@@ -71,7 +71,8 @@ pub(crate) fn system() -> SharedClock {
 /// windows, backoffs, heartbeats and deadlines that should take no real
 /// time.
 ///
-/// Give it to a tree with [`SupervisorSpec::clock`](crate::SupervisorSpec::clock);
+/// Give it to a tree with [`SupervisorSpec::clock`](crate::SupervisorSpec::clock)
+/// (or `ButlerBuilder::clock` in `threadbutler`);
 /// every supervisor of the tree then reads it, and waits for it to be
 /// [`advance`](Self::advance)d instead of waiting for real time to pass.
 ///

@@ -55,7 +55,10 @@ impl Engine {
             quiet: self
                 .slots
                 .iter()
-                .filter(|s| matches!(s.phase, Phase::Idle))
+                .filter(|s| {
+                    let never_ran = s.life.is_none() && s.ended_id.is_none();
+                    matches!(s.phase, Phase::Idle) || s.held || never_ran
+                })
                 .map(|s| s.key)
                 .collect(),
         });
@@ -205,11 +208,11 @@ impl Engine {
     }
 
     /// A stop for a restart that a final closing reached: it becomes final
-    /// by the child's shutdown mode. The life stopping is not asked again
-    /// (it was asked to stop at once), but a nested supervisor hears that
-    /// the stop is final now; a drain's promise holds: once the life ended
-    /// or was abandoned, a successor drains what is queued (the restart
-    /// was due anyway).
+    /// by the child's shutdown mode. The life stopping was asked to stop at
+    /// once already; it is asked again so that its intent turns final (a
+    /// nested supervisor then finishes its children's work). A drain's
+    /// promise holds: once the life ended or was abandoned, a successor
+    /// drains what is queued (the restart was due anyway).
     fn finalize_stop(&mut self, i: usize) {
         let now = self.now();
         let mode = if self.forced() {

@@ -81,9 +81,10 @@ pub(super) struct Closing {
     /// Stopped by the parent so that it can restart this supervisor: its
     /// children are not stopped for good (no `Stopped` events).
     pub(super) for_restart: bool,
-    /// Children that were stopped already when the closing began (never
-    /// started, retired, terminated): their stop was said before, or never
-    /// happened, so no `Stopped` is said for them now.
+    /// Children that were stopped already when the closing began (retired,
+    /// terminated, failed to start) or never ran (waiting their turn in the
+    /// initial start): their stop was said before, or there was none, so no
+    /// `Stopped` is said for them now.
     pub(super) quiet: Vec<u64>,
 }
 

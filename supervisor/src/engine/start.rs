@@ -262,9 +262,11 @@ impl Engine {
             // A life started to go on draining did not start: the rest is
             // left behind.
             let child = Arc::clone(&self.slots[i].spec.child);
+            let left = child.left_behind() as u64;
+            self.slots[i].left_reported = left > 0;
             self.emit(Event::Drained {
                 child: Arc::clone(&self.slots[i].path),
-                left: child.left_behind() as u64,
+                left,
             });
             return;
         }

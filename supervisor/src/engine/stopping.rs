@@ -213,7 +213,12 @@ impl Engine {
             Ended::Abandoned => st.report_as.clone(),
             Ended::NotRunning => None,
         };
-        if let Some(r) = &effective
+        // An abandoned life whose restart a final stop cancelled still owes
+        // its queue a successor.
+        let promised = effective.clone().or_else(|| {
+            (st.owed && matches!(how, Ended::Abandoned)).then_some(ExitReason::Shutdown)
+        });
+        if let Some(r) = &promised
             && self.keeps_promise(i, &st, r)
         {
             let report = matches!(how, Ended::Exited(_));
