@@ -1363,9 +1363,13 @@ impl Butler {
         let sup = self.supervisor(supervisor)?;
         // A child of that name (even a stopped one, whose mailbox the hub
         // keeps for `restart_child`) keeps its name and its mailbox.
-        if sup.which_children().iter().any(|c| c.name == name) {
-            return Err(SpawnError::NameTaken {
+        if !self.hub.is_live(name) && sup.which_children().iter().any(|c| c.name == name) {
+            return Err(SpawnError::StartFailed {
                 name: name.to_owned(),
+                reason: ExitReason::failed(
+                    threadbutler_supervisor::Stage::Init,
+                    format!("a child named {name:?} already exists").into(),
+                ),
             }
             .into());
         }

@@ -278,6 +278,17 @@ impl Hub {
         }
     }
 
+    /// True if a mailbox named `name` is registered and not finished.
+    pub(crate) fn is_live(&self, name: &str) -> bool {
+        self.inner
+            .registry
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .by_name
+            .get(name)
+            .is_some_and(|e| !e.control.is_finished())
+    }
+
     /// Removes `name`'s mailbox from the registry if it is finished (no
     /// reader will come back for it).
     pub(crate) fn unregister_finished(&self, name: &str) {

@@ -11,14 +11,19 @@ use integration_tests::events::EventLog;
 use threadbutler::prelude::*;
 use threadbutler::{Event, ManualClock};
 
-pub struct Block(pub crossbeam_channel::Receiver<()>);
+/// Tells the test it is in, then waits at the gate.
+pub struct Block(
+    pub crossbeam_channel::Sender<()>,
+    pub crossbeam_channel::Receiver<()>,
+);
 pub struct Work;
 threadbutler::messages! { pub enum SlowMsg for Slow { Block, Work } }
 
 pub struct Slow;
 impl Server for Slow {
     fn handle(&mut self, msg: SlowMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
-        if let SlowMsg::Block(Block(gate)) = msg {
+        if let SlowMsg::Block(Block(entered, gate)) = msg {
+            let _ = entered.send(());
             // Busy without a beat until the test lets go: hung.
             let _ = gate.recv();
         }
@@ -40,7 +45,11 @@ fn a_hung_server_caught_by_the_shutdown_mid_restart_has_its_queue_drained_by_a_s
     let mut events = EventLog::new(app.subscribe());
     let (release, gate) = crossbeam_channel::bounded::<()>(0);
     let slow = app.hub().address::<Slow>("slow").expect("slow");
-    slow.send(Block(gate)).expect("sent");
+    let (entered_tx, entered) = crossbeam_channel::bounded::<()>(1);
+    slow.send(Block(entered_tx, gate)).expect("sent");
+    entered
+        .recv_timeout(integration_tests::PATIENCE)
+        .expect("slow took the blocking message");
     for _ in 0..3 {
         slow.send(Work).expect("queued behind the hung one");
     }
@@ -115,7 +124,11 @@ fn a_collateral_stop_caught_by_the_shutdown_and_abandoned_still_has_its_queue_dr
     let mut events = EventLog::new(app.subscribe());
     let (release, gate) = crossbeam_channel::bounded::<()>(0);
     let slow = app.hub().address::<Slow>("slow").expect("slow");
-    slow.send(Block(gate)).expect("sent");
+    let (entered_tx, entered) = crossbeam_channel::bounded::<()>(1);
+    slow.send(Block(entered_tx, gate)).expect("sent");
+    entered
+        .recv_timeout(integration_tests::PATIENCE)
+        .expect("slow took the blocking message");
     for _ in 0..3 {
         slow.send(Work).expect("queued behind the blocked one");
     }
@@ -174,7 +187,11 @@ fn a_terminated_child_that_was_abandoned_is_said_stopped_once() {
     let mut events = EventLog::new(app.subscribe());
     let (release, gate) = crossbeam_channel::bounded::<()>(0);
     let slow = app.hub().address::<Slow>("slow").expect("slow");
-    slow.send(Block(gate)).expect("sent");
+    let (entered_tx, entered) = crossbeam_channel::bounded::<()>(1);
+    slow.send(Block(entered_tx, gate)).expect("sent");
+    entered
+        .recv_timeout(integration_tests::PATIENCE)
+        .expect("slow took the blocking message");
     let root = app.supervisor("app").expect("root");
     let terminated = std::thread::spawn(move || root.terminate_child("slow"));
     // Its stop waits for the grace, in virtual time.
