@@ -59,6 +59,22 @@ fn thread_ticks(name: &str) -> Option<u64> {
     total
 }
 
+/// Like [`thread_ticks`], once a thread of that name shows: a new thread
+/// names itself after it started, so the first look may miss it.
+fn ticks_once_named(name: &str) -> u64 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(t) = thread_ticks(name) {
+            return t;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a thread named {name} is running"
+        );
+        thread::yield_now();
+    }
+}
+
 /// Clock ticks per second (USER_HZ): 100 on every Linux we run on.
 const HZ: f64 = 100.0;
 
@@ -75,9 +91,9 @@ fn main() {
             let _ = rx.recv();
         })
         .expect("spawn");
-    let before = thread_ticks("raw-idle").expect("a thread named raw-idle is running");
+    let before = ticks_once_named("raw-idle");
     let _ = crossbeam_channel::after(WINDOW).recv();
-    let after = thread_ticks("raw-idle").expect("a thread named raw-idle is running");
+    let after = ticks_once_named("raw-idle");
     drop(tx);
     let _ = t.join();
     report("raw thread blocked in recv", after - before);
@@ -91,11 +107,11 @@ fn main() {
             }
         }
         let app = b.start().expect("starts");
-        let before = thread_ticks("sup").expect("a thread named sup is running");
-        let servers_before = thread_ticks("idle*").expect("a thread named idle* is running");
+        let before = ticks_once_named("sup");
+        let servers_before = ticks_once_named("idle*");
         let _ = crossbeam_channel::after(WINDOW).recv();
-        let after = thread_ticks("sup").expect("a thread named sup is running");
-        let servers_after = thread_ticks("idle*").expect("a thread named idle* is running");
+        let after = ticks_once_named("sup");
+        let servers_after = ticks_once_named("idle*");
         app.shutdown();
         app.wait().expect("clean");
         let label = match heartbeat {

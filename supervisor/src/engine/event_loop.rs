@@ -65,13 +65,13 @@ impl Engine {
         let now = self.now();
         let mut d: Option<Instant> = None;
         let mut take = |t: Instant| d = Some(d.map_or(t, |x| x.min(t)));
-        for s in &self.slots {
+        for (i, s) in self.slots.iter().enumerate() {
             match &s.phase {
                 // Due and free to start (past its time: at once).
                 Phase::Due {
                     at: Some(at),
                     after,
-                } if self.closing.is_none() && self.may_follow(*after) => take(*at),
+                } if self.closing.is_none() && self.may_follow(i, *after) => take(*at),
                 Phase::Starting { deadline } => take(*deadline),
                 Phase::Stopping(st) => take(st.deadline),
                 _ => {}

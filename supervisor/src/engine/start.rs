@@ -63,17 +63,21 @@ impl Engine {
             else {
                 continue;
             };
-            if at > now || !self.may_follow(after) {
+            if at > now || !self.may_follow(i, after) {
                 continue;
             }
             self.begin_start(i);
         }
     }
 
-    /// True if the child `after` (if any) no longer holds back the one
-    /// declared after it: it started, or will not start.
-    pub(super) fn may_follow(&self, after: Option<u64>) -> bool {
-        let Some(j) = after.and_then(|k| self.slot_of(k)) else {
+    /// True if the child `after` (if any) no longer holds back slot `i`,
+    /// declared after it: it started, or will not start. (`after` is
+    /// usually the slot just before `i`: looked at first, so that a start
+    /// of many children stays linear.)
+    pub(super) fn may_follow(&self, i: usize, after: Option<u64>) -> bool {
+        let Some(k) = after else { return true };
+        let near = i.checked_sub(1).filter(|&j| self.slots[j].key == k);
+        let Some(j) = near.or_else(|| self.slot_of(k)) else {
             return true;
         };
         !matches!(

@@ -216,7 +216,15 @@ impl Engine {
 
     /// Publishes the status of the event's subject, then the event.
     pub(super) fn emit(&self, event: Event) {
-        match self.slots.iter().position(|s| *s.path == *event.subject()) {
+        // Events name a slot by its own `Arc<str>`: pointers first (cheap),
+        // text only if none matches.
+        let subject = event.subject();
+        let at = self
+            .slots
+            .iter()
+            .position(|s| std::ptr::eq(s.path.as_ptr(), subject.as_ptr()))
+            .or_else(|| self.slots.iter().position(|s| *s.path == *subject));
+        match at {
             Some(i) => self.shared.touch(&self.slots, i),
             None => self.publish(),
         }
