@@ -53,9 +53,18 @@ fn a_hung_server_caught_by_the_shutdown_mid_restart_has_its_queue_drained_by_a_s
     for _ in 0..3 {
         slow.send(Work).expect("queued behind the hung one");
     }
-    // Virtual time passes until the heartbeat is found stale.
+    // Virtual time passes until the heartbeat is found stale; after each
+    // step, two requests answered by the supervisor's loop in turn make sure
+    // it looked at the clock as it stands.
+    let root = app.supervisor("app").expect("root");
+    let settle = || {
+        for _ in 0..2 {
+            let _ = root.terminate_child("no such child");
+        }
+    };
     let missed = loop {
         clock.advance(Duration::from_secs(5));
+        settle();
         let seen = events.drain();
         if let Some(e) = seen.iter().find(|e| e.kind() == "HeartbeatMissed") {
             break e.clone();
