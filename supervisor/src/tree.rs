@@ -68,6 +68,7 @@ impl SupervisorChild {
 impl Child for SupervisorChild {
     fn run(&self, life: Life) -> ExitReason {
         let Life {
+            id,
             path,
             stop,
             heartbeat,
@@ -80,9 +81,11 @@ impl Child for SupervisorChild {
         let engine = Engine::new(
             &self.spec,
             EngineSetup {
+                id,
                 path,
                 bus: events,
                 control: self.control_rx.clone(),
+                control_tx: self.control_tx.clone(),
                 stop,
                 heartbeat,
                 shared: Arc::clone(&self.shared),
@@ -119,6 +122,16 @@ impl Child for SupervisorChild {
         // Its children drain their own; a drain of this supervisor that ends
         // early leaves theirs.
         self.spec.children.iter().map(|c| c.child.queued()).sum()
+    }
+
+    /// While a life of it runs, its children's queues are its own to give
+    /// up and report; once none runs, what they hold is left to the parent.
+    fn left_behind(&self) -> usize {
+        if self.shared.is_running() {
+            0
+        } else {
+            self.queued()
+        }
     }
 
     fn details(&self) -> ChildDetails {

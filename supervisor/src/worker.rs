@@ -99,14 +99,13 @@ impl Worker {
         self.lives.send(life).map_err(|e| Box::new(e.into_inner()))
     }
 
-    /// Lets the thread end and waits for it: only for a worker whose life
-    /// has ended (it is idle or about to be).
-    pub(crate) fn retire(mut self) {
-        let t = self.thread.take();
-        drop(self);
-        if let Some(t) = t {
-            let _ = t.join();
-        }
+    /// Lets the thread end (its life has ended: it is idle or about to be)
+    /// and hands back its handle, so that the supervisor can join it when
+    /// it is done with everything else: a thread's end runs user code
+    /// (thread-local destructors), which the supervisor never waits on in
+    /// the middle of its work.
+    pub(crate) fn retire(mut self) -> Option<JoinHandle<()>> {
+        self.thread.take()
     }
 }
 

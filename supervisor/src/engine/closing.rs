@@ -21,6 +21,7 @@ use crate::{ExitReason, Shutdown, StopIntent, StopMode};
 use super::plans::Closing;
 use super::slot::{Phase, Stopping, Then};
 use super::state::Engine;
+use super::stopping::keep_answer;
 
 impl Engine {
     /// True while this life of the supervisor ends without being stopped
@@ -51,6 +52,7 @@ impl Engine {
             remaining: self.slots.iter().rev().map(|s| s.key).collect(),
             current: None,
             trailing: Vec::new(),
+            closed: Vec::new(),
             for_restart: false,
             quiet: self
                 .slots
@@ -79,6 +81,7 @@ impl Engine {
                 }
             }
             Some(c) if final_ && !c.final_ => {
+                let announce = !c.for_restart;
                 c.for_restart = false;
                 // Stopped for a restart, then for good: the children already
                 // stopped are finished at the end too, and those stopping
@@ -100,6 +103,12 @@ impl Engine {
                 for i in stopping {
                     self.finalize_stop(i);
                 }
+                if announce {
+                    // It was giving up; now it is shut down as well.
+                    self.emit(Event::ShutdownBegan {
+                        supervisor: Arc::clone(&self.path),
+                    });
+                }
             }
             Some(_) => {}
         }
@@ -119,7 +128,7 @@ impl Engine {
             let c = self.closing.as_mut()?;
             if let Some(k) = c.current {
                 if let Some(i) = self.slot_of(k)
-                    && (self.slots[i].in_transition() || self.slots[i].resume.is_some())
+                    && self.slots[i].in_transition()
                 {
                     return None;
                 }
@@ -142,8 +151,10 @@ impl Engine {
             };
             match &mut self.slots[i].phase {
                 Phase::Stopping(st) => {
-                    // Stopping already (not by us): not waited for in turn.
-                    st.then = Then::Rest;
+                    // Stopping already (not by us): not waited for in turn,
+                    // nor restarted after; an answer someone waits for stands.
+                    let earlier = std::mem::replace(&mut st.then, Then::Rest);
+                    st.then = keep_answer(earlier, Then::Rest);
                     if intent == StopIntent::Final && st.intent == StopIntent::Restart {
                         self.finalize_stop(i);
                     }
@@ -245,6 +256,15 @@ impl Engine {
 
     /// Starts slot `i` so that it drains its queue for good.
     fn start_to_drain(&mut self, i: usize) {
+        if matches!(self.slots[i].phase, Phase::Idle) {
+            // It failed during the closing: this life is a restart.
+            let attempt = self.slots[i].count_restart();
+            self.emit(Event::Restarting {
+                child: Arc::clone(&self.slots[i].path),
+                attempt,
+                delay: std::time::Duration::ZERO,
+            });
+        }
         let now = self.now();
         let t = self.slots[i].spec.shutdown.drain_timeout();
         let until = crate::clock::after(now, t);
@@ -269,6 +289,19 @@ impl Engine {
     fn close_slot(&mut self, k: u64) {
         let Some(i) = self.slot_of(k) else { return };
         let final_ = self.closing.as_ref().is_some_and(|c| c.final_) || self.slots[i].dynamic;
+        // Its turn may be over already (a closing that turned final looks
+        // at every child again): then only what finality adds is done.
+        let before = self
+            .closing
+            .as_ref()
+            .and_then(|c| c.closed.iter().find(|(key, _)| *key == k).map(|(_, f)| *f));
+        if before == Some(true) || (before == Some(false) && !final_) {
+            return;
+        }
+        if let Some(c) = self.closing.as_mut() {
+            c.closed.retain(|(key, _)| *key != k);
+            c.closed.push((k, final_));
+        }
         let child = Arc::clone(&self.slots[i].spec.child);
         if final_ && !self.slots[i].retired {
             // What is still queued is given up now; said once.
@@ -290,14 +323,16 @@ impl Engine {
         if !matches!(s.phase, Phase::Abandoned) {
             s.phase = Phase::Idle;
             if let Some(w) = s.worker.take() {
-                w.retire();
+                self.retired_thread(w.retire());
             }
         }
         self.sync_gate(i);
-        let quiet = self
-            .closing
-            .as_ref()
-            .is_some_and(|c| (c.for_restart && !final_) || c.quiet.contains(&k));
+        let quiet = before.is_some()
+            || self.slots[i].held
+            || self
+                .closing
+                .as_ref()
+                .is_some_and(|c| (c.for_restart && !final_) || c.quiet.contains(&k));
         if quiet {
             self.touch(i);
         } else {

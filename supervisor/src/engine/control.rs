@@ -17,6 +17,13 @@ use super::state::Engine;
 
 impl Engine {
     pub(super) fn on_control(&mut self, c: Control) {
+        if self.superseded() {
+            // Meant for the current life: put back.
+            if let Err(e) = self.control_tx.send(c) {
+                refuse(e.into_inner());
+            }
+            return;
+        }
         if self.closing.is_some() {
             return refuse(c);
         }
@@ -52,7 +59,7 @@ impl Engine {
                             s.spec.child.on_retired();
                         }
                         if let Some(w) = s.worker {
-                            w.retire();
+                            self.retired_thread(w.retire());
                         }
                         self.publish();
                         if left > 0 {
@@ -108,6 +115,12 @@ impl Engine {
         if let Some(g) = &mut self.group {
             g.forget(self.slots[i].key);
         }
+        let adding = matches!(self.slots[i].waiter, Some(Waiter::Add(_)));
+        let waiter = if adding || !matches!(self.slots[i].phase, Phase::Stopping(_)) {
+            None
+        } else {
+            self.slots[i].waiter.take()
+        };
         match &mut self.slots[i].phase {
             Phase::Starting { .. } | Phase::Running => {
                 if let Some(w) = self.slots[i].waiter.take() {
@@ -119,7 +132,17 @@ impl Engine {
                 Then::Remove(_) | Then::Terminate(_) => {
                     let _ = reply.send(Ok(()));
                 }
-                _ => st.then = Then::Terminate(reply),
+                // A child still being added whose start timed out: its add
+                // fails and it is dropped, as it would have been.
+                Then::StartFailed(_) if adding => {
+                    let _ = reply.send(Ok(()));
+                }
+                _ => {
+                    st.then = Then::Terminate(reply);
+                    if let Some(w) = waiter {
+                        w.answer(name, Err(ExitReason::Shutdown));
+                    }
+                }
             },
             Phase::Due { .. } => {
                 self.slots[i].phase = Phase::Idle;
@@ -175,7 +198,7 @@ impl Engine {
             s.spec.child.on_retired();
         }
         if let Some(w) = s.worker {
-            w.retire();
+            self.retired_thread(w.retire());
         }
         self.emit(Event::Stopped { child: s.path });
         let _ = reply.send(Some(report));
@@ -185,7 +208,10 @@ impl Engine {
     /// those queued are answered rather than left hanging.
     pub(super) fn end_life(&mut self) {
         crate::fast_restart::lock(&self.gate).open = false;
-        let queued: Vec<Control> = {
+        let superseded = self.superseded();
+        let queued: Vec<Control> = if superseded {
+            Vec::new() // the current life's, not ours to answer
+        } else {
             let mut running = self
                 .shared
                 .running

@@ -43,6 +43,11 @@ impl Engine {
             }
         };
         self.end_life();
+        // Every child is done: now the threads retired on the way may be
+        // waited for (their ends run thread-local destructors).
+        for t in std::mem::take(&mut self.retired_threads) {
+            let _ = t.join();
+        }
         reason
     }
 
@@ -91,7 +96,12 @@ impl Engine {
         }
         let mut sel = Select::new();
         let ev = sel.recv(&self.ev_rx);
-        let ctl = sel.recv(&self.control);
+        // A superseded life takes no requests: they are the current one's.
+        let ctl = if self.superseded() {
+            usize::MAX
+        } else {
+            sel.recv(&self.control)
+        };
         let stop = sel.recv(self.stop.waker());
         let jump = self.jumps.as_ref().map(|j| sel.recv(j));
         let op = match (deadline, &self.jumps) {

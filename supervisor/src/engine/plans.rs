@@ -21,7 +21,11 @@ pub(super) fn decide(restart: Restart, reason: &ExitReason) -> bool {
 /// True if slot `s` takes part in a group restart: it runs, starts, waits
 /// to start, or is being stopped on its way to a restart.
 fn in_group(s: &Slot) -> bool {
-    s.is_live()
+    // A child still waiting for its first start (the initial start) is not
+    // restarting: it starts in its turn.
+    let never_ran =
+        matches!(s.phase, Phase::Due { .. }) && s.life.is_none() && s.ended_id.is_none();
+    (s.is_live() && !never_ran)
         || matches!(&s.phase, Phase::Stopping(st)
             if matches!(st.then, Then::Decide(_) | Then::StartFailed(_)))
 }
@@ -78,6 +82,8 @@ pub(super) struct Closing {
     pub(super) current: Option<u64>,
     /// Children that were stopping already when their turn came.
     pub(super) trailing: Vec<u64>,
+    /// Children whose turn is over, and whether it ended final.
+    pub(super) closed: Vec<(u64, bool)>,
     /// Stopped by the parent so that it can restart this supervisor: its
     /// children are not stopped for good (no `Stopped` events).
     pub(super) for_restart: bool,

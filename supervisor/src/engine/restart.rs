@@ -52,11 +52,13 @@ impl Engine {
         s.phase = Phase::Idle;
         s.retired = true;
         s.spec.child.on_retired();
-        if let Some(w) = s.worker.take() {
-            w.retire();
-        }
+        let worker = s.worker.take();
         let path = Arc::clone(&s.path);
-        if s.spec.restart == Restart::Temporary {
+        let temporary = s.spec.restart == Restart::Temporary;
+        if let Some(w) = worker {
+            self.retired_thread(w.retire());
+        }
+        if temporary {
             self.remove_slot(i);
         } else {
             self.sync_gate(i);
@@ -163,6 +165,7 @@ impl Engine {
                 self.group_stopped(k);
                 continue;
             };
+            let held = self.slots[j].held;
             match &mut self.slots[j].phase {
                 Phase::Running | Phase::Starting { .. } => {
                     return self.begin_stop(j, StopIntent::Restart, Then::Rest, None);
@@ -175,6 +178,16 @@ impl Engine {
                     }
                     return;
                 }
+                Phase::Idle | Phase::Abandoned if !held => {
+                    // Stopped for the group: it waits for the group's start
+                    // (not stopped: `restart_child` cannot take it).
+                    self.slots[j].phase = Phase::Due {
+                        at: None,
+                        after: None,
+                    };
+                    self.touch(j);
+                    self.group_stopped(k);
+                }
                 _ => self.group_stopped(k),
             }
         }
@@ -182,7 +195,11 @@ impl Engine {
         let mut before = None;
         for k in g.members {
             let Some(j) = self.slot_of(k) else { continue };
-            if self.slots[j].held {
+            let waiting = matches!(
+                self.slots[j].phase,
+                Phase::Due { .. } | Phase::Idle | Phase::Abandoned
+            );
+            if self.slots[j].held || !waiting {
                 continue;
             }
             if !g.counted.contains(&k) && self.slots[j].spec.restart == Restart::Temporary {

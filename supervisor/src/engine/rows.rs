@@ -44,6 +44,8 @@ pub(crate) struct Shared {
     /// (after it gave up and was restarted) starts with them too.
     overrides: Mutex<Reconfigure>,
     clock: Mutex<SharedClock>,
+    /// The id of the supervisor's current life.
+    life: std::sync::atomic::AtomicU64,
 }
 
 impl Default for Shared {
@@ -53,6 +55,7 @@ impl Default for Shared {
             running: Mutex::default(),
             overrides: Mutex::default(),
             clock: Mutex::new(clock::system()),
+            life: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -106,6 +109,16 @@ pub struct ChildCounts {
 }
 
 impl Shared {
+    /// Life `id` of the supervisor is the current one from now on.
+    pub(crate) fn take_over(&self, id: u64) {
+        self.life.store(id, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The id of the supervisor's current life.
+    pub(crate) fn current_life(&self) -> u64 {
+        self.life.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     pub(crate) fn set_clock(&self, c: SharedClock) {
         *lock(&self.clock) = c;
     }

@@ -11,7 +11,7 @@ use crate::heartbeat::heartbeat;
 use crate::worker::{Worker, WorkerEvent, WorkerSetup};
 use crate::{ExitReason, Stage, StopIntent, StopMode, StopSignal};
 
-use super::slot::{Lived, Phase, Stopping, Then, Waiter};
+use super::slot::{Ended, Lived, Phase, Stopping, Then, Waiter};
 use super::state::Engine;
 
 impl Engine {
@@ -35,15 +35,19 @@ impl Engine {
         if self.starting_up.is_none() || self.closing.is_some() {
             return;
         }
-        let pending = self
-            .slots
-            .iter()
-            .any(|s| matches!(s.phase, Phase::Due { .. } | Phase::Starting { .. }));
+        let pending = self.slots.iter().any(|s| match &s.phase {
+            Phase::Due { .. } | Phase::Starting { .. } => true,
+            // A start that timed out is a failed start once it stopped.
+            Phase::Stopping(st) => matches!(st.then, Then::StartFailed(_)),
+            _ => false,
+        });
         if pending {
             return;
         }
         self.publish();
-        self.shared.set_running(true);
+        if !self.superseded() {
+            self.shared.set_running(true);
+        }
         if let Some(mut n) = self.starting_up.take() {
             n.give();
         }
@@ -55,18 +59,22 @@ impl Engine {
         if self.closing.is_some() {
             return; // nothing new starts but the drain's own
         }
-        for i in 0..self.slots.len() {
-            let Phase::Due {
+        let mut i = 0;
+        while i < self.slots.len() && self.closing.is_none() {
+            let key = self.slots[i].key;
+            if let Phase::Due {
                 at: Some(at),
                 after,
             } = self.slots[i].phase
-            else {
-                continue;
-            };
-            if at > now || !self.may_follow(i, after) {
-                continue;
+                && at <= now
+                && self.may_follow(i, after)
+            {
+                self.begin_start(i);
             }
-            self.begin_start(i);
+            // A start that failed at once may have dropped the slot.
+            if self.slots.get(i).is_some_and(|s| s.key == key) {
+                i += 1;
+            }
         }
     }
 
@@ -95,7 +103,7 @@ impl Engine {
         if self.slots[i].spec.fresh_thread
             && let Some(w) = self.slots[i].worker.take()
         {
-            w.retire();
+            self.retired_thread(w.retire());
         }
         if self.slots[i].worker.is_none() {
             match self.spawn_worker(i) {
@@ -183,6 +191,10 @@ impl Engine {
             return;
         }
         life.started = true;
+        if matches!(&self.slots[i].phase, Phase::Stopping(st) if matches!(st.then, Then::StartFailed(_)))
+        {
+            return; // too late: its start already counts as failed
+        }
         let starting = matches!(self.slots[i].phase, Phase::Starting { .. });
         if starting {
             self.slots[i].phase = Phase::Running;
@@ -247,7 +259,7 @@ impl Engine {
                 let s = self.remove_slot(i);
                 s.spec.child.on_retired();
                 if let Some(wk) = s.worker {
-                    wk.retire();
+                    self.retired_thread(wk.retire());
                 }
                 self.publish();
                 let _ = reply.send(Err(reason));
@@ -262,9 +274,9 @@ impl Engine {
             }
             None => {}
         }
-        if self.slots[i].resume.take().is_some() {
+        if let Some(resume) = self.slots[i].resume.take() {
             // A life started to go on draining did not start: the rest is
-            // left behind.
+            // left behind, and what the drain was to lead to happens now.
             let child = Arc::clone(&self.slots[i].spec.child);
             let left = child.left_behind() as u64;
             self.slots[i].left_reported = left > 0;
@@ -272,12 +284,15 @@ impl Engine {
                 child: Arc::clone(&self.slots[i].path),
                 left,
             });
+            self.complete(i, resume.then, Ended::Exited(reason));
             return;
         }
         if self.closing.is_some() {
             return;
         }
-        if self.starting_up.is_some() {
+        // A failed start during the initial start fails it; a restart that
+        // fails to start (even then) counts like a failure (§11.7).
+        if self.starting_up.is_some() && self.slots[i].restarts == 0 {
             let child = Arc::clone(&self.slots[i].path);
             self.begin_closing(
                 false,

@@ -53,13 +53,24 @@ pub(crate) struct Engine {
     pub(super) starting_up: Option<StartNotice>,
     pub(super) group: Option<Group>,
     pub(super) closing: Option<Closing>,
+    /// This life's id: a later life of the same supervisor (after this one
+    /// was abandoned) takes the shared rows and requests over.
+    pub(super) id: u64,
+    pub(super) control_tx: Sender<Control>,
+    /// Threads of retired workers, joined when this life ends.
+    pub(super) retired_threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 /// Everything one life of a supervisor starts with.
 pub(crate) struct EngineSetup {
+    /// This life's id.
+    pub(crate) id: u64,
     pub(crate) path: Arc<str>,
     pub(crate) bus: EventBus,
     pub(crate) control: Receiver<Control>,
+    /// The same channel's sender: a request taken by a superseded life is
+    /// put back for the current one.
+    pub(crate) control_tx: Sender<Control>,
     pub(crate) stop: Arc<StopSignal>,
     pub(crate) heartbeat: HeartbeatWriter,
     pub(crate) shared: Arc<Shared>,
@@ -70,6 +81,7 @@ impl Engine {
     pub(crate) fn new(spec: &SupervisorSpec, setup: EngineSetup) -> Self {
         let (ev_tx, ev_rx) = unbounded();
         setup.shared.set_clock(Arc::clone(&setup.clock));
+        setup.shared.take_over(setup.id);
         let mut e = Engine {
             path: setup.path,
             strategy: spec.strategy,
@@ -94,6 +106,9 @@ impl Engine {
             starting_up: None,
             group: None,
             closing: None,
+            retired_threads: Vec::new(),
+            id: setup.id,
+            control_tx: setup.control_tx,
         };
         for c in &spec.children {
             e.push_slot(c.clone());
@@ -214,6 +229,13 @@ impl Engine {
         });
     }
 
+    /// Keeps a retired worker's thread to join at the end of this life
+    /// (those that ended already are let go now).
+    pub(super) fn retired_thread(&mut self, t: Option<std::thread::JoinHandle<()>>) {
+        self.retired_threads.retain(|t| !t.is_finished());
+        self.retired_threads.extend(t);
+    }
+
     /// Publishes the status of the event's subject, then the event.
     pub(super) fn emit(&self, event: Event) {
         // Events name a slot by its own `Arc<str>`: pointers first (cheap),
@@ -225,7 +247,7 @@ impl Engine {
             .position(|s| std::ptr::eq(s.path.as_ptr(), subject.as_ptr()))
             .or_else(|| self.slots.iter().position(|s| *s.path == *subject));
         match at {
-            Some(i) => self.shared.touch(&self.slots, i),
+            Some(i) => self.touch(i),
             None => self.publish(),
         }
         self.bus.emit(event);
@@ -233,12 +255,23 @@ impl Engine {
 
     /// Rebuilds every status row.
     pub(super) fn publish(&self) {
-        self.shared.publish(&self.slots);
+        if !self.superseded() {
+            self.shared.publish(&self.slots);
+        }
     }
 
     /// Refreshes slot `i`'s row (a change with no event of its own).
     pub(super) fn touch(&self, i: usize) {
-        self.shared.touch(&self.slots, i);
+        if !self.superseded() {
+            self.shared.touch(&self.slots, i);
+        }
+    }
+
+    /// True once a later life of this supervisor started (this one was
+    /// abandoned by its parent and ends late): the shared rows, the running
+    /// flag and the requests are that life's.
+    pub(super) fn superseded(&self) -> bool {
+        self.shared.current_life() != self.id
     }
 }
 

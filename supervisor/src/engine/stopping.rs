@@ -46,6 +46,12 @@ impl Engine {
         report_as: Option<ExitReason>,
     ) {
         self.hold(i);
+        // A life started to go on draining is stopped instead: what the
+        // drain was to lead to (an answer to a removal) still stands.
+        let then = match self.slots[i].resume.take() {
+            Some(r) => keep_answer(r.then, then),
+            None => then,
+        };
         let now = self.now();
         if self.slots[i].life.is_none() {
             self.slots[i].phase = Phase::Stopping(Stopping {
@@ -253,7 +259,13 @@ impl Engine {
         };
         self.sync_gate(i);
         self.touch(i);
-        match st.then {
+        self.complete(i, st.then, how);
+    }
+
+    /// Carries out what a stop of slot `i` was to lead to, now that it came
+    /// to `how`.
+    pub(super) fn complete(&mut self, i: usize, then: Then, how: Ended) {
+        match then {
             Then::Decide(r) => self.ended(i, r),
             Then::StartFailed(r) => self.start_failed(i, r, false),
             Then::Rest => {}
@@ -276,7 +288,9 @@ impl Engine {
             }
             Then::Terminate(reply) => {
                 self.slots[i].held = true;
-                self.emit(Event::Stopped { child: path });
+                self.emit(Event::Stopped {
+                    child: Arc::clone(&self.slots[i].path),
+                });
                 let _ = reply.send(Ok(()));
             }
         }
@@ -326,5 +340,20 @@ impl Engine {
             then: st.then,
         });
         self.begin_start(i);
+    }
+}
+
+/// What a stop leads to when a later stop takes over from an earlier one:
+/// an answer someone waits for is kept (a removal, a termination); a
+/// policy decision is not (the later stop decides).
+pub(super) fn keep_answer(earlier: Then, later: Then) -> Then {
+    match (earlier, later) {
+        (e @ (Then::Remove(_) | Then::Terminate(_)), Then::Rest) => e,
+        (Then::Remove(reply), Then::Terminate(t)) => {
+            // Removed after all: the termination is done when it is.
+            let _ = t.send(Ok(()));
+            Then::Remove(reply)
+        }
+        (_, later) => later,
     }
 }

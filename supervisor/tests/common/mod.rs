@@ -82,6 +82,14 @@ impl Events {
         self.pending.push_back(e);
     }
 
+    /// Every event seen so far (after taking what arrived), one a line.
+    pub fn history_now(&mut self) -> String {
+        while let Ok(e) = self.rx.try_recv() {
+            self.receive(e);
+        }
+        self.history()
+    }
+
     /// Every event seen so far, one a line.
     pub fn history(&self) -> String {
         self.seen.join("\n    ")
@@ -386,6 +394,16 @@ impl Puppet {
         self.stops
             .recv_timeout(PATIENCE)
             .unwrap_or_else(|_| panic!("no life saw a stop within {PATIENCE:?}"))
+    }
+
+    /// A life that started within `d`, if any.
+    pub fn lives_within(&self, d: Duration) -> Option<LifeInfo> {
+        self.lives.recv_timeout(d).ok()
+    }
+
+    /// The id of a life that saw its stop within `d`, if any.
+    pub fn stops_within(&self, d: Duration) -> Option<u64> {
+        self.stops.recv_timeout(d).ok()
     }
 
     /// Fails if a life started that was not taken with `next_life`.
