@@ -1548,8 +1548,9 @@ impl fmt::Debug for Butler {
     }
 }
 
-/// The exit code of a shutdown that lost work to a deadline or left a
-/// thread behind: 75, `EX_TEMPFAIL` from `sysexits.h`.
+/// The exit code of a shutdown that gave up queued work (a drain's
+/// deadline, a forced or immediate stop) or left a thread behind: 75,
+/// `EX_TEMPFAIL` from `sysexits.h`.
 pub const UNCLEAN_EXIT: i32 = 75;
 
 /// How a supervised application ended.
@@ -1593,8 +1594,10 @@ pub struct Report {
     /// Children left behind during the shutdown because they ignored their
     /// stop (hung lives replaced earlier are not counted).
     pub abandoned: Vec<String>,
-    /// Children whose drain during the shutdown missed its deadline, with
-    /// how many items were dead-lettered.
+    /// Children whose queued work the shutdown gave up, with how many items
+    /// were dead-lettered: a drain that missed its deadline or ended early,
+    /// a forced shutdown, an `Immediate` stop with work queued, a child not
+    /// running when its turn came (every `Drained { left > 0 }`).
     pub drain_deadline_missed: Vec<(String, u64)>,
     /// Every mailbox's final counters, by name: what each server handled
     /// and how many messages became dead letters.
@@ -1602,8 +1605,8 @@ pub struct Report {
 }
 
 impl Report {
-    /// True after a requested shutdown in which every child drained in time
-    /// and none was abandoned.
+    /// True after a requested shutdown that gave up no queued work and
+    /// abandoned no child.
     pub fn is_clean(&self) -> bool {
         !self.reason.is_failure()
             && self.abandoned.is_empty()
@@ -1611,8 +1614,8 @@ impl Report {
     }
 
     /// The process exit code: 0 after a clean shutdown; 75 (`EX_TEMPFAIL`)
-    /// when a drain missed its deadline or a child was abandoned during the
-    /// shutdown (work was lost or left behind; a retry may do better); 1 if
+    /// when the shutdown gave up queued work or abandoned a child (work was
+    /// lost or left behind; a retry may do better); 1 if
     /// the tree failed. (`Error::exit_code` gives 78 for a bad config and 1
     /// for a tree that gave up.)
     pub fn exit_code(&self) -> i32 {
