@@ -278,8 +278,9 @@ fn an_abandoned_nested_life_leaves_its_successor_alone() {
     // The old life's own grace passes: it abandons b's old life, stops
     // a's old life (a stop reaches the puppet's old life), and ends.
     vt.advance(secs(11));
+    // Its last act is to stop a's old life; then it ends.
+    vt.events.take("Exited", "app/sub/a");
     vt.settle();
-    thread::sleep(Duration::from_millis(300));
     let s3 = sub.clone();
     let r = within("terminate_child(a)", move || s3.terminate_child("a"));
     println!("after the old life ended: terminate_child(a) = {r:?}");
@@ -387,9 +388,11 @@ fn terminate_during_a_timed_out_add_answers_add_child() {
     thread::spawn(move || {
         let _ = ttx.send(app.terminate_child("late"));
     });
-    thread::sleep(Duration::from_millis(200));
+    // A child still being added is dropped as its add fails: terminate
+    // is answered at once, before the stuck life lets go.
+    let terminated = trx.recv_timeout(PATIENCE);
     let _ = release_tx.send(());
-    println!("terminate_child: {:?}", trx.recv_timeout(PATIENCE));
+    println!("terminate_child: {terminated:?}");
     let add = add_rx.recv_timeout(Duration::from_secs(2));
     println!("add_child answered within 2s: {add:?}");
     println!(
@@ -402,7 +405,14 @@ fn terminate_during_a_timed_out_add_answers_add_child() {
     );
     println!("history:\n    {}", events.history_now());
     vt.root.shutdown();
-    assert!(add.is_ok(), "add_child still waits");
+    assert!(
+        matches!(terminated, Ok(Ok(()))),
+        "terminate answered: {terminated:?}"
+    );
+    assert!(
+        matches!(add, Ok(Err(_))),
+        "add_child answered with the failed start: {add:?}"
+    );
 }
 
 /// Life 1 fails during its drain with work queued; life 2 waits to be
@@ -515,6 +525,7 @@ fn a_shutdown_during_a_group_restart_says_each_waiting_member_stopped() {
 struct SlowDrop;
 impl Drop for SlowDrop {
     fn drop(&mut self) {
+        // allow-sleep: the slow thread-local destructor under test, not a wait
         thread::sleep(Duration::from_secs(2));
     }
 }
