@@ -113,9 +113,12 @@ pub mod async_request;
 #[cfg(feature = "async")]
 pub mod async_server;
 mod butler;
+mod butler_builder;
+mod child_options;
 mod client;
 mod ctx;
 mod dead_letter;
+mod declaration;
 mod error;
 mod hub;
 mod instance;
@@ -125,16 +128,20 @@ mod message;
 pub mod operations;
 mod pool;
 mod reply;
+mod report;
 mod send_error;
 mod server;
 mod server_child;
 mod standalone;
 pub mod task;
+mod tree_builder;
 
 pub mod prelude;
 
 pub use address::Address;
-pub use butler::{Butler, ButlerBuilder, ChildOptions, Report, SupervisorBuilder, UNCLEAN_EXIT};
+pub use butler::Butler;
+pub use butler_builder::ButlerBuilder;
+pub use child_options::ChildOptions;
 pub use client::{Client, ClientOptions};
 pub use ctx::{Ctx, RecvTimeoutError, TryRecvError};
 pub use dead_letter::{DeadLetter, DeadReason};
@@ -143,6 +150,7 @@ pub use hub::{Hub, HubBuilder};
 pub use mailbox::{Capacity, MailboxStats, WakeFn};
 pub use message::{Endpoint, Message, Routed};
 pub use reply::{Reply, RequestError};
+pub use report::{Report, UNCLEAN_EXIT};
 pub use send_error::{NoRoute, SendError, SendTimeoutError, TrySendError};
 pub use server::Server;
 pub use standalone::{Outcome, ServerBuilder, ShutdownReport, StopReport};
@@ -154,6 +162,7 @@ pub use threadbutler_supervisor::{
     ExitReason, Intensity, Life, ManualClock, RemoveReport, Restart, Shutdown, Stage, StatusNode,
     StopMode, Strategy, SupervisorRef, SystemClock,
 };
+pub use tree_builder::SupervisorBuilder;
 
 /// The README's example is compiled and run as a doctest.
 #[cfg(doctest)]

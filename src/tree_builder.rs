@@ -1,0 +1,370 @@
+//! The declaration methods every builder shares (`server`, `pool`,
+//! `supervisor`, `thread` and the per-child options), and
+//! [`SupervisorBuilder`], the builder of a nested supervisor.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use threadbutler_supervisor::{
+    Backoff, BoxError, ExitReason, FnChild, Intensity, Life, Restart, Strategy,
+};
+
+use crate::Shutdown;
+use crate::instance::{fallible, plain};
+use crate::mailbox::Capacity;
+use crate::server::Server;
+
+use crate::child_options::ChildOptions;
+#[cfg(feature = "async")]
+use crate::declaration::async_server_maker;
+use crate::declaration::{Pending, Tree, pool_maker, server_maker};
+
+macro_rules! tree_methods {
+    () => {
+        /// Declares a server named `name`, built by `factory` on its thread
+        /// at every (re)start. The options that follow (`restart`,
+        /// `heartbeat`, ...) apply to it.
+        pub fn server<S, F>(mut self, name: &str, factory: F) -> Self
+        where
+            S: Server,
+            F: Fn() -> S + Send + Sync + 'static,
+        {
+            self.tree_mut()
+                .push_server(name, server_maker(name, plain(factory)));
+            self
+        }
+
+        /// Declares a server like [`server`](Self::server), built by a
+        /// factory that may refuse: an `Err` from `factory` is a failed
+        /// start whose reason is `Failed { stage: Init, error }` holding
+        /// that very error (its text, and its type for `downcast_ref`). At
+        /// [`start`](crate::ButlerBuilder::start)
+        /// it fails the start like any failed start (runtime-semantics
+        /// §11.2); on a restart, it is a failed restart that the
+        /// supervisor's policy handles (§11.7).
+        ///
+        /// ```
+        /// use threadbutler::prelude::*;
+        /// use threadbutler::Error;
+        /// # pub struct Query;
+        /// # threadbutler::messages! { pub enum DbMsg for Db { Query } }
+        /// pub struct Db;
+        ///
+        /// impl Db {
+        ///     fn connect(url: &str) -> Result<Db, String> {
+        ///         Err(format!("{url}: connection refused"))
+        ///     }
+        /// }
+        /// # impl Server for Db {
+        /// #     fn handle(&mut self, _: DbMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> { Ok(()) }
+        /// # }
+        ///
+        /// let err = Butler::builder("app")
+        ///     .try_server("db", || Db::connect("db.local:5432"))
+        ///     .start()
+        ///     .expect_err("the factory refused");
+        /// let Error::Start { reason: ExitReason::ChildStartFailed { child, reason } } = &err else {
+        ///     panic!("not a failed start: {err}");
+        /// };
+        /// assert_eq!(&**child, "app/db");
+        /// assert!(matches!(**reason, ExitReason::Failed { stage: Stage::Init, .. }));
+        /// assert_eq!(reason.to_string(), "init failed: db.local:5432: connection refused");
+        /// ```
+        pub fn try_server<S, E, F>(mut self, name: &str, factory: F) -> Self
+        where
+            S: Server,
+            E: Into<BoxError>,
+            F: Fn() -> Result<S, E> + Send + Sync + 'static,
+        {
+            self.tree_mut()
+                .push_server(name, server_maker(name, fallible(factory)));
+            self
+        }
+
+        /// Declares a pool named `name`: `size` worker threads sharing one
+        /// mailbox (any idle worker takes the next message), each built by
+        /// `factory` and supervised on its own. The options that follow
+        /// (`restart`, `heartbeat`, `shutdown`, ...) apply to every worker;
+        /// `capacity` to the shared mailbox. The config file's `pool_size`
+        /// overrides `size`.
+        pub fn pool<S, F>(mut self, name: &str, size: usize, factory: F) -> Self
+        where
+            S: Server,
+            F: Fn() -> S + Send + Sync + 'static,
+        {
+            self.tree_mut()
+                .push_pool(name, size, pool_maker(name, plain(factory)));
+            self
+        }
+
+        /// Declares a pool like [`pool`](Self::pool), whose workers are
+        /// built by a factory that may refuse; see
+        /// [`try_server`](Self::try_server). A worker whose factory refuses
+        /// is a worker that failed to start: at `start` the pool, and so
+        /// the application, does not start; on a worker's restart the
+        /// pool's own intensity decides.
+        pub fn try_pool<S, E, F>(mut self, name: &str, size: usize, factory: F) -> Self
+        where
+            S: Server,
+            E: Into<BoxError>,
+            F: Fn() -> Result<S, E> + Send + Sync + 'static,
+        {
+            self.tree_mut()
+                .push_pool(name, size, pool_maker(name, fallible(factory)));
+            self
+        }
+
+        /// Declares an async server (feature `async`): like
+        /// [`server`](Self::server), but its handlers are `async` and it runs
+        /// a current-thread tokio runtime on its thread. See
+        /// [`crate::async_server`].
+        #[cfg(feature = "async")]
+        pub fn async_server<S, F>(mut self, name: &str, factory: F) -> Self
+        where
+            S: crate::async_server::AsyncServer,
+            F: Fn() -> S + Send + Sync + 'static,
+        {
+            self.tree_mut()
+                .push_server(name, async_server_maker(name, plain(factory)));
+            self
+        }
+
+        /// Declares an async server (feature `async`) built by a factory
+        /// that may refuse; see [`try_server`](Self::try_server) and
+        /// [`async_server`](Self::async_server).
+        #[cfg(feature = "async")]
+        pub fn try_async_server<S, E, F>(mut self, name: &str, factory: F) -> Self
+        where
+            S: crate::async_server::AsyncServer,
+            E: Into<BoxError>,
+            F: Fn() -> Result<S, E> + Send + Sync + 'static,
+        {
+            self.tree_mut()
+                .push_server(name, async_server_maker(name, fallible(factory)));
+            self
+        }
+
+        /// Declares a nested supervisor; `build` declares its children and
+        /// policies. Its parent treats its giving up as a child failure.
+        pub fn supervisor(
+            mut self,
+            name: &str,
+            build: impl FnOnce(SupervisorBuilder) -> SupervisorBuilder,
+        ) -> Self {
+            let nested = build(SupervisorBuilder {
+                tree: Tree::new(name),
+            });
+            self.tree_mut().children.push(Pending::Supervisor {
+                tree: nested.tree,
+                opts: ChildOptions::default(),
+            });
+            self
+        }
+
+        /// Declares a plain thread as a child: `run` gets each life, must call
+        /// `life.started()` once ready, return soon after `life.stop` is set,
+        /// and returns the exit reason.
+        pub fn thread(
+            mut self,
+            name: &str,
+            run: impl Fn(Life) -> ExitReason + Send + Sync + 'static,
+        ) -> Self {
+            self.tree_mut().children.push(Pending::Thread {
+                name: name.to_owned(),
+                opts: ChildOptions::default(),
+                child: Arc::new(FnChild::new(run)),
+            });
+            self
+        }
+
+        /// The last declared child's restart type (default `Permanent`).
+        pub fn restart(mut self, restart: Restart) -> Self {
+            if let Some(o) = self.tree_mut().last("restart") {
+                o.restart = Some(restart);
+            }
+            self
+        }
+
+        /// The last declared child's shutdown mode (default `Drain(5s)`).
+        pub fn shutdown(mut self, shutdown: Shutdown) -> Self {
+            if let Some(o) = self.tree_mut().last("shutdown") {
+                o.shutdown = Some(shutdown);
+            }
+            self
+        }
+
+        /// The last declared child's heartbeat timeout: busy this long
+        /// without progress (a finished message or `ctx.beat()`) is a
+        /// `HeartbeatMissed` failure.
+        pub fn heartbeat(mut self, timeout: Duration) -> Self {
+            if let Some(o) = self.tree_mut().last("heartbeat") {
+                o.heartbeat = Some(timeout);
+            }
+            self
+        }
+
+        /// The last declared child's backoff between restarts.
+        pub fn backoff(mut self, backoff: Backoff) -> Self {
+            if let Some(o) = self.tree_mut().last("backoff") {
+                o.backoff = Some(backoff);
+            }
+            self
+        }
+
+        /// The last declared server's mailbox capacity.
+        pub fn capacity(mut self, capacity: Capacity) -> Self {
+            let t = self.tree_mut();
+            if !matches!(
+                t.children.last(),
+                Some(Pending::Server { .. } | Pending::Pool { .. }) | None
+            ) {
+                t.errors.push(format!(
+                    "supervisor {}: capacity() applies to servers only",
+                    t.name
+                ));
+            }
+            if let Some(o) = t.last("capacity") {
+                o.capacity = Some(capacity);
+            }
+            self
+        }
+
+        /// The last declared pool's restart intensity: more worker restarts
+        /// than `max_restarts` within `period` make the pool give up, which
+        /// its supervisor handles like any child failure (default 3 within
+        /// 5 s, as for any supervisor). The config file's `intensity` key in
+        /// the pool's table overrides it.
+        pub fn pool_intensity(mut self, max_restarts: u32, period: Duration) -> Self {
+            let t = self.tree_mut();
+            match t.children.last_mut() {
+                Some(Pending::Pool { opts, .. }) => {
+                    opts.intensity = Some(Intensity {
+                        max_restarts,
+                        period,
+                    })
+                }
+                _ => t.errors.push(format!(
+                    "supervisor {}: pool_intensity() must follow a pool",
+                    t.name
+                )),
+            }
+            self
+        }
+
+        /// A wake callback on the last declared server's mailbox, run after
+        /// each accepted send.
+        pub fn on_wake(mut self, wake: impl Fn() + Send + Sync + 'static) -> Self {
+            if let Some(o) = self.tree_mut().last("on_wake") {
+                o.wake = Some(Arc::new(wake));
+            }
+            self
+        }
+
+        /// The last declared child's thread stack size in bytes.
+        pub fn stack_size(mut self, bytes: usize) -> Self {
+            if let Some(o) = self.tree_mut().last("stack_size") {
+                o.stack_size = Some(bytes);
+            }
+            self
+        }
+
+        /// Give the last declared child a new thread at every restart (fresh
+        /// thread-locals). By default a restart after a caught failure reuses
+        /// its thread, and thread-locals persist across that restart.
+        pub fn fresh_thread_on_restart(mut self, fresh: bool) -> Self {
+            if let Some(o) = self.tree_mut().last("fresh_thread_on_restart") {
+                o.fresh_thread = Some(fresh);
+            }
+            self
+        }
+
+        /// How long the last declared child may take to start (default 5 s).
+        pub fn start_timeout(mut self, timeout: Duration) -> Self {
+            if let Some(o) = self.tree_mut().last("start_timeout") {
+                o.start_timeout = Some(timeout);
+            }
+            self
+        }
+
+        /// This supervisor's restart strategy (default `OneForOne`).
+        pub fn strategy(mut self, strategy: Strategy) -> Self {
+            self.tree_mut().strategy = strategy;
+            self
+        }
+
+        /// This supervisor's restart intensity (default 3 within 5 s).
+        pub fn intensity(mut self, max_restarts: u32, period: Duration) -> Self {
+            self.tree_mut().intensity = Intensity {
+                max_restarts,
+                period,
+            };
+            self
+        }
+
+        /// How long this supervisor waits, after an immediate stop of a
+        /// child, before reporting it abandoned (default 5 s). Its pools
+        /// use the same grace for their workers.
+        pub fn abandon_after(mut self, grace: Duration) -> Self {
+            self.tree_mut().abandon_after = Some(grace);
+            self
+        }
+    };
+}
+pub(crate) use tree_methods;
+
+/// Declares a nested supervisor; see [`ButlerBuilder::supervisor`](crate::ButlerBuilder::supervisor).
+///
+/// It takes the same declarations as [`ButlerBuilder`](crate::ButlerBuilder) (servers, pools,
+/// threads, nested supervisors and their options) and its own strategy
+/// and intensity:
+///
+/// ```
+/// use std::time::Duration;
+/// use threadbutler::prelude::*;
+/// # pub struct Reader;
+/// # pub struct Writer;
+/// # threadbutler::messages! { pub enum ReaderMsg for Reader {} }
+/// # threadbutler::messages! { pub enum WriterMsg for Writer {} }
+/// # impl Server for Reader {
+/// #     fn handle(&mut self, msg: ReaderMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> { match msg {} }
+/// # }
+/// # impl Server for Writer {
+/// #     fn handle(&mut self, msg: WriterMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> { match msg {} }
+/// # }
+///
+/// let app = Butler::builder("app")
+///     .supervisor("db", |db| {
+///         db.strategy(Strategy::OneForAll) // one fails: both restart
+///             .intensity(5, Duration::from_secs(10))
+///             .server("reader", || Reader)
+///             .server("writer", || Writer)
+///     })
+///     .start()?;
+/// let status = app.status();
+/// assert_eq!(status.find("app/db").map(|n| n.kind), Some("supervisor"));
+/// assert_eq!(status.find("app/db/writer").map(|n| n.kind), Some("server"));
+/// app.shutdown(); // writer, then reader, then db: reverse start order
+/// app.wait()?;
+/// # Ok::<(), threadbutler::Error>(())
+/// ```
+#[must_use]
+pub struct SupervisorBuilder {
+    pub(crate) tree: Tree,
+}
+
+impl SupervisorBuilder {
+    fn tree_mut(&mut self) -> &mut Tree {
+        &mut self.tree
+    }
+
+    tree_methods!();
+}
+
+impl fmt::Debug for SupervisorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SupervisorBuilder")
+            .field("name", &self.tree.name)
+            .finish_non_exhaustive()
+    }
+}
