@@ -31,6 +31,22 @@ impl Server for Slow {
     }
 }
 
+/// Puts `slow` in its blocking handler (busy, no beat) and queues `queued`
+/// messages behind it; sending on (or dropping) the answer lets it go.
+fn hold_slow(app: &Butler, queued: usize) -> crossbeam_channel::Sender<()> {
+    let (release, gate) = crossbeam_channel::bounded::<()>(0);
+    let slow = app.hub().address::<Slow>("slow").expect("slow");
+    let (entered_tx, entered) = crossbeam_channel::bounded::<()>(1);
+    slow.send(Block(entered_tx, gate)).expect("sent");
+    entered
+        .recv_timeout(integration_tests::PATIENCE)
+        .expect("slow took the blocking message");
+    for _ in 0..queued {
+        slow.send(Work).expect("queued behind the blocked one");
+    }
+    release
+}
+
 #[test]
 fn a_hung_server_caught_by_the_shutdown_mid_restart_has_its_queue_drained_by_a_successor() {
     let clock = Arc::new(ManualClock::new());
@@ -43,16 +59,7 @@ fn a_hung_server_caught_by_the_shutdown_mid_restart_has_its_queue_drained_by_a_s
         .start()
         .expect("starts");
     let mut events = EventLog::new(app.subscribe());
-    let (release, gate) = crossbeam_channel::bounded::<()>(0);
-    let slow = app.hub().address::<Slow>("slow").expect("slow");
-    let (entered_tx, entered) = crossbeam_channel::bounded::<()>(1);
-    slow.send(Block(entered_tx, gate)).expect("sent");
-    entered
-        .recv_timeout(integration_tests::PATIENCE)
-        .expect("slow took the blocking message");
-    for _ in 0..3 {
-        slow.send(Work).expect("queued behind the hung one");
-    }
+    let release = hold_slow(&app, 3);
     // Virtual time passes until the heartbeat is found stale; after each
     // step, two requests answered by the supervisor's loop in turn make sure
     // it looked at the clock as it stands.
@@ -131,16 +138,7 @@ fn a_collateral_stop_caught_by_the_shutdown_and_abandoned_still_has_its_queue_dr
         .start()
         .expect("starts");
     let mut events = EventLog::new(app.subscribe());
-    let (release, gate) = crossbeam_channel::bounded::<()>(0);
-    let slow = app.hub().address::<Slow>("slow").expect("slow");
-    let (entered_tx, entered) = crossbeam_channel::bounded::<()>(1);
-    slow.send(Block(entered_tx, gate)).expect("sent");
-    entered
-        .recv_timeout(integration_tests::PATIENCE)
-        .expect("slow took the blocking message");
-    for _ in 0..3 {
-        slow.send(Work).expect("queued behind the blocked one");
-    }
+    let release = hold_slow(&app, 3);
     // The trigger fails: the group restart stops `slow`, which does not stop.
     app.hub().send(Boom).expect("sent");
     events.wait("Exited", "app/trigger");
@@ -194,13 +192,7 @@ fn a_terminated_child_that_was_abandoned_is_said_stopped_once() {
         .start()
         .expect("starts");
     let mut events = EventLog::new(app.subscribe());
-    let (release, gate) = crossbeam_channel::bounded::<()>(0);
-    let slow = app.hub().address::<Slow>("slow").expect("slow");
-    let (entered_tx, entered) = crossbeam_channel::bounded::<()>(1);
-    slow.send(Block(entered_tx, gate)).expect("sent");
-    entered
-        .recv_timeout(integration_tests::PATIENCE)
-        .expect("slow took the blocking message");
+    let release = hold_slow(&app, 0);
     let root = app.supervisor("app").expect("root");
     let terminated = std::thread::spawn(move || root.terminate_child("slow"));
     // Its stop waits for the grace, in virtual time.

@@ -58,7 +58,7 @@ impl Engine {
         let now = self.now();
         self.expire(now);
         self.check_heartbeats(now);
-        self.advance_group(now);
+        self.advance_group();
         self.start_due(now);
         self.advance_startup();
         self.advance_closing()

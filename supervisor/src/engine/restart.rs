@@ -3,7 +3,6 @@
 //! waits out its backoff, and takes its group along.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use crate::clock::after;
 use crate::event::Event;
@@ -159,7 +158,7 @@ impl Engine {
 
     /// Moves a group restart on: stops the next member (in reverse order),
     /// and once all stopped, schedules every member's start in order.
-    pub(super) fn advance_group(&mut self, _now: Instant) {
+    pub(super) fn advance_group(&mut self) {
         while let Some(&k) = self.group.as_ref().and_then(|g| g.to_stop.last()) {
             let Some(j) = self.slot_of(k) else {
                 self.group_stopped(k);
