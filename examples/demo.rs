@@ -167,10 +167,17 @@ fn main() -> Result<(), threadbutler::Error> {
 
     println!("total asked by request: {}", hub.request(Total)?);
     let report = hub.shutdown()?;
-    for s in &report.servers {
+    for (name, m) in &report.mailboxes {
+        let exit = report
+            .tree
+            .children
+            .iter()
+            .find(|c| c.name == *name)
+            .and_then(|c| c.last_exit.clone())
+            .unwrap_or_else(|| "-".into());
         println!(
-            "{:<8} {}  (handled {}, dead letters {})",
-            s.server, s.outcome, s.mailbox.handled, s.mailbox.dead_lettered
+            "{name:<8} {exit}  (handled {}, dead letters {})",
+            m.handled, m.dead_lettered
         );
     }
     if report.is_clean() {

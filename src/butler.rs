@@ -3,26 +3,21 @@
 //! registers every mailbox on a new hub and starts the supervision tree.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
-use threadbutler_supervisor::{
-    BoxError, Child, ChildSpec, Event, ExitReason, RemoveReport, StatusNode, Supervisor,
-    SupervisorRef,
-};
+use threadbutler_supervisor::{BoxError, Event, StatusNode, SupervisorRef};
 
 use crate::address::Address;
-use crate::dead_letter::DeadReason;
-use crate::error::{Error, SpawnError};
+use crate::app::App;
+use crate::child_options::ChildOptions;
+use crate::error::Error;
 use crate::hub::Hub;
 use crate::instance::{Factory, fallible, plain};
-use crate::operations::Ops;
+use crate::report::Report;
 use crate::server::Server;
-use crate::server_child::ServerChild;
-
-use crate::child_options::ChildOptions;
-use crate::report::{Report, Tally};
+use crate::spawn::{StopReport, add_server, stop_child};
 
 /// A running supervised application: its hub, its supervision tree.
 ///
@@ -66,9 +61,7 @@ use crate::report::{Report, Tally};
 pub struct Butler {
     pub(crate) name: String,
     pub(crate) hub: Hub,
-    pub(crate) root: Arc<Supervisor>,
-    pub(crate) tally: Arc<Mutex<Tally>>,
-    pub(crate) ops: Arc<Ops>,
+    pub(crate) app: Arc<App>,
 }
 
 impl Butler {
@@ -84,26 +77,24 @@ impl Butler {
 
     /// The live status tree.
     pub fn status(&self) -> StatusNode {
-        self.root.status()
+        self.app.root.status()
     }
 
     /// Every lifecycle event from now on. To see the start's events too,
     /// subscribe on the builder: [`ButlerBuilder::subscribe`](crate::ButlerBuilder::subscribe).
     pub fn subscribe(&self) -> Receiver<Event> {
-        self.root.subscribe()
+        self.app.root.subscribe()
     }
 
     /// Begins an orderly shutdown (reverse start order, each child by its
     /// shutdown mode); returns at once. [`wait`](Self::wait) for the end.
     pub fn shutdown(&self) {
-        self.ops.begin_shutdown();
-        self.root.shutdown();
+        self.app.shutdown();
     }
 
     /// Cuts a shutdown short: remaining drains become immediate stops.
     pub fn force_shutdown(&self) {
-        self.ops.begin_shutdown();
-        self.root.force_shutdown();
+        self.app.force_shutdown();
     }
 
     /// Reloads, as SIGHUP does with [`Signals::graceful()`](crate::Signals::graceful): calls the
@@ -143,7 +134,7 @@ impl Butler {
     /// that is stopping that very server.
     pub fn reload(&self) {
         if crate::instance::on_server_thread() {
-            let ops = Arc::clone(&self.ops);
+            let ops = Arc::clone(&self.app.ops);
             let spawned = std::thread::Builder::new()
                 .name("threadbutler-reload".into())
                 .spawn(move || ops.reload());
@@ -152,7 +143,7 @@ impl Butler {
             }
             return;
         }
-        self.ops.reload();
+        self.app.ops.reload();
     }
 
     /// Adds a server under the supervisor at `supervisor` (`"app"` or
@@ -178,7 +169,7 @@ impl Butler {
 
     /// Like [`add_server`](Self::add_server), with a factory that may
     /// refuse (see [`ButlerBuilder::try_server`](crate::ButlerBuilder::try_server)): a refusal is a failed
-    /// start, [`SpawnError::StartFailed`] with reason
+    /// start, [`SpawnError::StartFailed`](crate::SpawnError::StartFailed) with reason
     /// `Failed { stage: Init, error }`.
     ///
     /// # Errors
@@ -207,42 +198,8 @@ impl Butler {
         options: ChildOptions,
     ) -> Result<Address<S>, Error> {
         let sup = self.supervisor(supervisor)?;
-        // A child of that name (even a stopped one, whose mailbox the hub
-        // keeps for `restart_child`) keeps its name and its mailbox.
-        if !self.hub.is_live(name) && sup.which_children().iter().any(|c| c.name == name) {
-            return Err(SpawnError::StartFailed {
-                name: name.to_owned(),
-                reason: ExitReason::failed(
-                    threadbutler_supervisor::Stage::Init,
-                    format!("a child named {name:?} already exists").into(),
-                ),
-            }
-            .into());
-        }
-        let name_arc: Arc<str> = Arc::from(name);
-        let core = self
-            .hub
-            .register::<S>(&name_arc, options.capacity, options.wake.clone())?;
-        let child = Arc::new(ServerChild::<S>::new(
-            Arc::clone(&name_arc),
-            self.hub.clone(),
-            Arc::clone(&core),
-            factory,
-        ));
-        let spec = options.apply(ChildSpec::from_arc(name, child as Arc<dyn Child>));
-        match sup.add_child(spec) {
-            Ok(()) => Ok(Address::new(core, self.hub.inner().config.request_timeout)),
-            Err(reason) => {
-                // Whatever was sent meanwhile is dead-lettered; the name is free.
-                core.finish(DeadReason::Stopped);
-                self.hub.unregister_if(name, &core);
-                Err(SpawnError::StartFailed {
-                    name: name.to_owned(),
-                    reason,
-                }
-                .into())
-            }
-        }
+        let (address, _) = add_server(&self.hub, &sup, name, factory, &options)?;
+        Ok(address)
     }
 
     /// Stops the child `name` of the supervisor at `supervisor` for good and
@@ -255,20 +212,8 @@ impl Butler {
     /// [`Error::UnknownServer`] if there is no such supervisor or child;
     /// [`Error::WouldDeadlock`] when a child asks to remove itself (it should
     /// stop itself with `ctx.stop()` under a `Transient` or `Temporary` restart).
-    pub fn remove_child(&self, supervisor: &str, name: &str) -> Result<RemoveReport, Error> {
-        // A child's thread is named after it: removing yourself would wait
-        // for yourself to stop.
-        if std::thread::current().name() == Some(name) {
-            return Err(Error::WouldDeadlock);
-        }
-        let sup = self.supervisor(supervisor)?;
-        let report = sup.remove_child(name).ok_or_else(|| Error::UnknownServer {
-            name: name.to_owned(),
-        })?;
-        // Only a removed server's own (now finished) mailbox frees its name;
-        // a child without a mailbox leaves a server of the same name alone.
-        self.hub.unregister_finished(name);
-        Ok(report)
+    pub fn remove_child(&self, supervisor: &str, name: &str) -> Result<StopReport, Error> {
+        stop_child(&self.hub, &self.supervisor(supervisor)?, name)
     }
 
     /// The handle of the supervisor at `path` (`"app"`, `"app/db"`, a pool's
@@ -310,7 +255,8 @@ impl Butler {
     ///
     /// [`Error::UnknownServer`] if there is no supervisor at `path`.
     pub fn supervisor(&self, path: &str) -> Result<SupervisorRef, Error> {
-        self.root
+        self.app
+            .root
             .supervisor(path)
             .ok_or_else(|| Error::UnknownServer {
                 name: path.to_owned(),
@@ -325,8 +271,7 @@ impl Butler {
     /// exceeded) or otherwise ended in failure: the process should exit
     /// non-zero so that its own supervisor (systemd, Kubernetes) restarts it.
     pub fn wait(&self) -> Result<Report, Error> {
-        let reason = self.root.wait();
-        self.report(reason)
+        self.app.wait(&self.hub)
     }
 
     /// Like [`wait`](Self::wait), for at most `timeout`: `None` if the tree
@@ -355,33 +300,7 @@ impl Butler {
     ///
     /// `Some(Err(_))` as [`wait`](Self::wait) returns `Err`.
     pub fn wait_timeout(&self, timeout: Duration) -> Option<Result<Report, Error>> {
-        let reason = self.root.wait_timeout(timeout)?;
-        Some(self.report(reason))
-    }
-
-    /// The report of a tree that ended for `reason`.
-    fn report(&self, reason: ExitReason) -> Result<Report, Error> {
-        self.ops.finish();
-        let tally = self.tally.lock().unwrap_or_else(PoisonError::into_inner);
-        let report = Report {
-            reason,
-            tree: self.root.status(),
-            abandoned: tally.abandoned.clone(),
-            drain_deadline_missed: tally.missed.clone(),
-            mailboxes: self
-                .hub
-                .names()
-                .into_iter()
-                .filter_map(|n| self.hub.stats(&n).map(|s| (n.to_string(), s)))
-                .collect(),
-        };
-        if report.reason.is_failure() {
-            Err(Error::Failed {
-                reason: report.reason,
-            })
-        } else {
-            Ok(report)
-        }
+        self.app.wait_timeout(&self.hub, timeout)
     }
 }
 
@@ -389,7 +308,7 @@ impl fmt::Debug for Butler {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Butler")
             .field("name", &self.name)
-            .field("root", &self.root)
+            .field("root", &self.app.root)
             .finish_non_exhaustive()
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
@@ -11,16 +11,16 @@ use threadbutler_supervisor::config::Config;
 use threadbutler_supervisor::signals::Signals;
 use threadbutler_supervisor::{
     Backoff, BoxError, Event, EventBus, ExitReason, FnChild, Intensity, Life, Restart, Strategy,
-    Supervisor,
 };
 
 use crate::Shutdown;
+use crate::app::{App, Running};
 use crate::dead_letter::DeadLetter;
 use crate::error::Error;
-use crate::hub::{Hub, HubBuilder};
+use crate::hub::{Hub, HubBuilder, Root};
 use crate::instance::{fallible, plain};
 use crate::mailbox::Capacity;
-use crate::operations::{Ops, ReloadHook};
+use crate::operations::ReloadHook;
 use crate::server::Server;
 
 use crate::butler::Butler;
@@ -28,7 +28,6 @@ use crate::child_options::ChildOptions;
 #[cfg(feature = "async")]
 use crate::declaration::async_server_maker;
 use crate::declaration::{LoadedConfig, Pending, Tree, pool_maker, server_maker};
-use crate::report::Tally;
 use crate::tree_builder::{SupervisorBuilder, tree_methods};
 
 /// Declares a supervised application; [`start`](ButlerBuilder::start) runs it.
@@ -281,64 +280,25 @@ impl ButlerBuilder {
             spec = spec.clock(clock);
         }
         spec.validate().map_err(|detail| Error::Config { detail })?;
-        let bus = self.bus;
-        let tally = Arc::new(Mutex::new(Tally::default()));
-        let t = Arc::clone(&tally);
-        let root_path = name.clone();
-        bus.tap(move |e| {
-            let mut t = t.lock().unwrap_or_else(PoisonError::into_inner);
-            match e {
-                // The report is about the shutdown: a hung life replaced long
-                // before it is supervision doing its job, not an unclean end.
-                Event::ShutdownBegan { supervisor } if **supervisor == *root_path => {
-                    t.shutting_down = true
-                }
-                Event::Abandoned { child, .. } if t.shutting_down => {
-                    t.abandoned.push(child.to_string())
-                }
-                Event::Drained { child, left } if t.shutting_down && *left > 0 => {
-                    t.missed.push((child.to_string(), *left))
-                }
-                _ => {}
-            }
-        });
-        let notifier = crate::operations::notifier_from_env();
-        if let Some(n) = &notifier {
-            let n = Arc::clone(n);
-            bus.tap(move |e| {
-                if let Some(status) = crate::operations::status_line(e) {
-                    let _ = n.send(&status);
-                }
-            });
-        }
-        let root =
-            Arc::new(Supervisor::start(spec, bus).map_err(|reason| Error::Start { reason })?);
-        let ops = Ops::new(
-            Arc::clone(&root),
-            hub.clone(),
-            notifier,
+        // The hub's root is this tree: nothing spawned on the hub while it
+        // starts makes an implicit one.
+        *hub.inner()
+            .root
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Root::Declared;
+        let running = Running {
+            notify: true,
+            signals: self.signals,
             config_path,
-            self.reload,
-            self.deadline,
-        );
-        if let Err(e) = ops.started(&self.signals) {
-            root.force_shutdown();
-            root.wait();
-            ops.finish();
-            return Err(Error::Start {
-                reason: ExitReason::failed(
-                    threadbutler_supervisor::Stage::Init,
-                    format!("could not set up signal handling: {e}").into(),
-                ),
-            });
-        }
-        Ok(Butler {
-            name,
-            hub,
-            root,
-            tally,
-            ops,
-        })
+            reload: self.reload,
+            deadline: self.deadline,
+        };
+        let app = App::start(spec, self.bus, &hub, running)?;
+        *hub.inner()
+            .root
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Root::Running(Arc::clone(&app));
+        Ok(Butler { name, hub, app })
     }
 }
 

@@ -145,7 +145,7 @@ impl Ticker {
 /// assert_eq!(text, "hi from greeter");
 /// hub.send(Quit)?;
 /// let report = hub.join("greeter")?;
-/// assert!(matches!(report.outcome, Outcome::Exited(ExitReason::Normal)));
+/// assert!(matches!(report.reason, Some(ExitReason::Normal)));
 /// hub.shutdown()?;
 /// # Ok::<(), threadbutler::Error>(())
 /// ```
@@ -560,8 +560,8 @@ impl<S: Server> Ctx<S> {
     /// greeter.send(Setup("hello".into()))?;
     /// assert_eq!(greeter.request(Greet)?, "hello");
     /// let report = hub.stop("greeter")?;
-    /// assert!(matches!(report.outcome, Outcome::Exited(ExitReason::Shutdown)));
-    /// assert_eq!(report.mailbox.handled, 2); // the setup message counts too
+    /// assert!(matches!(report.reason, Some(ExitReason::Shutdown)));
+    /// assert_eq!(report.mailbox.map(|m| m.handled), Some(2)); // the setup message counts too
     /// # Ok::<(), threadbutler::Error>(())
     /// ```
     ///

@@ -27,6 +27,12 @@ pub enum SpawnError {
         /// The server's name.
         name: String,
     },
+    /// The application the hub belongs to is still starting: a server
+    /// cannot be added to its tree until `start` returned.
+    NotStarted {
+        /// The server's name.
+        name: String,
+    },
     /// The OS refused to create the thread.
     Thread {
         /// The server's name.
@@ -52,6 +58,12 @@ impl fmt::Display for SpawnError {
             }
             SpawnError::ShuttingDown { name } => {
                 write!(f, "server {name:?} not started: the hub is shutting down")
+            }
+            SpawnError::NotStarted { name } => {
+                write!(
+                    f,
+                    "server {name:?} not started: the application is still starting"
+                )
             }
             SpawnError::Thread { name, source } => {
                 write!(f, "server {name:?}: could not spawn its thread: {source}")

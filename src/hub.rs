@@ -2,28 +2,29 @@
 //!
 //! # Lock order
 //!
-//! `registry` (read or write) and `servers` are never held together, and
-//! neither is held across a send, a join or any user code. Routing by type
-//! takes the registry's read lock only to clone the mailbox's `Arc`.
+//! `registry` (read or write) and `root` are never held together, and
+//! neither is held across a send, a join or any user code (`root` is held
+//! while an implicit root supervisor with no children starts). Routing by
+//! type takes the registry's read lock only to clone the mailbox's `Arc`.
 
 use std::any::{Any, TypeId, type_name};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 use crate::address::Address;
+use crate::app::App;
 use crate::dead_letter::{DeadLetter, DeadLetterSink};
 use crate::error::SpawnError;
 use crate::mailbox::{Capacity, MailboxControl, MailboxCore, MailboxStats, WakeFn};
 use crate::message::{Endpoint, Routed};
 use crate::reply::{Reply, RequestError};
 use crate::send_error::{NoRoute, SendError, SendTimeoutError, TrySendError};
-use crate::standalone::{ServerSlot, ShutdownReport};
 
-/// The hub: owns every mailbox, routes messages by type, and runs
-/// standalone servers. Cheap to clone; all clones are the same hub.
+/// The hub: owns every mailbox, routes messages by type, and runs the
+/// servers spawned on it as children of its root supervisor (see
+/// [`Hub::spawn`]). Cheap to clone; all clones are the same hub.
 ///
 /// ```
 /// use threadbutler::prelude::*;
@@ -56,10 +57,31 @@ pub(crate) struct HubInner {
     pub(crate) config: HubConfig,
     sink: DeadLetterSink,
     registry: RwLock<Registry>,
-    pub(crate) servers: Mutex<Vec<Arc<ServerSlot>>>,
-    pub(crate) shutdown_begun: AtomicBool,
-    pub(crate) shutdown_report: Mutex<Option<ShutdownReport>>,
-    pub(crate) shutdown_done: Condvar,
+    /// The application this hub's servers run in.
+    pub(crate) root: Mutex<Root>,
+}
+
+/// The application a hub belongs to.
+pub(crate) enum Root {
+    /// None yet: the first server spawned on the hub starts an implicit
+    /// root supervisor.
+    Unset,
+    /// A `Butler` declared the tree and is starting it.
+    Declared,
+    /// Running (or ended).
+    Running(Arc<App>),
+}
+
+/// A hub that does not keep its mailboxes alive (held by what the hub
+/// itself holds, to break the cycle).
+#[derive(Clone)]
+pub(crate) struct WeakHub(Weak<HubInner>);
+
+impl WeakHub {
+    /// The hub, if anything else still holds it.
+    pub(crate) fn upgrade(&self) -> Option<Hub> {
+        self.0.upgrade().map(|inner| Hub { inner })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -128,7 +150,7 @@ impl HubBuilder {
 
     /// How long a stop waits, after an `Immediate` request (or a drain's
     /// escalation to one), before it reports the server
-    /// [`Abandoned`](crate::Outcome::Abandoned) and moves on (default 5 s).
+    /// abandoned ([`StopReport::abandoned`](crate::StopReport::abandoned)) and moves on (default 5 s).
     pub fn abandon_after(mut self, grace: Duration) -> Self {
         self.config.abandon_after = grace;
         self
@@ -151,10 +173,7 @@ impl HubBuilder {
                 config: self.config,
                 sink: self.sink,
                 registry: RwLock::new(Registry::default()),
-                servers: Mutex::new(Vec::new()),
-                shutdown_begun: AtomicBool::new(false),
-                shutdown_report: Mutex::new(None),
-                shutdown_done: Condvar::new(),
+                root: Mutex::new(Root::Unset),
             }),
         }
     }
@@ -202,6 +221,11 @@ impl Hub {
 
     pub(crate) fn inner(&self) -> &HubInner {
         &self.inner
+    }
+
+    /// This hub, without keeping it alive.
+    pub(crate) fn downgrade(&self) -> WeakHub {
+        WeakHub(Arc::downgrade(&self.inner))
     }
 
     /// Creates and registers a mailbox for endpoint `E` under `name`.

@@ -72,12 +72,12 @@
 //! for n in 1..=5 {
 //!     let _ = worker.send(Job(n)); // after the panic the mailbox is closed
 //! }
-//! let report = hub.join("worker")?;
-//! assert!(matches!(report.outcome, Outcome::Exited(ExitReason::Panicked { .. })));
+//! let report = hub.join("worker")?; // ended: nothing restarts it
+//! assert!(matches!(report.reason, Some(ExitReason::Panicked { .. })));
 //! let first = dead_rx.recv_timeout(Duration::from_secs(5)).unwrap();
 //! assert_eq!(first.message_type, "Job");
 //! assert!(matches!(first.reason, DeadReason::InFlight(_)));
-//! let s = report.mailbox;
+//! let s = report.mailbox.expect("a server has a mailbox");
 //! assert_eq!(s.accepted, s.handled + s.dead_lettered);
 //! # Ok::<(), threadbutler::Error>(())
 //! ```
@@ -109,6 +109,7 @@
 )]
 
 mod address;
+mod app;
 pub mod async_request;
 #[cfg(feature = "async")]
 pub mod async_server;
@@ -120,6 +121,7 @@ mod ctx;
 mod dead_letter;
 mod declaration;
 mod error;
+mod fate;
 mod hub;
 mod instance;
 pub mod logging;
@@ -132,7 +134,7 @@ mod report;
 mod send_error;
 mod server;
 mod server_child;
-mod standalone;
+mod spawn;
 pub mod task;
 mod tree_builder;
 
@@ -153,14 +155,14 @@ pub use reply::{Reply, RequestError};
 pub use report::{Report, UNCLEAN_EXIT};
 pub use send_error::{NoRoute, SendError, SendTimeoutError, TrySendError};
 pub use server::Server;
-pub use standalone::{Outcome, ServerBuilder, ShutdownReport, StopReport};
+pub use spawn::{ServerBuilder, StopReport};
 pub use threadbutler_supervisor::config;
 pub use threadbutler_supervisor::heartbeat::HeartbeatSample;
 pub use threadbutler_supervisor::signals::{SignalAction, Signals};
 pub use threadbutler_supervisor::{
     Backoff, BoxError, ChildCounts, ChildError, ChildInfo, ChildKind, ChildState, Clock, Event,
-    ExitReason, Intensity, Life, ManualClock, RemoveReport, Restart, Shutdown, Stage, StatusNode,
-    StopMode, Strategy, SupervisorRef, SystemClock,
+    ExitReason, Intensity, Life, ManualClock, Restart, Shutdown, Stage, StatusNode, StopMode,
+    Strategy, SupervisorRef, SystemClock,
 };
 pub use tree_builder::SupervisorBuilder;
 

@@ -453,19 +453,11 @@ impl<M: Message> Drop for MailboxCore<M> {
 
 /// A mailbox seen without its message type, for the hub's bookkeeping.
 pub(crate) trait MailboxControl: Send + Sync {
-    fn close(&self);
-    fn finish(&self, reason: DeadReason) -> u64;
     fn stats(&self) -> MailboxStats;
     fn is_finished(&self) -> bool;
 }
 
 impl<M: Message> MailboxControl for MailboxCore<M> {
-    fn close(&self) {
-        MailboxCore::close(self)
-    }
-    fn finish(&self, reason: DeadReason) -> u64 {
-        MailboxCore::finish(self, reason)
-    }
     fn stats(&self) -> MailboxStats {
         MailboxCore::stats(self)
     }

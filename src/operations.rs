@@ -29,7 +29,7 @@ use threadbutler_supervisor::notify::{self, Notifier};
 use threadbutler_supervisor::signals::{SignalAction, Signals};
 use threadbutler_supervisor::{ChildPolicy, Reconfigure, StatusNode, Supervisor};
 
-use crate::hub::Hub;
+use crate::hub::{Hub, WeakHub};
 
 /// A reload hook: runs on the signal thread before the config is re-read.
 pub(crate) type ReloadHook = Arc<dyn Fn(&Hub) + Send + Sync>;
@@ -37,7 +37,8 @@ pub(crate) type ReloadHook = Arc<dyn Fn(&Hub) + Send + Sync>;
 /// What the operations threads share with the `Butler`.
 pub(crate) struct Ops {
     pub(crate) root: Arc<Supervisor>,
-    pub(crate) hub: Hub,
+    /// Weak: the hub holds its application, which holds these.
+    pub(crate) hub: WeakHub,
     pub(crate) notifier: Option<Arc<Notifier>>,
     pub(crate) config_path: Option<PathBuf>,
     pub(crate) reload: Option<ReloadHook>,
@@ -51,7 +52,7 @@ pub(crate) struct Ops {
 impl Ops {
     pub(crate) fn new(
         root: Arc<Supervisor>,
-        hub: Hub,
+        hub: WeakHub,
         notifier: Option<Arc<Notifier>>,
         config_path: Option<PathBuf>,
         reload: Option<ReloadHook>,
@@ -200,11 +201,11 @@ impl Ops {
             tracing::warn!(error = %e, "systemd notification failed");
         }
         tracing::info!("reload requested");
-        if let Some(hook) = &self.reload {
-            let hub = self.hub.clone();
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&hub))).is_err() {
-                tracing::error!("the reload hook panicked");
-            }
+        if let Some(hook) = &self.reload
+            && let Some(hub) = self.hub.upgrade()
+            && std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&hub))).is_err()
+        {
+            tracing::error!("the reload hook panicked");
         }
         if let Some(path) = &self.config_path {
             match Config::load(path) {

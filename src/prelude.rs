@@ -2,6 +2,5 @@
 
 pub use crate::{
     Address, Backoff, BoxError, Butler, Capacity, Client, Ctx, DeadLetter, DeadReason, Endpoint,
-    Event, ExitReason, Hub, Message, Outcome, Reply, Restart, Routed, Server, Shutdown, Stage,
-    Strategy,
+    Event, ExitReason, Hub, Message, Reply, Restart, Routed, Server, Shutdown, Stage, Strategy,
 };

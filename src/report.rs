@@ -11,6 +11,7 @@ pub(crate) struct Tally {
     pub(crate) shutting_down: bool,
     pub(crate) abandoned: Vec<String>,
     pub(crate) missed: Vec<(String, u64)>,
+    pub(crate) exits: Vec<(String, ExitReason)>,
 }
 
 /// The exit code of a shutdown that gave up queued work (a drain's
@@ -67,6 +68,10 @@ pub struct Report {
     /// Every mailbox's final counters, by name: what each server handled
     /// and how many messages became dead letters.
     pub mailboxes: Vec<(String, MailboxStats)>,
+    /// How each child's last life ended during the shutdown, by path, in
+    /// the order they ended (reverse start order, nested children before
+    /// their supervisor). An abandoned child has no entry.
+    pub exits: Vec<(String, ExitReason)>,
 }
 
 impl Report {
@@ -76,6 +81,22 @@ impl Report {
         !self.reason.is_failure()
             && self.abandoned.is_empty()
             && self.drain_deadline_missed.is_empty()
+    }
+
+    /// How the child at `path` (`"app/db/writer"`), or the one child whose
+    /// path ends with `/path`, ended during the shutdown.
+    pub fn exit_of(&self, path: &str) -> Option<&ExitReason> {
+        let suffix = format!("/{path}");
+        let found = |exact: bool| {
+            self.exits.iter().find(|(p, _)| {
+                if exact {
+                    p == path
+                } else {
+                    p.ends_with(&suffix)
+                }
+            })
+        };
+        found(true).or_else(|| found(false)).map(|(_, r)| r)
     }
 
     /// The process exit code: 0 after a clean shutdown; 75 (`EX_TEMPFAIL`)

@@ -102,11 +102,11 @@ fn messages_after_the_hand_over_go_to_handle_and_every_one_counts() {
     );
     let report = hub.stop("keeper").expect("known");
     assert!(
-        matches!(report.outcome, Outcome::Exited(ExitReason::Shutdown)),
-        "{}",
-        report.outcome
+        matches!(report.reason, Some(ExitReason::Shutdown)),
+        "{:?}",
+        report.reason
     );
-    let s = report.mailbox;
+    let s = report.mailbox.expect("a server has a mailbox");
     assert_eq!(
         (s.accepted, s.handled, s.dead_lettered),
         (5, 5, 0),
@@ -138,12 +138,12 @@ fn a_drain_asked_for_before_the_hand_over_is_carried_out_by_the_default_loop() {
     let lines: Vec<String> = seen.try_iter().collect();
     assert_eq!(lines, ["handled 1", "handled 2", "handled 3"], "drained");
     assert!(
-        matches!(report.outcome, Outcome::Exited(ExitReason::Shutdown)),
-        "{}",
-        report.outcome
+        matches!(report.reason, Some(ExitReason::Shutdown)),
+        "{:?}",
+        report.reason
     );
-    assert!(!report.drain_deadline_missed);
-    assert_eq!(report.mailbox.handled, 3);
+    assert_eq!(report.given_up, 0);
+    assert_eq!(report.mailbox.expect("a server has a mailbox").handled, 3);
 }
 
 #[test]
@@ -169,11 +169,11 @@ fn an_immediate_stop_asked_for_before_the_hand_over_handles_nothing_more() {
     let report = hub.join("keeper").expect("known");
     assert_eq!(seen.try_iter().count(), 0, "nothing handled after the stop");
     assert!(
-        matches!(report.outcome, Outcome::Exited(ExitReason::Shutdown)),
-        "{}",
-        report.outcome
+        matches!(report.reason, Some(ExitReason::Shutdown)),
+        "{:?}",
+        report.reason
     );
-    let s = report.mailbox;
+    let s = report.mailbox.expect("a server has a mailbox");
     assert_eq!(
         (s.handled, s.dead_lettered),
         (0, 3),
@@ -210,14 +210,14 @@ fn a_failing_handler_after_the_hand_over_fails_at_handle_and_dead_letters_its_me
     assert_eq!(next(&seen), "handing over");
     keeper.send(Fail).expect("sent");
     let report = hub.join("keeper").expect("known");
-    match &report.outcome {
-        Outcome::Exited(ExitReason::Failed {
+    match &report.reason {
+        Some(ExitReason::Failed {
             stage: Stage::Handle,
             error,
         }) => assert_eq!(error.to_string(), "refused"),
-        other => panic!("expected a failure in handle, got {other}"),
+        other => panic!("expected a failure in handle, got {other:?}"),
     }
-    let s = report.mailbox;
+    let s = report.mailbox.expect("a server has a mailbox");
     assert_eq!(
         (s.accepted, s.handled, s.dead_lettered),
         (2, 1, 1),

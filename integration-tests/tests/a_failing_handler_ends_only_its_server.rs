@@ -54,18 +54,21 @@ fn run(fail_with_err: bool) -> (threadbutler::StopReport, Vec<DeadLetter>, usize
     bystander.send(Job(1)).expect("the bystander still runs");
     let report_all = hub.shutdown().expect("shutdown");
     assert!(matches!(
-        report_all.server("bystander").expect("reported").outcome,
-        Outcome::Exited(ExitReason::Shutdown)
+        report_all.exit_of("bystander"),
+        Some(ExitReason::Shutdown)
     ));
-    assert_eq!(report.mailbox.accepted, accepted);
+    assert_eq!(
+        report.mailbox.expect("a server has a mailbox").accepted,
+        accepted
+    );
     (report, dead.try_iter().collect(), calls.get())
 }
 
 #[test]
 fn a_panic_dead_letters_the_message_in_flight_exactly_once() {
     let (report, letters, calls) = run(false);
-    match &report.outcome {
-        Outcome::Exited(ExitReason::Panicked { stage, message }) => {
+    match &report.reason {
+        Some(ExitReason::Panicked { stage, message }) => {
             assert_eq!(*stage, Stage::Handle);
             assert_eq!(message, "job 3 is cursed");
         }
@@ -86,8 +89,8 @@ fn a_panic_dead_letters_the_message_in_flight_exactly_once() {
         other => panic!("unexpected reason {other:?}"),
     }
     // Jobs 1 and 2 were handled; everything after 3 that got in is dead.
-    assert_eq!(report.mailbox.handled, 2);
-    let s = report.mailbox;
+    assert_eq!(report.mailbox.expect("a server has a mailbox").handled, 2);
+    let s = report.mailbox.expect("a server has a mailbox");
     assert_eq!(s.accepted, s.handled + s.dead_lettered);
     assert_eq!(s.dead_lettered as usize, letters.len());
 }
@@ -95,8 +98,8 @@ fn a_panic_dead_letters_the_message_in_flight_exactly_once() {
 #[test]
 fn an_err_ends_the_server_with_the_error() {
     let (report, letters, calls) = run(true);
-    match &report.outcome {
-        Outcome::Exited(ExitReason::Failed { stage, error }) => {
+    match &report.reason {
+        Some(ExitReason::Failed { stage, error }) => {
             assert_eq!(*stage, Stage::Handle);
             assert_eq!(error.to_string(), "job 3 is invalid");
         }

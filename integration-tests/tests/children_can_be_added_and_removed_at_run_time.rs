@@ -108,7 +108,7 @@ fn a_taken_name_or_an_unknown_supervisor_is_refused() {
     );
     let e = add(&butler, "dup", "db").expect_err("db is a child of the root");
     assert!(
-        matches!(e, Error::Spawn(SpawnError::StartFailed { .. })),
+        matches!(e, Error::Spawn(SpawnError::NameTaken { .. })),
         "{e}"
     );
     assert!(

@@ -117,7 +117,7 @@ fn a_transient_child_that_ended_normally_can_be_restarted_and_takes_mail_again()
         matches!(
             taken,
             Err(threadbutler::Error::Spawn(
-                threadbutler::SpawnError::StartFailed { .. }
+                threadbutler::SpawnError::NameTaken { .. }
             ))
         ),
         "{taken:?}"

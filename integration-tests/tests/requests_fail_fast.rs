@@ -46,7 +46,7 @@ fn a_request_to_a_stopped_server_errors_at_once() {
     hub.stop("oracle").expect("stopped");
     let t = Instant::now();
     let r = hub.request_timeout(Ask, LONG);
-    assert!(matches!(r, Err(RequestError::Closed(Ask(_)))), "{r:?}");
+    assert!(matches!(r, Err(RequestError::NoRoute(Ask(_), _))), "{r:?}");
     let r = addr.request_timeout(Ask, LONG);
     assert!(matches!(r, Err(RequestError::Closed(_))), "{r:?}");
     assert!(
@@ -67,10 +67,7 @@ fn a_reply_dropped_by_a_failing_server_errors_at_once() {
         "errored without waiting for the timeout"
     );
     let report = hub.join("oracle").expect("known");
-    assert!(matches!(
-        report.outcome,
-        Outcome::Exited(ExitReason::Panicked { .. })
-    ));
+    assert!(matches!(report.reason, Some(ExitReason::Panicked { .. })));
 }
 
 #[test]
@@ -116,8 +113,8 @@ fn a_request_given_back_unsent_does_not_disturb_later_requests() {
     hub.stop("oracle").expect("stopped");
     // Not sent: the message (holding its Reply) comes back to us.
     let kept = match hub.request(Ask) {
-        Err(RequestError::Closed(m)) => m,
-        other => panic!("expected Closed, got {other:?}"),
+        Err(RequestError::NoRoute(m, _)) => m,
+        other => panic!("expected NoRoute, got {other:?}"),
     };
     let hub2 = Hub::new();
     hub2.spawn("oracle", Oracle::default).expect("starts");

@@ -55,8 +55,8 @@ fn shutdown_stops_servers_in_reverse_start_order() {
         *stops.lock().expect("lock"),
         vec!["third", "second", "first"]
     );
-    let order: Vec<&str> = report.servers.iter().map(|s| &*s.server).collect();
-    assert_eq!(order, vec!["third", "second", "first"]);
+    let order: Vec<&str> = report.exits.iter().map(|(path, _)| &**path).collect();
+    assert_eq!(order, vec!["hub/third", "hub/second", "hub/first"]);
     assert!(report.is_clean());
 }
 
@@ -66,10 +66,7 @@ fn a_server_stops_itself_from_a_handler_with_a_normal_exit() {
     let (_, addrs) = three(&hub);
     addrs[1].send(Quit).expect("sent");
     let report = hub.join("second").expect("known");
-    assert!(matches!(
-        report.outcome,
-        Outcome::Exited(ExitReason::Normal)
-    ));
+    assert!(matches!(report.reason, Some(ExitReason::Normal)));
     // The others still run.
     addrs[0].send(Hello).expect("first runs");
     addrs[2].send(Hello).expect("third runs");
@@ -82,8 +79,8 @@ fn a_handler_can_stop_everything_at_once() {
     let hub = Hub::new();
     let (stops, addrs) = three(&hub);
     addrs[0].send(QuitAll).expect("sent");
-    let report = hub.wait();
-    assert_eq!(report.servers.len(), 3);
+    let report = hub.wait().expect("a requested shutdown");
+    assert_eq!(report.exits.len(), 3);
     assert_eq!(
         *stops.lock().expect("lock"),
         vec!["third", "second", "first"]
@@ -104,15 +101,13 @@ fn stop_one_from_outside_leaves_the_rest_running() {
     let hub = Hub::new();
     let (stops, addrs) = three(&hub);
     let report = hub.stop("first").expect("known");
-    assert!(matches!(
-        report.outcome,
-        Outcome::Exited(ExitReason::Shutdown)
-    ));
+    assert!(matches!(report.reason, Some(ExitReason::Shutdown)));
     assert_eq!(*stops.lock().expect("lock"), vec!["first"]);
     addrs[1].send(Hello).expect("second runs");
-    // A shutdown afterwards reports the stopped one as it ended.
+    // The stopped one was removed: a shutdown afterwards stops the others.
     let all = hub.shutdown().expect("shutdown");
-    assert_eq!(all.servers.len(), 3);
+    let order: Vec<&str> = all.exits.iter().map(|(path, _)| &**path).collect();
+    assert_eq!(order, vec!["hub/third", "hub/second"]);
     assert!(matches!(
         hub.stop("nobody"),
         Err(threadbutler::Error::UnknownServer { .. })
@@ -127,23 +122,18 @@ fn concurrent_stop_join_and_shutdown_all_see_the_same_clean_exit() {
         .map(|i| {
             let hub = hub.clone();
             std::thread::spawn(move || match i {
-                0 => hub.stop("second").expect("known").outcome,
-                1 => hub.join("second").expect("known").outcome,
-                _ => hub
-                    .shutdown()
-                    .expect("shutdown")
-                    .server("second")
-                    .expect("reported")
-                    .outcome
-                    .clone(),
+                0 => hub.stop("second").expect("known").reason,
+                1 => hub.join("second").expect("known").reason,
+                // Stopped by the shutdown, or removed before it began.
+                _ => match hub.shutdown().expect("shutdown").exit_of("second") {
+                    Some(reason) => Some(reason.clone()),
+                    None => hub.join("second").expect("known").reason,
+                },
             })
         })
         .collect();
     for h in handles {
         let outcome = h.join().expect("thread");
-        assert!(
-            matches!(outcome, Outcome::Exited(ExitReason::Shutdown)),
-            "{outcome:?}"
-        );
+        assert!(matches!(outcome, Some(ExitReason::Shutdown)), "{outcome:?}");
     }
 }

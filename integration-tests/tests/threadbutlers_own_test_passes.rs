@@ -65,11 +65,18 @@ fn ten_requests_get_ten_replies_in_order_and_hooks_run_once() {
     assert_eq!(replies, want);
 
     let report = hub.shutdown().expect("shutdown");
-    let r = report.server("responder").expect("reported");
-    assert!(matches!(r.outcome, Outcome::Exited(ExitReason::Shutdown)));
+    assert!(matches!(
+        report.exit_of("responder"),
+        Some(ExitReason::Shutdown)
+    ));
     assert_eq!(started.get(), 1);
     assert_eq!(stopped.get(), 1);
     // The server value was dropped on its thread, which has been joined.
     assert_eq!(dropped.get(), 1);
-    assert_eq!(r.mailbox.handled, 10);
+    let (_, responder) = report
+        .mailboxes
+        .iter()
+        .find(|(name, _)| name == "responder")
+        .expect("reported");
+    assert_eq!(responder.handled, 10);
 }

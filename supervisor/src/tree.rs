@@ -240,6 +240,16 @@ impl SupervisorRef {
         rx.recv().ok().flatten()
     }
 
+    /// Like [`remove_child`](Self::remove_child), without waiting: the
+    /// child is stopped for good and removed in its turn. False if the
+    /// supervisor is not running.
+    pub fn begin_remove(&self, name: &str) -> bool {
+        let (tx, _answer_unwanted) = bounded(1);
+        let name = name.to_owned();
+        self.send_if_running(Control::Remove { name, reply: tx })
+            .is_ok()
+    }
+
     /// Stops the child `name` at once and keeps its spec (OTP's
     /// `terminate_child`): it is not restarted by policy, and the work
     /// queued for it waits for [`restart_child`](Self::restart_child) (or
@@ -292,6 +302,13 @@ impl SupervisorRef {
     /// `which_children`), as the supervisor last published them.
     pub fn which_children(&self) -> Vec<ChildInfo> {
         self.shared.which_children()
+    }
+
+    /// The heartbeat of child `name`'s current life (its progress count and
+    /// busy flag); `None` if it has no such child or the child is not
+    /// running. Sampling costs the child nothing.
+    pub fn heartbeat(&self, name: &str) -> Option<crate::heartbeat::HeartbeatSample> {
+        self.shared.heartbeat(name)
     }
 
     /// How many children there are, running, and of each kind (OTP's

@@ -247,10 +247,7 @@ impl Engine {
         }
         if swept > 0 {
             self.slots[i].left_reported = true;
-            self.emit(Event::Drained {
-                child: Arc::clone(&self.slots[i].path),
-                left: swept,
-            });
+            self.gave_up(i, swept);
         }
     }
 
@@ -311,10 +308,7 @@ impl Engine {
             }
             child.on_retired();
             if left > 0 && !self.slots[i].left_reported {
-                self.emit(Event::Drained {
-                    child: Arc::clone(&self.slots[i].path),
-                    left,
-                });
+                self.gave_up(i, left);
             }
             self.slots[i].retired = true;
             self.slots[i].finalized = true;

@@ -38,6 +38,7 @@ impl Engine {
                         w.answer(&name, Err(ExitReason::Shutdown));
                     }
                     self.slots[i].resume = None;
+                    self.slots[i].given_up = 0;
                     self.begin_stop(i, StopIntent::Final, Then::Remove(reply), None);
                 }
                 None => {

@@ -45,6 +45,10 @@ pub struct RemoveReport {
     pub reason: Option<ExitReason>,
     /// True if it was abandoned.
     pub abandoned: bool,
+    /// How many queued items its stop gave up (dead-lettered rather than
+    /// handled): a drain that missed its deadline or ended early, an
+    /// `Immediate` stop with work queued. 0 after a clean drain.
+    pub given_up: u64,
 }
 
 /// Why a request about one child was refused.

@@ -175,6 +175,15 @@ impl Shared {
         node
     }
 
+    /// The heartbeat of child `name`'s current life, if it has one.
+    pub(crate) fn heartbeat(&self, name: &str) -> Option<crate::heartbeat::HeartbeatSample> {
+        lock(&self.rows)
+            .iter()
+            .find(|r| &*r.name == name)
+            .and_then(|r| r.hb.as_ref())
+            .map(|(_, hb)| hb.sample())
+    }
+
     /// The children as values (OTP's `which_children`).
     pub(crate) fn which_children(&self) -> Vec<ChildInfo> {
         let rows: Vec<(ChildInfo, Arc<dyn Child>)> = lock(&self.rows)

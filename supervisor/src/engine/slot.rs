@@ -202,6 +202,9 @@ pub(super) struct Slot {
     pub(super) finalized: bool,
     /// A `Drained { left }` was said for the queue its final stop left.
     pub(super) left_reported: bool,
+    /// Queued work given up since its removal was asked for (what a
+    /// `RemoveReport` says).
+    pub(super) given_up: u64,
     /// Stopped by `terminate_child`: nothing but `restart_child` starts it.
     pub(super) held: bool,
     /// The id of the life that ended last.
@@ -228,6 +231,7 @@ impl Slot {
             held: false,
             finalized: false,
             left_reported: false,
+            given_up: 0,
             ended_id: None,
         }
     }

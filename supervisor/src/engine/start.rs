@@ -280,10 +280,7 @@ impl Engine {
             let child = Arc::clone(&self.slots[i].spec.child);
             let left = child.left_behind() as u64;
             self.slots[i].left_reported = left > 0;
-            self.emit(Event::Drained {
-                child: Arc::clone(&self.slots[i].path),
-                left,
-            });
+            self.gave_up(i, left);
             self.complete(i, resume.then, Ended::Exited(reason));
             return;
         }

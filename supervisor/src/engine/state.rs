@@ -237,6 +237,16 @@ impl Engine {
     }
 
     /// Publishes the status of the event's subject, then the event.
+    /// Slot `i`'s queued work was given up (`left` items, perhaps none):
+    /// said as `Drained { left }`, and tallied for a removal's report.
+    pub(super) fn gave_up(&mut self, i: usize, left: u64) {
+        self.slots[i].given_up += left;
+        self.emit(Event::Drained {
+            child: Arc::clone(&self.slots[i].path),
+            left,
+        });
+    }
+
     pub(super) fn emit(&self, event: Event) {
         // Events name a slot by its own `Arc<str>`: pointers first (cheap),
         // text only if none matches.

@@ -76,10 +76,7 @@ impl Engine {
             self.slots[i].finalized = true;
             let swept = child.on_final_stop(mode);
             if swept > 0 {
-                self.emit(Event::Drained {
-                    child: Arc::clone(&self.slots[i].path),
-                    left: swept,
-                });
+                self.gave_up(i, swept);
             }
         }
         let deadline = match shutdown {
@@ -151,7 +148,7 @@ impl Engine {
         let child = Arc::clone(&self.slots[i].spec.child);
         tracing::warn!(child = %path, deadline = ?self.slots[i].spec.shutdown.drain_timeout(), "drain deadline passed");
         let left = child.on_drain_deadline();
-        self.emit(Event::Drained { child: path, left });
+        self.gave_up(i, left);
         self.escalate(i, now);
     }
 
@@ -187,7 +184,7 @@ impl Engine {
             let left = child.left_behind() as u64;
             tracing::warn!(child = %path, left, "drain cut short by a forced shutdown");
             child.on_final_stop(StopMode::Immediate);
-            self.emit(Event::Drained { child: path, left });
+            self.gave_up(i, left);
             self.escalate(i, now);
         }
     }
@@ -237,10 +234,7 @@ impl Engine {
                 // restarted, or it stopped itself): what is queued is left.
                 let left = self.slots[i].spec.child.left_behind() as u64;
                 self.slots[i].left_reported = left > 0;
-                self.emit(Event::Drained {
-                    child: Arc::clone(&path),
-                    left,
-                });
+                self.gave_up(i, left);
             }
             if let Some(id) = self.slots[i].ended_id {
                 self.emit(Event::Exited {
@@ -270,19 +264,16 @@ impl Engine {
             Then::StartFailed(r) => self.start_failed(i, r, false),
             Then::Rest => {}
             Then::Remove(reply) => {
-                let report = match how {
-                    Ended::Exited(r) => RemoveReport {
-                        reason: Some(r),
-                        abandoned: false,
-                    },
-                    Ended::Abandoned => RemoveReport {
-                        reason: None,
-                        abandoned: true,
-                    },
-                    Ended::NotRunning => RemoveReport {
-                        reason: None,
-                        abandoned: false,
-                    },
+                let given_up = self.slots[i].given_up;
+                let (reason, abandoned) = match how {
+                    Ended::Exited(r) => (Some(r), false),
+                    Ended::Abandoned => (None, true),
+                    Ended::NotRunning => (None, false),
+                };
+                let report = RemoveReport {
+                    reason,
+                    abandoned,
+                    given_up,
                 };
                 self.finish_removal(i, reply, report);
             }
