@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::{self, JoinHandle};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
@@ -16,6 +16,7 @@ use crate::event::{Event, EventBus};
 use crate::heartbeat::heartbeat;
 use crate::spec::{ChildSpec, SupervisorSpec};
 use crate::status::{ChildState, StatusNode};
+use crate::worker::{Worker, WorkerSetup};
 use crate::{ExitCell, ExitReason, Stage, StopMode, StopSignal};
 
 /// A supervisor that runs as a child of another (or as the root): each of
@@ -447,30 +448,42 @@ impl Supervisor {
             events: bus.clone(),
             clock: spec_clock,
         };
-        let (c, e) = (Arc::clone(&child), Arc::clone(&exit));
-        let thread = thread::Builder::new()
-            .name(name.clone())
-            .spawn(move || {
-                let reason =
-                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.run(life))) {
-                        Ok(r) => r,
-                        Err(p) => ExitReason::Panicked {
-                            stage: Stage::Run,
-                            message: crate::panic_message(p.as_ref()),
-                        },
-                    };
-                // The root has no parent to run it again: whatever its life
-                // kept queued for a next life (after giving up or failing to
-                // start) is released now.
-                c.on_retired();
-                e.set(reason);
-            })
-            .map_err(|e| {
-                ExitReason::failed(
-                    Stage::Init,
-                    format!("could not spawn the supervisor thread: {e}").into(),
-                )
-            })?;
+        // The root's lives run on a worker like every child's; with no
+        // supervisor above it, its exit goes to `exit`.
+        let (events, _no_supervisor) = unbounded();
+        let gate = crate::fast_restart::new_gate(
+            crate::policy::RestartWindow::new(crate::Intensity::default()),
+            false,
+            Arc::clone(&stop),
+        );
+        let worker = Worker::spawn(WorkerSetup {
+            name: Arc::from(name.as_str()),
+            path: Arc::from(name.as_str()),
+            key: 0,
+            child: Arc::clone(&child) as Arc<dyn Child>,
+            stack_size: None,
+            events,
+            bus: bus.clone(),
+            gate,
+            clock: Arc::clone(&life.clock),
+            orphan: Some(Arc::clone(&exit)),
+        })
+        .map_err(|e| {
+            ExitReason::failed(
+                Stage::Init,
+                format!("could not spawn the supervisor thread: {e}").into(),
+            )
+        })?;
+        if worker.run(life).is_err() {
+            return Err(ExitReason::failed(
+                Stage::Init,
+                "the supervisor thread ended before its first life".into(),
+            ));
+        }
+        // Dropping the handle lets the thread end after this one life.
+        let thread = worker
+            .retire()
+            .expect("a worker just spawned still has its thread handle");
         if started_rx.recv().is_err() {
             // The run ended before giving the notice: a failed start.
             let _ = thread.join();

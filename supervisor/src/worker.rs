@@ -1,6 +1,8 @@
 //! A child's worker thread: runs one life per command, reports each exit,
 //! and waits for the next life until its supervisor lets it go. After a
-//! failure it may start the next life itself (see `fast_restart`).
+//! failure it may start the next life itself (see `fast_restart`). Every
+//! life of every child runs here, the root supervisor's too (its exit goes
+//! to the tree's owner instead of a supervisor).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use crossbeam_channel::{Sender, unbounded};
 use crate::child::{Child, Life, StartNotice, next_life_id};
 use crate::clock::SharedClock;
 use crate::event::EventBus;
+use crate::exit_cell::ExitCell;
 use crate::fast_restart::{self, Gate, LocalRestart};
 use crate::heartbeat::heartbeat;
 use crate::{ExitReason, Stage, StopSignal, panic_message};
@@ -52,6 +55,10 @@ pub(crate) struct WorkerSetup {
     pub(crate) bus: EventBus,
     pub(crate) gate: Gate,
     pub(crate) clock: SharedClock,
+    /// For a child with no supervisor above it (the root): where its exit
+    /// goes instead of `events`; the child is retired first, since no one
+    /// will run it again.
+    pub(crate) orphan: Option<Arc<ExitCell>>,
 }
 
 impl Worker {
@@ -152,6 +159,13 @@ impl WorkerSetup {
             });
         }
         drop(gate);
+        if let Some(exit) = &self.orphan {
+            // Whatever its life kept queued for a next life (after giving
+            // up or failing to start) is released now.
+            self.child.on_retired();
+            exit.set(reason);
+            return Err(());
+        }
         // The supervisor decides; if it is gone, so are we.
         let _ = self.events.send(WorkerEvent::Exited {
             key: self.key,

@@ -195,11 +195,14 @@ impl Engine {
         report: RemoveReport,
     ) {
         let s = self.remove_slot(i);
-        if !s.retired {
-            s.spec.child.on_retired();
-        }
         if let Some(w) = s.worker {
             self.retired_thread(w.retire());
+        }
+        // The status shows it gone before anyone can see it gone (a joiner
+        // woken by `on_retired`, a `Stopped` subscriber).
+        self.publish();
+        if !s.retired {
+            s.spec.child.on_retired();
         }
         self.emit(Event::Stopped { child: s.path });
         let _ = reply.send(Some(report));

@@ -50,7 +50,7 @@ impl Engine {
         let s = &mut self.slots[i];
         s.phase = Phase::Idle;
         s.retired = true;
-        s.spec.child.on_retired();
+        let child = Arc::clone(&s.spec.child);
         let worker = s.worker.take();
         let path = Arc::clone(&s.path);
         let temporary = s.spec.restart == Restart::Temporary;
@@ -62,6 +62,10 @@ impl Engine {
         } else {
             self.sync_gate(i);
         }
+        // The status shows it retired before anyone can see it retired
+        // (a joiner woken by `on_retired`, a `Stopped` subscriber).
+        self.publish();
+        child.on_retired();
         self.emit(Event::Stopped { child: path });
     }
 

@@ -176,6 +176,7 @@ impl Engine {
             bus: self.bus.clone(),
             gate: Arc::clone(&self.gate),
             clock: Arc::clone(&self.clock),
+            orphan: None,
         })
         .map_err(|e| {
             ExitReason::failed(Stage::Init, format!("could not spawn a thread: {e}").into())

@@ -147,9 +147,10 @@ impl Engine {
         let path = Arc::clone(&self.slots[i].path);
         let child = Arc::clone(&self.slots[i].spec.child);
         tracing::warn!(child = %path, deadline = ?self.slots[i].spec.shutdown.drain_timeout(), "drain deadline passed");
+        // Immediate first: a life let go mid-sweep takes nothing more.
+        self.escalate(i, now);
         let left = child.on_drain_deadline();
         self.gave_up(i, left);
-        self.escalate(i, now);
     }
 
     /// The stop of slot `i` turns immediate, with the grace as its deadline;
@@ -183,9 +184,9 @@ impl Engine {
             let child = Arc::clone(&self.slots[i].spec.child);
             let left = child.left_behind() as u64;
             tracing::warn!(child = %path, left, "drain cut short by a forced shutdown");
+            self.escalate(i, now);
             child.on_final_stop(StopMode::Immediate);
             self.gave_up(i, left);
-            self.escalate(i, now);
         }
     }
 
