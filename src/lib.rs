@@ -120,6 +120,7 @@ mod client;
 mod ctx;
 mod dead_letter;
 mod declaration;
+mod dynamic;
 mod error;
 mod fate;
 mod hub;

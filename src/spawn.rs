@@ -253,6 +253,12 @@ pub(crate) fn stop_child(hub: &Hub, sup: &SupervisorRef, name: &str) -> Result<S
     if thread::current().name() == Some(name) {
         return Err(Error::WouldDeadlock);
     }
+    // Every name in its subtree (a nested supervisor's or a pool's children
+    // too), to take their finished mailboxes off the hub afterwards.
+    let mut names = Vec::new();
+    if let Some(node) = sup.status().children.iter().find(|c| c.name == name) {
+        collect_names(node, &mut names);
+    }
     let removed = sup.remove_child(name).ok_or_else(|| Error::UnknownServer {
         name: name.to_owned(),
     })?;
@@ -269,7 +275,17 @@ pub(crate) fn stop_child(hub: &Hub, sup: &SupervisorRef, name: &str) -> Result<S
     // does not collect names. A child without a mailbox leaves a server of
     // the same name alone.
     hub.unregister_finished(name);
+    for n in names {
+        hub.unregister_finished(&n);
+    }
     Ok(report)
+}
+
+fn collect_names(node: &threadbutler_supervisor::StatusNode, out: &mut Vec<String>) {
+    for c in &node.children {
+        out.push(c.name.clone());
+        collect_names(c, out);
+    }
 }
 
 impl Hub {

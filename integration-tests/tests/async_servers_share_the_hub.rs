@@ -199,3 +199,17 @@ fn reason_of(r: &ExitReason) -> Box<ExitReason> {
         other => Box::new(other.clone()),
     }
 }
+
+#[test]
+fn an_async_server_can_be_added_to_a_running_tree() {
+    let app = Butler::builder("app").start().expect("starts");
+    app.add_children("app", |more| more.async_server("asyncy", || Asyncy))
+        .expect("added");
+    assert_eq!(
+        app.status().find("app/asyncy").map(|n| n.kind),
+        Some("async server")
+    );
+    assert_eq!(app.hub().request(|r| Echo(7, r)).expect("answered"), 7);
+    app.shutdown();
+    app.wait().expect("a requested shutdown");
+}

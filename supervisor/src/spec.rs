@@ -61,6 +61,11 @@ impl ChildSpec {
         }
     }
 
+    /// The child itself.
+    pub fn child(&self) -> &Arc<dyn Child> {
+        &self.child
+    }
+
     /// The child's name.
     pub fn name(&self) -> &str {
         &self.name

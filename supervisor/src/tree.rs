@@ -576,9 +576,9 @@ impl Supervisor {
         }
         let mut current: Arc<dyn Child> = Arc::clone(&self.child) as Arc<dyn Child>;
         for part in parts {
-            let sup = current.as_supervisor()?;
-            let next = sup.spec.children.iter().find(|c| &*c.name == part)?;
-            current = Arc::clone(&next.child);
+            // The children as they run now: added ones too, removed ones not.
+            let next = current.as_supervisor()?.handle().shared.child(part)?;
+            current = next;
         }
         current.as_supervisor().map(SupervisorChild::handle)
     }

@@ -175,6 +175,14 @@ impl Shared {
         node
     }
 
+    /// The child `name` as it runs now (declared or added at run time).
+    pub(crate) fn child(&self, name: &str) -> Option<Arc<dyn Child>> {
+        lock(&self.rows)
+            .iter()
+            .find(|r| &*r.name == name)
+            .map(|r| Arc::clone(&r.child))
+    }
+
     /// The heartbeat of child `name`'s current life, if it has one.
     pub(crate) fn heartbeat(&self, name: &str) -> Option<crate::heartbeat::HeartbeatSample> {
         lock(&self.rows)
