@@ -17,7 +17,8 @@ use crate::hub::Hub;
 use crate::instance::{Factory, fallible, plain};
 use crate::report::Report;
 use crate::server::Server;
-use crate::spawn::{StopReport, add_server, stop_child};
+use crate::spawn::add_server;
+use crate::stop_report::{StopReport, stop_child};
 
 /// A running supervised application: its hub, its supervision tree.
 ///

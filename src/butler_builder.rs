@@ -297,7 +297,8 @@ impl ButlerBuilder {
         *hub.inner()
             .root
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Root::Running(Arc::clone(&app));
+            .unwrap_or_else(PoisonError::into_inner) =
+            Root::Running(Arc::clone(&app) as Arc<dyn std::any::Any + Send + Sync>);
         Ok(Butler { name, hub, app })
     }
 }

@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 use crate::address::Address;
-use crate::app::App;
 use crate::dead_letter::{DeadLetter, DeadLetterSink};
 use crate::error::SpawnError;
 use crate::mailbox::{Capacity, MailboxControl, MailboxCore, MailboxStats, WakeFn};
@@ -61,7 +60,9 @@ pub(crate) struct HubInner {
     pub(crate) root: Mutex<Root>,
 }
 
-/// The application a hub belongs to.
+/// The application a hub belongs to. The hub is the data path and knows
+/// nothing of supervision: the application is kept here for the layer above
+/// (`spawn.rs`, `butler_builder.rs`), which alone knows its type.
 pub(crate) enum Root {
     /// None yet: the first server spawned on the hub starts an implicit
     /// root supervisor.
@@ -69,7 +70,7 @@ pub(crate) enum Root {
     /// A `Butler` declared the tree and is starting it.
     Declared,
     /// Running (or ended).
-    Running(Arc<App>),
+    Running(Arc<dyn Any + Send + Sync>),
 }
 
 /// A hub that does not keep its mailboxes alive (held by what the hub
