@@ -94,8 +94,8 @@
 //!
 //! - Messages and routing: [`messages!`](crate::messages), [`Address`], [`Hub`].
 //! - Servers: [`Server`], [`Ctx`]; clients: [`Client`].
-//! - Supervision: [`Butler`], [`Restart`], [`Strategy`], [`Backoff`],
-//!   [`Shutdown`], [`Event`], [`StatusNode`].
+//! - Supervision: [`Butler`], [`Policy`] ([`Restart`], [`Strategy`],
+//!   [`Backoff`], [`Shutdown`], ...), [`Event`], [`StatusNode`].
 //! - Pools and tasks: [`ButlerBuilder::pool`], [`task`].
 //! - Operations: [`Signals`], [`config`], [`logging`], [`operations`].
 //!
@@ -116,6 +116,7 @@ mod butler;
 mod butler_builder;
 mod child_options;
 mod client;
+pub mod config;
 mod ctx;
 mod dead_letter;
 mod declaration;
@@ -127,8 +128,10 @@ mod mailbox;
 mod message;
 pub mod operations;
 mod pool;
+mod reload;
 mod reply;
 mod report;
+mod resolution;
 mod send_error;
 mod server;
 mod server_child;
@@ -154,13 +157,12 @@ pub use report::{Report, UNCLEAN_EXIT};
 pub use send_error::{NoRoute, SendError, SendTimeoutError, TrySendError};
 pub use server::Server;
 pub use standalone::{Outcome, ServerBuilder, ShutdownReport, StopReport};
-pub use threadbutler_supervisor::config;
 pub use threadbutler_supervisor::heartbeat::HeartbeatSample;
 pub use threadbutler_supervisor::signals::{SignalAction, Signals};
 pub use threadbutler_supervisor::{
     Backoff, BoxError, ChildCounts, ChildError, ChildInfo, ChildKind, ChildState, Clock, Event,
-    ExitReason, Intensity, Life, ManualClock, RemoveReport, Restart, Shutdown, Stage, StatusNode,
-    StopMode, Strategy, SupervisorRef, SystemClock,
+    ExitReason, Intensity, Life, ManualClock, Policy, RemoveReport, Restart, Shutdown, Stage,
+    StatusNode, StopMode, Strategy, SupervisorRef, SystemClock,
 };
 pub use tree_builder::SupervisorBuilder;
 
