@@ -34,6 +34,7 @@ impl Engine {
         self.shared.set_running(true);
         let (own, children) = self.shared.overrides();
         self.apply_policies(&own, &children);
+        self.publish();
     }
 
     /// Lays `own` over this supervisor and each child's policy over its
