@@ -196,6 +196,28 @@ impl Doc<'_> {
                 .read::<Policy>(v.clone())
                 .map(|_| ServerConfig::default());
         };
+        // `[servers.db.reader]` is a table inside `[servers.db]`, not the
+        // child `reader` of `db`: say how to write that.
+        let nested = table.iter().find(|(k, v)| {
+            matches!(v.get_ref(), DeValue::Table(_))
+                && !["shutdown", "backoff", "intensity"].contains(&k.get_ref().as_ref())
+        });
+        if let Some((k, v)) = nested {
+            let path = format!("{name}/{}", k.get_ref());
+            return Err(ConfigError {
+                file: self.file.to_owned(),
+                line: Some(line_of(self.text, v.span().start)),
+                key: Some(format!(
+                    "servers.{}.{}",
+                    key_name(name),
+                    key_name(k.get_ref())
+                )),
+                message: format!(
+                    "a table inside a child's table; to name a nested child, quote its path: [servers.{}]",
+                    key_name(&path)
+                ),
+            });
+        }
         let mut table = table.clone();
         let capacity = table.remove("capacity").map(|c| self.read(c)).transpose()?;
         let pool_size = match table.remove("pool_size") {

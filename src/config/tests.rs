@@ -145,6 +145,23 @@ fn impossible_policies_are_refused_with_key_and_line() {
 }
 
 #[test]
+fn a_dotted_table_is_refused_with_the_quoted_path_to_write() {
+    let e = refused(
+        "[servers.db]\nrestart = \"transient\"\n\n[servers.db.reader]\nheartbeat = \"1s\"\n",
+    );
+    assert_eq!(e.key.as_deref(), Some("servers.db.reader"), "{e}");
+    assert_eq!(e.line, Some(4), "{e}");
+    assert!(e.message.contains("[servers.\"db/reader\"]"), "{e}");
+    // Tables that are policy values are fine.
+    let c = Config::parse(
+        "[servers.db.backoff]\nmin = \"1s\"\nmax = \"2s\"\n",
+        "app.toml",
+    )
+    .expect("a backoff written as a table");
+    assert!(c.server("db").and_then(|d| d.policy.backoff).is_some());
+}
+
+#[test]
 fn the_display_is_file_line_key_message() {
     let e = refused("[servers.db]\nheartbeat = \"0s\"\n");
     assert_eq!(
