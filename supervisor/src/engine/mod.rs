@@ -53,6 +53,12 @@
 //!    wake-up.
 //! 8. Every transition is published to the status rows before its event is
 //!    emitted: whoever waits on an event sees a status at least as new.
+//! 9. No reload is lost to a life between lives: a reload remembers its
+//!    policies in the shared state, then sends them only if the supervisor
+//!    runs; a life applies what is remembered when it begins and again when
+//!    it goes live, after marking itself running. Whichever comes second
+//!    sees the other: a reload that found a life starting takes effect
+//!    before that life takes requests.
 //!
 //! # Lock order
 //!

@@ -15,7 +15,7 @@ impl Engine {
         children: &[(String, Policy)],
     ) -> Vec<String> {
         let unknown = self.apply_policies(own, children);
-        if !own.is_empty() {
+        if own.strategy.is_some() || own.intensity.is_some() || own.abandon_after.is_some() {
             tracing::info!(supervisor = %self.path, "supervisor policies reloaded");
         }
         for (name, _) in children {
