@@ -1,10 +1,14 @@
-//! Policies from a TOML file, by server name (`.config_file(path)?`). The
-//! example writes a small file to the temp directory: `cache` becomes
+//! Policies from a TOML file, by child name or path (`.config_file(path)?`).
+//! The example writes a small file to the temp directory: `cache` becomes
 //! `temporary` (the code says permanent; the file wins), `store` gets a
-//! 250 ms backoff and a mailbox of 2. It crashes both, then fills `store`'s
-//! mailbox, printing `app.status()` to show the effect. Last, a bad file
-//! (`heartbeat = "soon"`) is refused at load with the file and line, and
-//! `err.exit_code()` is 78. Every key is described in `examples/config.toml`.
+//! 250 ms backoff and a mailbox of 2, and `db/reader` (the server `reader`
+//! of the nested supervisor `db`) a heartbeat. It crashes `cache` and
+//! `store`, then fills `store`'s mailbox, printing `app.status()` to show
+//! the effect. Then it reloads the file: once changed (the new heartbeat is
+//! in force), once with a table naming no declared child (refused whole:
+//! nothing changes). Last, a bad file (`heartbeat = "soon"`) is refused at
+//! load with the file and line, and `err.exit_code()` is 78. Every key is
+//! described in `examples/config.toml`.
 //!
 //! Run it with `cargo run --example with_config` (`-- --demo` is the same:
 //! it always stops by itself).
@@ -26,6 +30,9 @@ restart = "temporary"       # a failure stops it for good
 restart = "permanent"
 backoff = { min = "250ms", max = "2s" }
 capacity = 2
+
+[servers."db/reader"]      # a nested child, by its path below the root
+heartbeat = "2s"
 "#;
 
 /// Makes the handler panic.
@@ -78,6 +85,7 @@ fn main() -> Result<(), BoxError> {
         .server("cache", || Node)
         .restart(Restart::Permanent) // overridden by the file
         .server("store", || Node)
+        .supervisor("db", |db| db.server("reader", || Node))
         .start()?;
     let events = app.subscribe();
     println!("started with {}:\n{}", good.display(), app.status());
@@ -107,6 +115,29 @@ fn main() -> Result<(), BoxError> {
         app.status()
     );
     release.send(())?;
+
+    // A reload (SIGHUP with `Signals::graceful()`) reads the file again.
+    let reader_heartbeat = || {
+        app.status()
+            .find("app/db/reader")
+            .and_then(|r| r.heartbeat_ms)
+    };
+    println!("db/reader's heartbeat: {:?} ms", reader_heartbeat());
+    std::fs::write(&good, CONFIG.replace("\"2s\"", "\"500ms\""))?;
+    app.reload();
+    println!(
+        "reloaded: db/reader's heartbeat: {:?} ms",
+        reader_heartbeat()
+    );
+    std::fs::write(
+        &good,
+        format!("{CONFIG}\n[servers.nobody]\nheartbeat = \"1s\"\n"),
+    )?;
+    app.reload(); // refused whole (the log says where): nothing changes
+    println!(
+        "a file naming nobody is refused: db/reader's heartbeat stays {:?} ms",
+        reader_heartbeat()
+    );
 
     app.shutdown();
     app.wait()?;

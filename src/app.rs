@@ -8,7 +8,6 @@
 //! the same thing everywhere (DESIGN rule 11).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -19,6 +18,7 @@ use crate::error::Error;
 use crate::fate::Fate;
 use crate::hub::Hub;
 use crate::operations::{Ops, ReloadHook};
+use crate::reload::Reloader;
 use crate::report::{Report, Tally};
 
 /// How an application is run besides its tree.
@@ -26,7 +26,7 @@ pub(crate) struct Running {
     /// Tell systemd (when `NOTIFY_SOCKET` is set).
     pub(crate) notify: bool,
     pub(crate) signals: Signals,
-    pub(crate) config_path: Option<PathBuf>,
+    pub(crate) reloader: Option<Reloader>,
     pub(crate) reload: Option<ReloadHook>,
     pub(crate) deadline: Option<Duration>,
 }
@@ -37,7 +37,7 @@ impl Default for Running {
         Running {
             notify: false,
             signals: Signals::none(),
-            config_path: None,
+            reloader: None,
             reload: None,
             deadline: None,
         }
@@ -110,7 +110,7 @@ impl App {
             Arc::clone(&root),
             hub.downgrade(),
             notifier,
-            running.config_path,
+            running.reloader,
             running.reload,
             running.deadline,
         );

@@ -486,7 +486,7 @@ impl<S: AsyncServer> Child for AsyncServerChild<S> {
     fn details(&self) -> ChildDetails {
         let mut d = ChildDetails::default();
         d.kind = "async server";
-        d.mailbox_depth = Some(self.core.depth());
+        d.queued = Some(self.core.depth());
         d
     }
 }

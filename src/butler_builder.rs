@@ -7,7 +7,6 @@ use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
-use threadbutler_supervisor::config::Config;
 use threadbutler_supervisor::signals::Signals;
 use threadbutler_supervisor::{
     Backoff, BoxError, Event, EventBus, ExitReason, FnChild, Intensity, Life, Restart, Strategy,
@@ -15,6 +14,7 @@ use threadbutler_supervisor::{
 
 use crate::Shutdown;
 use crate::app::{App, Running};
+use crate::config::Config;
 use crate::dead_letter::DeadLetter;
 use crate::error::Error;
 use crate::hub::{Hub, HubBuilder, Root};
@@ -27,7 +27,8 @@ use crate::butler::Butler;
 use crate::child_options::ChildOptions;
 #[cfg(feature = "async")]
 use crate::declaration::async_server_maker;
-use crate::declaration::{LoadedConfig, Pending, Tree, pool_maker, server_maker};
+use crate::declaration::{Pending, Tree, pool_maker, server_maker};
+use crate::resolution::LoadedConfig;
 use crate::tree_builder::{SupervisorBuilder, tree_methods};
 
 /// Declares a supervised application; [`start`](ButlerBuilder::start) runs it.
@@ -138,25 +139,25 @@ impl ButlerBuilder {
         self
     }
 
-    /// Reads policies from a TOML file (see
-    /// [`threadbutler_supervisor::config`]): the root supervisor's, and each
-    /// child's by name, overriding what the code declares. They are applied
-    /// at [`start`](Self::start), whatever the order of the calls.
+    /// Reads policies from a TOML file (see [`crate::config`]): the root
+    /// supervisor's, and each declared child's by its name or its path
+    /// below the root (`"db/reader"`), overriding what the code declares.
+    /// They are laid over the declaration at [`start`](Self::start),
+    /// whatever the order of the calls; a reload (SIGHUP) reads the file
+    /// again.
     ///
     /// # Errors
     ///
     /// [`Error::Config`] with the file, line, key and what was expected, for
     /// an unreadable file, an unknown key, a bad duration or an impossible
-    /// policy. Nothing is started.
+    /// policy. Nothing is started. A table that names no declared child (or
+    /// several), or a key that does not apply to the child named, is the
+    /// same error from [`start`](Self::start).
     pub fn config_file(mut self, path: impl AsRef<Path>) -> Result<Self, Error> {
-        let path = path.as_ref().to_owned();
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::Config {
-            detail: format!("{}: cannot read the file: {e}", path.display()),
-        })?;
-        let config = Config::parse(&text, &path).map_err(|e| Error::Config {
+        let loaded = LoadedConfig::read(path.as_ref()).map_err(|e| Error::Config {
             detail: e.to_string(),
         })?;
-        self.config = Some(LoadedConfig { config, path, text });
+        self.config = Some(loaded);
         Ok(self)
     }
 
@@ -167,8 +168,7 @@ impl ButlerBuilder {
     }
 
     /// The program's own settings: the config file's `[app]` table
-    /// deserialized into `T` (see
-    /// [`Config::app_section`](threadbutler_supervisor::config::Config::app_section));
+    /// deserialized into `T` (see [`Config::app_section`]);
     /// `None` without a file or without the table.
     ///
     /// ```
@@ -262,10 +262,10 @@ impl ButlerBuilder {
     /// anything starts); [`Error::Start`] naming the child that failed and
     /// why, after the ones already started were stopped in reverse order.
     pub fn start(mut self) -> Result<Butler, Error> {
-        let config_path = self.config.as_ref().map(|c| c.path.clone());
-        if let Some(loaded) = self.config.take() {
-            loaded.apply(&mut self.tree)?;
-        }
+        let reloader = match self.config.take() {
+            Some(loaded) => Some(self.tree.configure(&loaded)?),
+            None => None,
+        };
         let mut errors = Vec::new();
         self.tree.errors(&mut errors);
         if !errors.is_empty() {
@@ -289,7 +289,7 @@ impl ButlerBuilder {
         let running = Running {
             notify: true,
             signals: self.signals,
-            config_path,
+            reloader,
             reload: self.reload,
             deadline: self.deadline,
         };

@@ -1,16 +1,18 @@
-//! [`ChildOptions`]: the policies of one declared child (restart,
-//! shutdown, heartbeat, backoff, capacity, ...), set on the builder or
-//! passed with a child added at run time.
+//! [`ChildOptions`]: what one child is declared with: its [`Policy`]
+//! (restart, shutdown, heartbeat, backoff, ...) and its mailbox's own
+//! options (capacity, wake callback), set on the builder or passed with a
+//! child added at run time.
 
 use std::fmt;
 use std::time::Duration;
 
-use threadbutler_supervisor::{Backoff, ChildSpec, Intensity, Restart};
+use threadbutler_supervisor::{Backoff, ChildSpec, Policy, Restart};
 
 use crate::Shutdown;
 use crate::mailbox::{Capacity, WakeFn};
 
-/// Options of one child, set on the builder right after it is declared.
+/// Options of one child: a [`Policy`] and its mailbox's capacity and wake
+/// callback, set on the builder right after it is declared.
 ///
 /// As a value, they go with a child added at run time
 /// ([`Butler::add_server`](crate::Butler::add_server)):
@@ -51,16 +53,9 @@ use crate::mailbox::{Capacity, WakeFn};
 /// ```
 #[derive(Clone, Default)]
 pub struct ChildOptions {
-    pub(crate) restart: Option<Restart>,
-    pub(crate) shutdown: Option<Shutdown>,
-    pub(crate) heartbeat: Option<Duration>,
-    pub(crate) backoff: Option<Backoff>,
+    pub(crate) policy: Policy,
     pub(crate) capacity: Option<Capacity>,
-    pub(crate) stack_size: Option<usize>,
-    pub(crate) fresh_thread: Option<bool>,
-    pub(crate) start_timeout: Option<Duration>,
     pub(crate) wake: Option<WakeFn>,
-    pub(crate) intensity: Option<Intensity>,
 }
 
 impl ChildOptions {
@@ -69,31 +64,39 @@ impl ChildOptions {
         Self::default()
     }
 
+    /// Lays `policy` over the policies set so far (the later value wins,
+    /// field by field; see [`Policy::merge`]).
+    #[must_use]
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy.merge(&policy);
+        self
+    }
+
     /// When the child is restarted (default `Permanent`).
     #[must_use]
     pub fn restart(mut self, restart: Restart) -> Self {
-        self.restart = Some(restart);
+        self.policy.restart = Some(restart);
         self
     }
 
     /// How it stops (default `Drain(5s)` for servers).
     #[must_use]
     pub fn shutdown(mut self, shutdown: Shutdown) -> Self {
-        self.shutdown = Some(shutdown);
+        self.policy.shutdown = Some(shutdown);
         self
     }
 
     /// Its heartbeat timeout (default: not watched).
     #[must_use]
     pub fn heartbeat(mut self, timeout: Duration) -> Self {
-        self.heartbeat = Some(timeout);
+        self.policy.heartbeat = Some(timeout);
         self
     }
 
     /// The wait between its restarts (default none).
     #[must_use]
     pub fn backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = Some(backoff);
+        self.policy.backoff = Some(backoff);
         self
     }
 
@@ -104,40 +107,18 @@ impl ChildOptions {
         self
     }
 
-    pub(crate) fn apply(&self, mut spec: ChildSpec) -> ChildSpec {
-        if let Some(r) = self.restart {
-            spec = spec.restart(r);
-        }
-        if let Some(s) = self.shutdown {
-            spec = spec.shutdown(s);
-        }
-        if let Some(h) = self.heartbeat {
-            spec = spec.heartbeat(h);
-        }
-        if let Some(b) = self.backoff {
-            spec = spec.backoff(b);
-        }
-        if let Some(s) = self.stack_size {
-            spec = spec.stack_size(s);
-        }
-        if let Some(f) = self.fresh_thread {
-            spec = spec.fresh_thread_on_restart(f);
-        }
-        if let Some(t) = self.start_timeout {
-            spec = spec.start_timeout(t);
-        }
-        spec
+    /// `spec` with this child's policies laid over it.
+    pub(crate) fn apply(&self, spec: ChildSpec) -> ChildSpec {
+        spec.with_policy(&self.policy)
     }
 }
 
 impl fmt::Debug for ChildOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChildOptions")
-            .field("restart", &self.restart)
-            .field("shutdown", &self.shutdown)
-            .field("heartbeat", &self.heartbeat)
-            .field("backoff", &self.backoff)
+            .field("policy", &self.policy)
             .field("capacity", &self.capacity)
-            .finish_non_exhaustive()
+            .field("wake", &self.wake.is_some())
+            .finish()
     }
 }

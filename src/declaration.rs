@@ -1,18 +1,15 @@
 //! A tree as declared on the builder, before anything runs: the pending
-//! children (servers, pools, nested supervisors, threads), the config
-//! file's policies laid over them, and the specs they become at `start`.
+//! children (servers, pools, nested supervisors, threads) with their
+//! policies, the config file's laid over them by path, the index a reload
+//! resolves against, and the specs they become at `start`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use threadbutler_supervisor::config::{CapacityConfig, Config};
-use threadbutler_supervisor::{Child, ChildSpec, Intensity, Strategy, SupervisorSpec};
+use threadbutler_supervisor::{Child, ChildSpec, Policy, SupervisorSpec};
 
 use crate::error::{Error, SpawnError};
 use crate::hub::Hub;
 use crate::instance::Factory;
-use crate::mailbox::Capacity;
 #[cfg(feature = "async")]
 use crate::mailbox::WakeFn;
 use crate::pool::PoolPolicy;
@@ -20,6 +17,8 @@ use crate::server::Server;
 use crate::server_child::ServerChild;
 
 use crate::child_options::ChildOptions;
+use crate::reload::Reloader;
+use crate::resolution::{Declared, DeclaredTree, Kind, LoadedConfig, Setting, resolve};
 
 pub(crate) type MakeServer =
     Box<dyn FnOnce(&Hub, &ChildOptions) -> Result<Arc<dyn Child>, SpawnError>>;
@@ -41,10 +40,9 @@ pub(crate) enum Pending {
         opts: ChildOptions,
         make: MakePool,
     },
-    Supervisor {
-        tree: Tree,
-        opts: ChildOptions,
-    },
+    /// A nested supervisor: its tree's policy is also its policy as a
+    /// child of its parent.
+    Supervisor { tree: Tree },
     Thread {
         name: String,
         opts: ChildOptions,
@@ -53,133 +51,53 @@ pub(crate) enum Pending {
 }
 
 impl Pending {
-    pub(crate) fn opts(&mut self) -> &mut ChildOptions {
+    fn name(&self) -> &str {
+        match self {
+            Pending::Server { name, .. }
+            | Pending::Pool { name, .. }
+            | Pending::Thread { name, .. } => name,
+            Pending::Supervisor { tree } => &tree.name,
+        }
+    }
+
+    /// Its policy, as the builder's option methods and the file set it.
+    pub(crate) fn policy(&mut self) -> &mut Policy {
         match self {
             Pending::Server { opts, .. }
             | Pending::Pool { opts, .. }
-            | Pending::Supervisor { opts, .. }
-            | Pending::Thread { opts, .. } => opts,
+            | Pending::Thread { opts, .. } => &mut opts.policy,
+            Pending::Supervisor { tree } => &mut tree.policy,
+        }
+    }
+
+    /// Its options, if it has a mailbox (a server or a pool).
+    pub(crate) fn mailbox(&mut self) -> Option<&mut ChildOptions> {
+        match self {
+            Pending::Server { opts, .. } | Pending::Pool { opts, .. } => Some(opts),
+            Pending::Supervisor { .. } | Pending::Thread { .. } => None,
+        }
+    }
+
+    /// Lays what a config file sets on it over what the code declared.
+    fn configure(&mut self, setting: &Setting) {
+        self.policy().merge(&setting.policy);
+        if let Some(c) = setting.capacity
+            && let Some(o) = self.mailbox()
+        {
+            o.capacity = Some(c);
+        }
+        if let (Some(n), Pending::Pool { size, .. }) = (setting.pool_size, self) {
+            *size = n;
         }
     }
 }
 
-impl LoadedConfig {
-    pub(crate) fn error(&self, name: &str, key: &str, message: &str) -> Error {
-        let line = self
-            .config
-            .server_line(name, &self.text)
-            .map(|l| format!(":{l}"))
-            .unwrap_or_default();
-        Error::Config {
-            detail: format!(
-                "{}{line}: servers.{name}{key}: {message}",
-                self.path.display()
-            ),
-        }
-    }
-
-    /// Overrides the declared policies with the file's; every server the
-    /// file names must be declared.
-    pub(crate) fn apply(&self, root: &mut Tree) -> Result<(), Error> {
-        let sup = &self.config.supervisor;
-        if let Some(s) = sup.strategy {
-            root.strategy = s.into();
-        }
-        if let Some(i) = &sup.intensity {
-            root.intensity = (*i.get_ref()).into();
-        }
-        if let Some(g) = &sup.abandon_after {
-            root.abandon_after = Some(g.get_ref().0);
-        }
-        let mut used = std::collections::HashSet::new();
-        self.apply_children(root, &mut used)?;
-        for name in self.config.servers.keys() {
-            if !used.contains(name.as_str()) {
-                return Err(self.error(
-                    name,
-                    "",
-                    "no server, supervisor or thread of that name is declared",
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    pub(crate) fn apply_children<'a>(
-        &'a self,
-        tree: &mut Tree,
-        used: &mut std::collections::HashSet<&'a str>,
-    ) -> Result<(), Error> {
-        for child in &mut tree.children {
-            let name = match child {
-                Pending::Server { name, .. }
-                | Pending::Pool { name, .. }
-                | Pending::Thread { name, .. } => name.clone(),
-                Pending::Supervisor { tree, .. } => tree.name.clone(),
-            };
-            if let Pending::Supervisor { tree, .. } = child {
-                self.apply_children(tree, used)?;
-            }
-            let Some((key, server)) = self.config.servers.get_key_value(&name) else {
-                continue;
-            };
-            used.insert(key.as_str());
-            let c = server.get_ref();
-            if let Some(n) = &c.pool_size {
-                match child {
-                    Pending::Pool { size, .. } => *size = *n.get_ref(),
-                    _ => return Err(self.error(&name, ".pool_size", "only pools have a size")),
-                }
-            }
-            if let Some(i) = &c.intensity {
-                let intensity: Intensity = (*i.get_ref()).into();
-                match child {
-                    Pending::Pool { opts, .. } => opts.intensity = Some(intensity),
-                    Pending::Supervisor { tree, .. } => tree.intensity = intensity,
-                    _ => {
-                        return Err(self.error(
-                            &name,
-                            ".intensity",
-                            "only pools and supervisors have a restart intensity",
-                        ));
-                    }
-                }
-            }
-            if c.capacity.is_some()
-                && !matches!(child, Pending::Server { .. } | Pending::Pool { .. })
-            {
-                return Err(self.error(&name, ".capacity", "only servers have a mailbox"));
-            }
-            let o = child.opts();
-            if let Some(r) = c.restart {
-                o.restart = Some(r.into());
-            }
-            if let Some(sd) = c.shutdown {
-                o.shutdown = Some(sd.into());
-            }
-            if let Some(h) = &c.heartbeat {
-                o.heartbeat = Some(h.get_ref().0);
-            }
-            if let Some(b) = &c.backoff {
-                o.backoff = Some((*b.get_ref()).into());
-            }
-            if let Some(cap) = &c.capacity {
-                o.capacity = Some(match *cap.get_ref() {
-                    CapacityConfig::Bounded(n) => Capacity::Bounded(n),
-                    CapacityConfig::Unbounded => Capacity::Unbounded,
-                });
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A supervisor's declaration: its policies and children.
+/// A supervisor's declaration: its policy and children.
 pub(crate) struct Tree {
     pub(crate) name: String,
-    pub(crate) strategy: Strategy,
-    pub(crate) intensity: Intensity,
-    pub(crate) abandon_after: Option<Duration>,
+    /// Its own policies (strategy, intensity, abandon grace) and, for a
+    /// nested supervisor, its policies as a child.
+    pub(crate) policy: Policy,
     pub(crate) children: Vec<Pending>,
     pub(crate) errors: Vec<String>,
 }
@@ -188,9 +106,7 @@ impl Tree {
     pub(crate) fn new(name: &str) -> Self {
         Tree {
             name: name.to_owned(),
-            strategy: Strategy::default(),
-            intensity: Intensity::default(),
-            abandon_after: None,
+            policy: Policy::default(),
             children: Vec::new(),
             errors: Vec::new(),
         }
@@ -217,40 +133,126 @@ impl Tree {
         });
     }
 
-    pub(crate) fn last(&mut self, what: &str) -> Option<&mut ChildOptions> {
+    /// The last declared child, for an option method named `what`; a
+    /// builder error if there is none.
+    pub(crate) fn last(&mut self, what: &str) -> Option<&mut Pending> {
         if self.children.is_empty() {
             self.errors.push(format!(
                 "supervisor {}: {what}() must follow a server, supervisor or thread",
                 self.name
             ));
         }
-        self.children.last_mut().map(Pending::opts)
+        self.children.last_mut()
+    }
+
+    /// The last declared child's mailbox options, for an option method
+    /// named `what`; a builder error unless it is a server or a pool.
+    pub(crate) fn last_mailbox(&mut self, what: &str) -> Option<&mut ChildOptions> {
+        let name = self.name.clone();
+        let has_one = self.last(what).map(|c| c.mailbox().is_some());
+        if has_one == Some(false) {
+            self.errors.push(format!(
+                "supervisor {name}: {what}() applies to servers and pools only"
+            ));
+        }
+        self.children.last_mut().and_then(Pending::mailbox)
     }
 
     pub(crate) fn errors(&self, out: &mut Vec<String>) {
         out.extend(self.errors.iter().cloned());
         for c in &self.children {
-            if let Pending::Supervisor { tree, .. } = c {
+            if let Pending::Supervisor { tree } = c {
                 tree.errors(out);
             }
         }
     }
 
-    pub(crate) fn build(self, hub: &Hub) -> Result<SupervisorSpec, SpawnError> {
-        let mut spec = SupervisorSpec::new(self.name)
-            .strategy(self.strategy)
-            .intensity(self.intensity);
-        if let Some(g) = self.abandon_after {
-            spec = spec.abandon_after(g);
+    /// The index of what is declared: every child's path and kind.
+    pub(crate) fn declared(&self) -> DeclaredTree {
+        let mut index = DeclaredTree {
+            root: self.name.clone(),
+            children: Vec::new(),
+        };
+        self.index("", &mut index.children);
+        index
+    }
+
+    fn index(&self, prefix: &str, out: &mut Vec<Declared>) {
+        for c in &self.children {
+            let path = match prefix {
+                "" => c.name().to_owned(),
+                p => format!("{p}/{}", c.name()),
+            };
+            let (kind, capacity) = match c {
+                Pending::Server { opts, .. } => (Kind::Server, opts.capacity),
+                Pending::Pool { size, opts, .. } => (
+                    Kind::Pool {
+                        size: *size,
+                        grace: opts.policy.abandon_after.or(self.policy.abandon_after),
+                    },
+                    opts.capacity,
+                ),
+                Pending::Supervisor { .. } => (Kind::Supervisor, None),
+                Pending::Thread { .. } => (Kind::Thread, None),
+            };
+            out.push(Declared {
+                path: path.clone(),
+                kind,
+                capacity,
+            });
+            if let Pending::Supervisor { tree } = c {
+                tree.index(&path, out);
+            }
         }
+    }
+
+    /// The declared child at `path` (below this supervisor).
+    fn child_mut(&mut self, path: &str) -> Option<&mut Pending> {
+        let (first, rest) = match path.split_once('/') {
+            Some((f, r)) => (f, Some(r)),
+            None => (path, None),
+        };
+        let child = self.children.iter_mut().find(|c| c.name() == first)?;
+        match (rest, child) {
+            (None, child) => Some(child),
+            (Some(rest), Pending::Supervisor { tree }) => tree.child_mut(rest),
+            (Some(_), _) => None,
+        }
+    }
+
+    /// Lays a config file over the declaration: the file wins, key by key.
+    /// Returns what a reload needs: the file and the index of the tree as
+    /// it will start.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] with the file, the line and the name when a table
+    /// names no declared child, several, or a key that does not apply.
+    pub(crate) fn configure(&mut self, loaded: &LoadedConfig) -> Result<Reloader, Error> {
+        let resolved = resolve(loaded, &self.declared()).map_err(|e| Error::Config {
+            detail: e.to_string(),
+        })?;
+        self.policy.merge(&resolved.root);
+        for setting in &resolved.children {
+            if let Some(child) = self.child_mut(&setting.path) {
+                child.configure(setting);
+            }
+        }
+        Ok(Reloader::new(loaded.path.clone(), self.declared()))
+    }
+
+    pub(crate) fn build(self, hub: &Hub) -> Result<SupervisorSpec, SpawnError> {
+        let grace = self.policy.abandon_after;
+        let mut spec = SupervisorSpec::new(self.name).with_policy(&self.policy);
         for c in self.children {
             let child = match c {
                 Pending::Server { name, opts, make } => {
                     let child = make(hub, &opts)?;
                     opts.apply(ChildSpec::from_arc(name, child))
                 }
-                Pending::Supervisor { tree, opts } => {
-                    opts.apply(ChildSpec::supervisor(tree.build(hub)?))
+                Pending::Supervisor { tree } => {
+                    let policy = tree.policy;
+                    ChildSpec::supervisor(tree.build(hub)?).with_policy(&policy)
                 }
                 Pending::Pool {
                     name,
@@ -260,16 +262,17 @@ impl Tree {
                 } => {
                     // The per-worker options went to the workers; the pool
                     // itself drains as long as its workers may need.
+                    let grace = opts.policy.abandon_after.or(grace);
                     let policy = PoolPolicy {
-                        intensity: opts.intensity.unwrap_or_default(),
-                        abandon_after: self.abandon_after,
+                        intensity: opts.policy.intensity.unwrap_or_default(),
+                        abandon_after: grace,
                     };
                     let child = make(hub, &opts, size, policy)?;
                     let pool = ChildSpec::from_arc(name, child);
                     pool.shutdown(crate::pool::pool_shutdown(
                         size,
-                        opts.shutdown.unwrap_or_default(),
-                        self.abandon_after,
+                        opts.policy.shutdown.unwrap_or_default(),
+                        grace,
                     ))
                 }
                 Pending::Thread { name, opts, child } => {
@@ -342,12 +345,4 @@ pub(crate) fn server_maker<S: Server>(name: &str, factory: Factory<S>) -> MakeSe
             factory,
         )) as Arc<dyn Child>)
     })
-}
-
-/// A config file as loaded: its policies, its path and its text (for line
-/// numbers in errors found when the policies are applied).
-pub(crate) struct LoadedConfig {
-    pub(crate) config: Config,
-    pub(crate) path: PathBuf,
-    pub(crate) text: String,
 }

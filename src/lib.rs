@@ -94,8 +94,8 @@
 //!
 //! - Messages and routing: [`messages!`](crate::messages), [`Address`], [`Hub`].
 //! - Servers: [`Server`], [`Ctx`]; clients: [`Client`].
-//! - Supervision: [`Butler`], [`Restart`], [`Strategy`], [`Backoff`],
-//!   [`Shutdown`], [`Event`], [`StatusNode`].
+//! - Supervision: [`Butler`], [`Policy`] ([`Restart`], [`Strategy`],
+//!   [`Backoff`], [`Shutdown`], ...), [`Event`], [`StatusNode`].
 //! - Pools and tasks: [`ButlerBuilder::pool`], [`task`].
 //! - Operations: [`Signals`], [`config`], [`logging`], [`operations`].
 //!
@@ -117,6 +117,7 @@ mod butler;
 mod butler_builder;
 mod child_options;
 mod client;
+pub mod config;
 mod ctx;
 mod dead_letter;
 mod declaration;
@@ -131,8 +132,10 @@ mod mailbox;
 mod message;
 pub mod operations;
 mod pool;
+mod reload;
 mod reply;
 mod report;
+mod resolution;
 mod send_error;
 mod server;
 mod server_child;
@@ -160,13 +163,12 @@ pub use send_error::{NoRoute, SendError, SendTimeoutError, TrySendError};
 pub use server::Server;
 pub use spawn::ServerBuilder;
 pub use stop_report::StopReport;
-pub use threadbutler_supervisor::config;
 pub use threadbutler_supervisor::heartbeat::HeartbeatSample;
 pub use threadbutler_supervisor::signals::{SignalAction, Signals};
 pub use threadbutler_supervisor::{
     Backoff, BoxError, ChildCounts, ChildError, ChildInfo, ChildKind, ChildState, Clock, Event,
-    ExitReason, Intensity, Life, ManualClock, Restart, Shutdown, Stage, StatusNode, StopMode,
-    Strategy, SupervisorRef, SystemClock,
+    ExitReason, Intensity, Life, ManualClock, Policy, Restart, Shutdown, Stage, StatusNode,
+    StopMode, Strategy, SupervisorRef, SystemClock,
 };
 pub use tree_builder::SupervisorBuilder;
 

@@ -3,7 +3,7 @@
 //!
 //! ```no_run
 //! use threadbutler::logging;
-//! use threadbutler_supervisor::config::LogConfig;
+//! use threadbutler::config::LogConfig;
 //!
 //! let guard = logging::init("counterd", &LogConfig::default())?; // stderr, human, "info"
 //! tracing::info!("up");
@@ -22,7 +22,7 @@
 use std::fmt;
 use std::path::Path;
 
-use threadbutler_supervisor::config::{LogConfig, LogFormat, LogOutput, Rotation};
+use crate::config::{LogConfig, LogFormat, LogOutput, Rotation};
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_appender::rolling::{RollingFileAppender, Rotation as AppenderRotation};
 use tracing_subscriber::EnvFilter;

@@ -17,19 +17,18 @@
 //!   still running becomes immediate, and children that still do not stop
 //!   are abandoned after their grace), so the process always gets to exit.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, bounded, select};
-use threadbutler_supervisor::config::Config;
 use threadbutler_supervisor::notify::{self, Notifier};
 use threadbutler_supervisor::signals::{SignalAction, Signals};
-use threadbutler_supervisor::{ChildPolicy, Reconfigure, StatusNode, Supervisor};
+use threadbutler_supervisor::{StatusNode, Supervisor};
 
 use crate::hub::{Hub, WeakHub};
+use crate::reload::Reloader;
 
 /// A reload hook: runs on the signal thread before the config is re-read.
 pub(crate) type ReloadHook = Arc<dyn Fn(&Hub) + Send + Sync>;
@@ -40,7 +39,7 @@ pub(crate) struct Ops {
     /// Weak: the hub holds its application, which holds these.
     pub(crate) hub: WeakHub,
     pub(crate) notifier: Option<Arc<Notifier>>,
-    pub(crate) config_path: Option<PathBuf>,
+    pub(crate) config: Option<Reloader>,
     pub(crate) reload: Option<ReloadHook>,
     pub(crate) deadline: Option<Duration>,
     stopping: AtomicBool,
@@ -54,7 +53,7 @@ impl Ops {
         root: Arc<Supervisor>,
         hub: WeakHub,
         notifier: Option<Arc<Notifier>>,
-        config_path: Option<PathBuf>,
+        config: Option<Reloader>,
         reload: Option<ReloadHook>,
         deadline: Option<Duration>,
     ) -> Arc<Ops> {
@@ -62,7 +61,7 @@ impl Ops {
             root,
             hub,
             notifier,
-            config_path,
+            config,
             reload,
             deadline,
             stopping: AtomicBool::new(false),
@@ -207,95 +206,10 @@ impl Ops {
         {
             tracing::error!("the reload hook panicked");
         }
-        if let Some(path) = &self.config_path {
-            match Config::load(path) {
-                Ok(config) => self.apply(&config),
-                Err(e) => {
-                    tracing::error!(error = %e, "config reload failed; keeping the current policies")
-                }
-            }
+        if let Some(config) = &self.config {
+            config.reload(&self.root);
         }
         self.notify("READY=1\nSTATUS=running");
-    }
-
-    /// Applies a reloaded config to the running tree.
-    fn apply(&self, config: &Config) {
-        let tree = self.root.status();
-        let mut by_supervisor: Vec<(String, Reconfigure)> = Vec::new();
-        let mut root_change = Reconfigure::default();
-        root_change.strategy = config.supervisor.strategy.map(Into::into);
-        root_change.intensity = config
-            .supervisor
-            .intensity
-            .as_ref()
-            .map(|i| (*i.get_ref()).into());
-        by_supervisor.push((tree.path.clone(), root_change));
-        for (name, server) in &config.servers {
-            let c = server.get_ref();
-            let Some((parent, node)) = find(&tree, name) else {
-                tracing::error!(server = %name, "config reload: no such child; ignored");
-                continue;
-            };
-            if c.capacity.is_some() || c.pool_size.is_some() {
-                tracing::warn!(server = %name, "config reload: capacity and pool size take effect at the next start");
-            }
-            let mut p = ChildPolicy::default();
-            p.restart = c.restart.map(Into::into);
-            p.shutdown = c.shutdown.map(Into::into);
-            p.heartbeat = c.heartbeat.as_ref().map(|h| h.get_ref().0);
-            p.backoff = c.backoff.as_ref().map(|b| (*b.get_ref()).into());
-            let mut changes: Vec<(String, Reconfigure)> = Vec::new();
-            if node.kind == "pool" {
-                // A pool's policies are its workers' (§13.4).
-                let mut change = Reconfigure::default();
-                change.children = node.children.iter().map(|w| (w.name.clone(), p)).collect();
-                changes.push((node.path.clone(), change));
-                // The pool's own budget follows its workers' drain.
-                if let Some(sd) = p.shutdown {
-                    let mut own = ChildPolicy::default();
-                    let grace = config
-                        .supervisor
-                        .abandon_after
-                        .as_ref()
-                        .map(|g| g.get_ref().0);
-                    own.shutdown = Some(crate::pool::pool_shutdown(node.children.len(), sd, grace));
-                    let mut change = Reconfigure::default();
-                    change.children.push((name.clone(), own));
-                    changes.push((parent.to_owned(), change));
-                }
-            } else {
-                let mut change = Reconfigure::default();
-                change.children.push((name.clone(), p));
-                changes.push((parent.to_owned(), change));
-            }
-            if let Some(i) = &c.intensity {
-                let mut change = Reconfigure::default();
-                change.intensity = Some((*i.get_ref()).into());
-                changes.push((node.path.clone(), change));
-            }
-            for (path, mut change) in changes {
-                match by_supervisor.iter_mut().find(|(p, _)| *p == path) {
-                    Some((_, merged)) => {
-                        merged.children.append(&mut change.children);
-                        merged.intensity = change.intensity.or(merged.intensity);
-                    }
-                    None => by_supervisor.push((path, change)),
-                }
-            }
-        }
-        for (path, change) in by_supervisor {
-            match self.root.supervisor(&path) {
-                Some(sup) => {
-                    for name in sup.reconfigure(change) {
-                        tracing::error!(child = %name, supervisor = %path, "config reload: no such child");
-                    }
-                }
-                None => {
-                    tracing::error!(supervisor = %path, "config reload: the supervisor is gone")
-                }
-            }
-        }
-        tracing::info!("config reloaded");
     }
 
     /// Stops the operations threads once the tree has ended.
@@ -346,15 +260,6 @@ pub(crate) fn status_line(e: &threadbutler_supervisor::Event) -> Option<String> 
         Event::GaveUp { supervisor, .. } => Some(format!("STATUS={supervisor} gave up")),
         _ => None,
     }
-}
-
-/// The child named `name`, and the path of its supervisor.
-fn find<'a>(tree: &'a StatusNode, name: &str) -> Option<(&'a str, &'a StatusNode)> {
-    tree.children
-        .iter()
-        .find(|c| c.name == name)
-        .map(|c| (tree.path.as_str(), c))
-        .or_else(|| tree.children.iter().find_map(|c| find(c, name)))
 }
 
 fn log_status(tree: &StatusNode) {

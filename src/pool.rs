@@ -170,7 +170,7 @@ impl<M: crate::Message> Child for PoolChild<M> {
     fn details(&self) -> ChildDetails {
         let mut d = self.inner.details();
         d.kind = "pool";
-        d.mailbox_depth = Some(self.core.depth());
+        d.queued = Some(self.core.depth());
         d
     }
 }

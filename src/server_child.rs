@@ -90,7 +90,7 @@ impl<S: Server> Child for ServerChild<S> {
     fn details(&self) -> ChildDetails {
         let mut d = ChildDetails::default();
         d.kind = "server";
-        d.mailbox_depth = Some(self.core.depth());
+        d.queued = Some(self.core.depth());
         d
     }
 }

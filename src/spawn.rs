@@ -98,7 +98,7 @@ impl<S: Server> ServerBuilder<'_, S> {
 
     /// The thread's stack size in bytes (default: std's).
     pub fn stack_size(mut self, bytes: usize) -> Self {
-        self.options.stack_size = Some(bytes);
+        self.options.policy.stack_size = Some(bytes);
         self
     }
 
@@ -122,8 +122,8 @@ impl<S: Server> ServerBuilder<'_, S> {
         let hub = self.hub;
         let app = hub.app(&self.name)?;
         let mut options = self.options;
-        if options.restart.is_none() {
-            options.restart = Some(Restart::Temporary);
+        if options.policy.restart.is_none() {
+            options.policy.restart = Some(Restart::Temporary);
         }
         let (address, fate) =
             add_server(hub, &app.root.root(), &self.name, self.factory, &options)?;

@@ -155,10 +155,9 @@ macro_rules! tree_methods {
             let nested = build(SupervisorBuilder {
                 tree: Tree::new(name),
             });
-            self.tree_mut().children.push(Pending::Supervisor {
-                tree: nested.tree,
-                opts: ChildOptions::default(),
-            });
+            self.tree_mut()
+                .children
+                .push(Pending::Supervisor { tree: nested.tree });
             self
         }
 
@@ -180,16 +179,16 @@ macro_rules! tree_methods {
 
         /// The last declared child's restart type (default `Permanent`).
         pub fn restart(mut self, restart: Restart) -> Self {
-            if let Some(o) = self.tree_mut().last("restart") {
-                o.restart = Some(restart);
+            if let Some(c) = self.tree_mut().last("restart") {
+                c.policy().restart = Some(restart);
             }
             self
         }
 
         /// The last declared child's shutdown mode (default `Drain(5s)`).
         pub fn shutdown(mut self, shutdown: Shutdown) -> Self {
-            if let Some(o) = self.tree_mut().last("shutdown") {
-                o.shutdown = Some(shutdown);
+            if let Some(c) = self.tree_mut().last("shutdown") {
+                c.policy().shutdown = Some(shutdown);
             }
             self
         }
@@ -198,33 +197,23 @@ macro_rules! tree_methods {
         /// without progress (a finished message or `ctx.beat()`) is a
         /// `HeartbeatMissed` failure.
         pub fn heartbeat(mut self, timeout: Duration) -> Self {
-            if let Some(o) = self.tree_mut().last("heartbeat") {
-                o.heartbeat = Some(timeout);
+            if let Some(c) = self.tree_mut().last("heartbeat") {
+                c.policy().heartbeat = Some(timeout);
             }
             self
         }
 
         /// The last declared child's backoff between restarts.
         pub fn backoff(mut self, backoff: Backoff) -> Self {
-            if let Some(o) = self.tree_mut().last("backoff") {
-                o.backoff = Some(backoff);
+            if let Some(c) = self.tree_mut().last("backoff") {
+                c.policy().backoff = Some(backoff);
             }
             self
         }
 
-        /// The last declared server's mailbox capacity.
+        /// The last declared server's (or pool's) mailbox capacity.
         pub fn capacity(mut self, capacity: Capacity) -> Self {
-            let t = self.tree_mut();
-            if !matches!(
-                t.children.last(),
-                Some(Pending::Server { .. } | Pending::Pool { .. }) | None
-            ) {
-                t.errors.push(format!(
-                    "supervisor {}: capacity() applies to servers only",
-                    t.name
-                ));
-            }
-            if let Some(o) = t.last("capacity") {
+            if let Some(o) = self.tree_mut().last_mailbox("capacity") {
                 o.capacity = Some(capacity);
             }
             self
@@ -239,7 +228,7 @@ macro_rules! tree_methods {
             let t = self.tree_mut();
             match t.children.last_mut() {
                 Some(Pending::Pool { opts, .. }) => {
-                    opts.intensity = Some(Intensity {
+                    opts.policy.intensity = Some(Intensity {
                         max_restarts,
                         period,
                     })
@@ -252,10 +241,10 @@ macro_rules! tree_methods {
             self
         }
 
-        /// A wake callback on the last declared server's mailbox, run after
-        /// each accepted send.
+        /// A wake callback on the last declared server's (or pool's)
+        /// mailbox, run after each accepted send.
         pub fn on_wake(mut self, wake: impl Fn() + Send + Sync + 'static) -> Self {
-            if let Some(o) = self.tree_mut().last("on_wake") {
+            if let Some(o) = self.tree_mut().last_mailbox("on_wake") {
                 o.wake = Some(Arc::new(wake));
             }
             self
@@ -263,8 +252,8 @@ macro_rules! tree_methods {
 
         /// The last declared child's thread stack size in bytes.
         pub fn stack_size(mut self, bytes: usize) -> Self {
-            if let Some(o) = self.tree_mut().last("stack_size") {
-                o.stack_size = Some(bytes);
+            if let Some(c) = self.tree_mut().last("stack_size") {
+                c.policy().stack_size = Some(bytes);
             }
             self
         }
@@ -273,32 +262,32 @@ macro_rules! tree_methods {
         /// thread-locals). By default a restart after a caught failure reuses
         /// its thread, and thread-locals persist across that restart.
         pub fn fresh_thread_on_restart(mut self, fresh: bool) -> Self {
-            if let Some(o) = self.tree_mut().last("fresh_thread_on_restart") {
-                o.fresh_thread = Some(fresh);
+            if let Some(c) = self.tree_mut().last("fresh_thread_on_restart") {
+                c.policy().fresh_thread_on_restart = Some(fresh);
             }
             self
         }
 
         /// How long the last declared child may take to start (default 5 s).
         pub fn start_timeout(mut self, timeout: Duration) -> Self {
-            if let Some(o) = self.tree_mut().last("start_timeout") {
-                o.start_timeout = Some(timeout);
+            if let Some(c) = self.tree_mut().last("start_timeout") {
+                c.policy().start_timeout = Some(timeout);
             }
             self
         }
 
         /// This supervisor's restart strategy (default `OneForOne`).
         pub fn strategy(mut self, strategy: Strategy) -> Self {
-            self.tree_mut().strategy = strategy;
+            self.tree_mut().policy.strategy = Some(strategy);
             self
         }
 
         /// This supervisor's restart intensity (default 3 within 5 s).
         pub fn intensity(mut self, max_restarts: u32, period: Duration) -> Self {
-            self.tree_mut().intensity = Intensity {
+            self.tree_mut().policy.intensity = Some(Intensity {
                 max_restarts,
                 period,
-            };
+            });
             self
         }
 
@@ -306,7 +295,7 @@ macro_rules! tree_methods {
         /// child, before reporting it abandoned (default 5 s). Its pools
         /// use the same grace for their workers.
         pub fn abandon_after(mut self, grace: Duration) -> Self {
-            self.tree_mut().abandon_after = Some(grace);
+            self.tree_mut().policy.abandon_after = Some(grace);
             self
         }
     };

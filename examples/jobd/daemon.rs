@@ -93,7 +93,7 @@ fn run(
     // The demo sees its hung job in 0.3-0.45 s and gives up on it 0.3 s later.
     let quick = demo && config.is_none();
     let heartbeat = Duration::from_millis(if quick { 300 } else { 2000 });
-    // Code defaults; the config file overrides any of them by name.
+    // Code defaults; the config file overrides any of them by name (or path).
     let mut builder = builder
         .on_dead_letter({
             let (ledger, results) = (ledger.clone(), results_slot.clone());

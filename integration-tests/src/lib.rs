@@ -8,6 +8,7 @@
 pub mod daemon;
 pub mod events;
 pub mod jobd;
+pub mod logs;
 pub mod probe;
 
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! Policies from a TOML file override the code's, by server name; bad input
 //! is refused at load with file, line and key, and nothing starts.
-//! (threadbutler_supervisor::config; the operations issue, point 4.)
+//! (threadbutler::config; the operations issue, point 4.)
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -160,7 +160,7 @@ fn jobd_loses_no_job_through_panics_hangs_and_sigterm() {
     // queued".
     let queued = job_count(&status, "queued");
     let depth = status_node(&status, "jobd/workers")
-        .and_then(|w| w.get("mailbox_depth"))
+        .and_then(|w| w.get("queued"))
         .and_then(|d| d.as_u64());
     assert!(queued > 0, "jobs still queued at SIGTERM: {status}");
     assert_eq!(job_count(&status, "accepted"), TOTAL as u64, "{status}");

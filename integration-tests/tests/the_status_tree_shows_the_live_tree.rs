@@ -113,7 +113,7 @@ fn every_child_is_listed_by_name_path_kind_and_state() {
         assert_eq!(n.restarts, 0, "{}", n.path);
         assert_eq!(n.last_exit, None, "{}", n.path);
         let want_depth = if n.kind == "server" { Some(0) } else { None };
-        assert_eq!(n.mailbox_depth, want_depth, "{}", n.path);
+        assert_eq!(n.queued, want_depth, "{}", n.path);
     }
     let db = node(&s, "app/db");
     assert_eq!(db.children.len(), 2);
@@ -165,7 +165,7 @@ fn a_crash_shows_as_a_restart_count_and_the_last_exit() {
 }
 
 #[test]
-fn mailbox_depth_and_busy_show_a_server_held_with_work_queued() {
+fn the_queue_length_and_busy_show_a_server_held_with_work_queued() {
     let (butler, reader_cfg) = start();
     let reader = probe(&butler, "reader");
     reader.send(Hang).expect("sent");
@@ -175,7 +175,7 @@ fn mailbox_depth_and_busy_show_a_server_held_with_work_queued() {
 
     let s = butler.status();
     let n = node(&s, "app/db/reader");
-    assert_eq!(n.mailbox_depth, Some(2));
+    assert_eq!(n.queued, Some(2));
     assert!(n.busy, "held in a handler");
     assert!(n.since_progress_ms.is_some());
     let line = s
@@ -192,7 +192,7 @@ fn mailbox_depth_and_busy_show_a_server_held_with_work_queued() {
     reader_cfg.gate.open(3);
     let s = status_when(&butler, "the queue is worked off", |s| {
         s.find("app/db/reader")
-            .is_some_and(|n| n.mailbox_depth == Some(0) && !n.busy)
+            .is_some_and(|n| n.queued == Some(0) && !n.busy)
     });
     assert_eq!(node(&s, "app/db/reader").state, ChildState::Running);
     butler.shutdown();
@@ -247,9 +247,9 @@ fn the_status_serialises_with_every_field() {
             "heartbeat_ms",
             "kind",
             "last_exit",
-            "mailbox_depth",
             "name",
             "path",
+            "queued",
             "restarts",
             "since_progress_ms",
             "state"
@@ -258,12 +258,12 @@ fn the_status_serialises_with_every_field() {
     assert_eq!(json["name"], "app");
     assert_eq!(json["kind"], "supervisor");
     assert_eq!(json["state"], "running");
-    assert_eq!(json["mailbox_depth"], serde_json::Value::Null);
+    assert_eq!(json["queued"], serde_json::Value::Null);
 
     let front = &json["children"][0];
     assert_eq!(front["path"], "app/front");
     assert_eq!(front["kind"], "server");
-    assert_eq!(front["mailbox_depth"], 0);
+    assert_eq!(front["queued"], 0);
     assert_eq!(front["busy"], false);
     assert!(front["since_progress_ms"].is_u64());
 

@@ -96,9 +96,9 @@ pub trait Child: Send + Sync + 'static {
     /// How much work waits for this child (its mailbox depth; for a pool
     /// worker, the shared queue's). A drain whose life fails with work left
     /// starts another life to go on draining (runtime-semantics §11.16).
-    /// By default the status tree's mailbox depth, or 0.
+    /// By default its status row's `queued`, or 0.
     fn queued(&self) -> usize {
-        self.details().mailbox_depth.unwrap_or(0)
+        self.details().queued.unwrap_or(0)
     }
 
     /// How much of [`queued`](Self::queued) this child's retirement would
@@ -136,8 +136,9 @@ pub trait Child: Send + Sync + 'static {
 pub struct ChildDetails {
     /// What kind of child this is, e.g. `"server"`, `"supervisor"`, `"thread"`.
     pub kind: &'static str,
-    /// Messages waiting in its mailbox, if it has one.
-    pub mailbox_depth: Option<usize>,
+    /// How much work waits for it (a server's queued messages), if it has
+    /// a queue.
+    pub queued: Option<usize>,
     /// A nested supervisor's own tree.
     pub children: Vec<crate::StatusNode>,
 }

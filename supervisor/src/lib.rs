@@ -11,6 +11,20 @@
 //!   when its mailbox is full or it is blocked waiting for one.
 //! - [`heartbeat`]: the progress counter and busy flag a child publishes and a
 //!   supervisor samples, at the cost of one uncontended store per message.
+//! - [`Policy`]: every policy of a child or a supervisor (restart type,
+//!   shutdown, heartbeat, backoff, strategy, intensity, ...) as one value
+//!   with optional fields and one merge rule, laid over a [`ChildSpec`] or
+//!   [`SupervisorSpec`] and given to a running supervisor by
+//!   [`SupervisorRef::reconfigure`].
+//!
+//! # Features
+//!
+//! - `serde`: the policy types ([`Policy`], [`Restart`], [`Strategy`],
+//!   [`Intensity`], [`Backoff`], [`Shutdown`]) deserialize from TOML-shaped
+//!   data with human durations (`"250ms"`, `"5s"`; see `HumanDuration`),
+//!   refusing unknown keys and impossible values; the status tree
+//!   ([`StatusNode`]) serializes. The file format around them is the
+//!   application's (`threadbutler::config`).
 //!
 //! Users normally depend on `threadbutler`, which re-exports what they need.
 //!
@@ -39,7 +53,6 @@
 
 mod child;
 mod clock;
-pub mod config;
 mod engine;
 mod event;
 mod exit;
@@ -59,14 +72,16 @@ mod worker;
 
 pub use child::{Child, ChildDetails, FnChild, Life, StartNotice, next_life_id};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
-pub use engine::{
-    ChildCounts, ChildError, ChildInfo, ChildKind, ChildPolicy, Reconfigure, RemoveReport,
-};
+pub use engine::{ChildCounts, ChildError, ChildInfo, ChildKind, RemoveReport};
 pub use event::{Event, EventBus};
 pub use exit::{BoxError, ExitReason, Stage};
 pub use exit_cell::ExitCell;
 pub use panic::panic_message;
-pub use policy::{Backoff, Intensity, InvalidBackoff, JitterRng, Restart, RestartWindow, Strategy};
+#[cfg(feature = "serde")]
+pub use policy::HumanDuration;
+pub use policy::{
+    Backoff, Intensity, InvalidBackoff, JitterRng, Policy, Restart, RestartWindow, Strategy,
+};
 pub use shutdown::Shutdown;
 pub use spec::{ChildSpec, SupervisorSpec};
 pub use status::{ChildState, StatusNode};

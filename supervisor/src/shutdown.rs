@@ -12,10 +12,24 @@ use crate::StopMode;
 ///   dead-lettered.
 /// - `Immediate`: it finishes the message in hand, skips the queue (which is
 ///   dead-lettered) and runs its stop hook.
+///
+/// With the `serde` feature it reads as `{ drain = "5s" }` or
+/// `"immediate"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Shutdown {
     /// Handle what is queued, for at most this long.
-    Drain(Duration),
+    Drain(
+        #[cfg_attr(
+            feature = "serde",
+            serde(deserialize_with = "crate::policy::de::duration")
+        )]
+        Duration,
+    ),
     /// Skip the queue.
     Immediate,
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::child::Child;
 use crate::clock::SharedClock;
-use crate::{Backoff, Intensity, Restart, Shutdown, Strategy};
+use crate::{Backoff, Intensity, Policy, Restart, Shutdown, Strategy};
 
 /// How to run one child: the child itself and its policies.
 ///
@@ -114,6 +114,40 @@ impl ChildSpec {
     pub fn start_timeout(mut self, timeout: Duration) -> Self {
         self.start_timeout = timeout;
         self
+    }
+
+    /// Lays `policy` over this spec: each child policy it sets (restart,
+    /// shutdown, heartbeat, backoff, start timeout, stack size, fresh
+    /// thread) replaces the spec's; a supervisor's own (strategy,
+    /// intensity, abandon grace) are not a child spec's and are ignored.
+    pub fn with_policy(mut self, policy: &Policy) -> Self {
+        self.set_policy(policy);
+        self
+    }
+
+    /// [`with_policy`](Self::with_policy) in place.
+    pub(crate) fn set_policy(&mut self, policy: &Policy) {
+        if let Some(r) = policy.restart {
+            self.restart = r;
+        }
+        if let Some(s) = policy.shutdown {
+            self.shutdown = s;
+        }
+        if let Some(h) = policy.heartbeat {
+            self.heartbeat = Some(h);
+        }
+        if let Some(b) = policy.backoff {
+            self.backoff = b;
+        }
+        if let Some(t) = policy.start_timeout {
+            self.start_timeout = t;
+        }
+        if let Some(b) = policy.stack_size {
+            self.stack_size = Some(b);
+        }
+        if let Some(f) = policy.fresh_thread_on_restart {
+            self.fresh_thread = f;
+        }
     }
 
     /// The restart type.
@@ -237,6 +271,23 @@ impl SupervisorSpec {
     /// How long to wait after an immediate stop before abandoning a child.
     pub fn abandon_after(mut self, grace: Duration) -> Self {
         self.abandon_after = grace;
+        self
+    }
+
+    /// Lays `policy` over this spec: the supervisor's own policies it sets
+    /// (strategy, intensity, abandon grace) replace the spec's; a child's
+    /// (restart, shutdown, ...) belong to the [`ChildSpec`] that runs this
+    /// supervisor and are ignored here.
+    pub fn with_policy(mut self, policy: &Policy) -> Self {
+        if let Some(s) = policy.strategy {
+            self.strategy = s;
+        }
+        if let Some(i) = policy.intensity {
+            self.intensity = i;
+        }
+        if let Some(g) = policy.abandon_after {
+            self.abandon_after = g;
+        }
         self
     }
 

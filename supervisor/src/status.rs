@@ -1,13 +1,16 @@
 //! The live status tree: `status()` returns it, `Display` draws it like
-//! `pstree`, serde serialises it (for a status endpoint or a log line).
+//! `pstree`, serde serialises it (feature `serde`; for a status endpoint or
+//! a log line).
 
 use std::fmt;
 
-use serde::Serialize;
-
 /// What a child is doing, as its supervisor sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 #[non_exhaustive]
 pub enum ChildState {
     /// Started and not yet confirmed.
@@ -56,13 +59,16 @@ impl fmt::Display for ChildState {
 /// let row = status.find("app/idle").expect("a child of app");
 /// assert_eq!((row.kind, row.state, row.restarts), ("thread", ChildState::Running, 0));
 /// assert_eq!(status.to_string(), "app [supervisor running]\n└─ idle [thread running]\n");
-/// let json = serde_json::to_value(&status)?; // for a status endpoint
+/// # #[cfg(feature = "serde")] {
+/// let json = serde_json::to_value(&status)?; // for a status endpoint (feature `serde`)
 /// assert_eq!(json["children"][0]["state"], "running");
+/// # }
 /// root.shutdown();
 /// root.wait();
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct StatusNode {
     /// The child's name.
@@ -77,8 +83,9 @@ pub struct StatusNode {
     pub restarts: u64,
     /// Why its last life ended, if one did.
     pub last_exit: Option<String>,
-    /// Messages waiting in its mailbox, if it has one.
-    pub mailbox_depth: Option<usize>,
+    /// How much work waits for it (a server's queued messages), if it has
+    /// a queue.
+    pub queued: Option<usize>,
     /// True while it works; false while it waits for work.
     pub busy: bool,
     /// Milliseconds since its progress count last moved (as last sampled).
@@ -99,7 +106,7 @@ impl StatusNode {
             state,
             restarts: 0,
             last_exit: None,
-            mailbox_depth: None,
+            queued: None,
             busy: false,
             since_progress_ms: None,
             heartbeat_ms: None,
@@ -131,7 +138,7 @@ impl StatusNode {
         if self.restarts > 0 {
             s += &format!(" restarts={}", self.restarts);
         }
-        if let Some(d) = self.mailbox_depth {
+        if let Some(d) = self.queued {
             s += &format!(" queued={d}");
         }
         if self.busy {
@@ -218,6 +225,7 @@ app [supervisor running]
         assert_eq!(tree().to_string(), want);
     }
 
+    #[cfg(feature = "serde")]
     #[test]
     fn serialises_to_json_and_finds_by_path() {
         let t = tree();

@@ -9,15 +9,15 @@ use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
 use crate::child::{Child, ChildDetails, Life, StartNotice};
 use crate::engine::{
-    ChildCounts, ChildError, ChildInfo, ChildKind, Control, Engine, EngineSetup, Reconfigure,
-    RemoveReport, Shared,
+    ChildCounts, ChildError, ChildInfo, ChildKind, Control, Engine, EngineSetup, RemoveReport,
+    Shared,
 };
 use crate::event::{Event, EventBus};
 use crate::heartbeat::heartbeat;
 use crate::spec::{ChildSpec, SupervisorSpec};
 use crate::status::{ChildState, StatusNode};
 use crate::worker::{Worker, WorkerSetup};
-use crate::{ExitCell, ExitReason, Stage, StopMode, StopSignal};
+use crate::{ExitCell, ExitReason, Policy, Stage, StopMode, StopSignal};
 
 /// A supervisor that runs as a child of another (or as the root): each of
 /// its lives starts its children from its spec, supervises them, and stops
@@ -144,7 +144,7 @@ impl Child for SupervisorChild {
         };
         ChildDetails {
             kind: "supervisor",
-            mailbox_depth: None,
+            queued: None,
             children: self.shared.status(&self.spec.name, &path, state).children,
         }
     }
@@ -339,18 +339,65 @@ impl SupervisorRef {
         rx.recv().unwrap_or(Err(ChildError::NotRunning))
     }
 
-    /// Applies new policies (a reload); returns the names of the children it
-    /// does not have. Nothing happens if the supervisor is not running.
-    pub fn reconfigure(&self, change: Reconfigure) -> Vec<String> {
+    /// Lays new policies over the running ones (a reload): `own` over this
+    /// supervisor's (its strategy, intensity and abandon grace) and each
+    /// child's, by name, over that child's (see [`Policy::merge`]). They
+    /// apply from the next decision on (a running life keeps running) and
+    /// hold for later lives of this supervisor too; one that is starting,
+    /// stopping or restarting takes them when it next runs. Returns the
+    /// names of the children it does not have now, once the policies are in
+    /// place.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use threadbutler_supervisor::*;
+    ///
+    /// let idle = FnChild::new(|mut life| {
+    ///     life.started();
+    ///     while !life.stop.is_requested() {
+    ///         let _ = life.stop.waker().recv();
+    ///     }
+    ///     ExitReason::Shutdown
+    /// });
+    /// let root = Supervisor::start(SupervisorSpec::new("app").child(ChildSpec::new("db", idle)), EventBus::new())
+    ///     .expect("starts");
+    /// let app = root.root();
+    /// let db = Policy::new().heartbeat(Duration::from_millis(1500));
+    /// let own = Policy::new().strategy(Strategy::OneForAll);
+    /// let unknown = app.reconfigure(own, vec![("db".into(), db), ("cache".into(), db)])?;
+    /// assert_eq!(unknown, ["cache"]);
+    /// assert_eq!(root.status().find("app/db").and_then(|n| n.heartbeat_ms), Some(1500));
+    /// root.shutdown();
+    /// root.wait();
+    /// # Ok::<(), String>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A policy that [`Policy::validate`] refuses, naming it; then nothing
+    /// changes.
+    pub fn reconfigure(
+        &self,
+        own: Policy,
+        children: Vec<(String, Policy)>,
+    ) -> Result<Vec<String>, String> {
+        own.validate()?;
+        for (name, p) in &children {
+            p.validate().map_err(|e| format!("child {name}: {e}"))?;
+        }
+        // Remembered first: a life that is not running yet (or no more)
+        // takes them when it goes live (under the same running flag that
+        // refuses the request).
+        self.shared.remember(&own, &children);
         let (tx, rx) = bounded(1);
-        match self.send_if_running(Control::Reconfigure { change, reply: tx }) {
-            Ok(()) => rx.recv().unwrap_or_default(),
-            Err(back) => match *back {
-                Control::Reconfigure { change, .. } => {
-                    change.children.into_iter().map(|(n, _)| n).collect()
-                }
-                _ => Vec::new(),
-            },
+        let request = Control::Reconfigure {
+            own,
+            children,
+            reply: tx,
+        };
+        match self.send_if_running(request) {
+            Ok(()) => Ok(rx.recv().unwrap_or_default()),
+            Err(_) => Ok(Vec::new()),
         }
     }
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use integration_tests::events::EventLog;
 use integration_tests::probe::{Crash, Ping, Probe, ProbeConfig};
+use threadbutler::config::{Config, LogOutput};
 use threadbutler::prelude::*;
-use threadbutler_supervisor::config::{Config, LogOutput};
 
 fn main() {
     let dir = std::env::args().nth(1).expect("usage: log_to_files DIR");

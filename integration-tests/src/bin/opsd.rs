@@ -138,7 +138,7 @@ fn command(app: &Butler, line: &str) {
                 "status worker={} restarts={} queued={}",
                 w.state,
                 w.restarts,
-                w.mailbox_depth.unwrap_or(0)
+                w.queued.unwrap_or(0)
             ),
             None => println!("status worker=gone"),
         },

@@ -29,8 +29,12 @@ impl Engine {
         }
         match c {
             Control::Add { spec, reply } => self.add(spec, reply),
-            Control::Reconfigure { change, reply } => {
-                let _ = reply.send(self.reconfigure(change));
+            Control::Reconfigure {
+                own,
+                children,
+                reply,
+            } => {
+                let _ = reply.send(self.reconfigure(&own, &children));
             }
             Control::Remove { name, reply } => match self.find(&name) {
                 Some(i) => {

@@ -9,7 +9,6 @@
 //! | file | holds |
 //! |---|---|
 //! | `requests.rs` | what handles ask (add, remove, terminate, restart, delete a child; reload) and the answers |
-//! | `policy_change.rs` | reloaded policies as values, and their merge rule |
 //! | `slot.rs` | a child's slot, its life and its phase (idle, due, starting, running, stopping, abandoned) |
 //! | `plans.rs` | OTP's decisions as pure functions (restart or retire; which group) and the plans over several children (a group restart, a closing) |
 //! | `rows.rs` | the status rows shared with handles |
@@ -20,7 +19,7 @@
 //! | `restart.rs` | carrying out a restart: intensity, backoff, groups |
 //! | `closing.rs` | the end of a life of the supervisor: shutdown, giving up, a failed start, a stop by its parent |
 //! | `control.rs` | carrying out the handles' requests |
-//! | `reconfigure.rs` | applying reloaded policies |
+//! | `reconfigure.rs` | applying reloaded policies (the supervisor's own and its children's, each a `Policy`) |
 //! | `event_loop.rs` | the loop: wait for a worker event, a control request, the own stop, a clock jump or the next deadline; then do what is due |
 //!
 //! # Invariants
@@ -54,6 +53,12 @@
 //!    wake-up.
 //! 8. Every transition is published to the status rows before its event is
 //!    emitted: whoever waits on an event sees a status at least as new.
+//! 9. No reload is lost to a life between lives: a reload remembers its
+//!    policies in the shared state, then sends them only if the supervisor
+//!    runs; a life applies what is remembered when it begins and again when
+//!    it goes live, after marking itself running. Whichever comes second
+//!    sees the other: a reload that found a life starting takes effect
+//!    before that life takes requests.
 //!
 //! # Lock order
 //!
@@ -65,7 +70,6 @@ mod closing;
 mod control;
 mod event_loop;
 mod plans;
-mod policy_change;
 mod reconfigure;
 mod requests;
 mod restart;
@@ -76,7 +80,6 @@ mod state;
 mod stopping;
 mod watch;
 
-pub use policy_change::{ChildPolicy, Reconfigure};
 pub(crate) use requests::Control;
 pub use requests::{ChildError, RemoveReport};
 pub(crate) use rows::Shared;

@@ -5,10 +5,8 @@ use std::fmt;
 
 use crossbeam_channel::Sender;
 
-use crate::ExitReason;
 use crate::spec::ChildSpec;
-
-use super::policy_change::Reconfigure;
+use crate::{ExitReason, Policy};
 
 /// A request to a running supervisor.
 pub(crate) enum Control {
@@ -33,7 +31,8 @@ pub(crate) enum Control {
         reply: Sender<Result<(), ChildError>>,
     },
     Reconfigure {
-        change: Reconfigure,
+        own: Policy,
+        children: Vec<(String, Policy)>,
         reply: Sender<Vec<String>>,
     },
 }
@@ -108,8 +107,9 @@ pub(super) fn refuse(c: Control) {
         | Control::Delete { reply, .. } => {
             let _ = reply.send(Err(ChildError::NotRunning));
         }
-        Control::Reconfigure { change, reply } => {
-            let _ = reply.send(change.children.into_iter().map(|(n, _)| n).collect());
+        Control::Reconfigure { reply, .. } => {
+            // Remembered already: the next life starts with it.
+            let _ = reply.send(Vec::new());
         }
     }
 }

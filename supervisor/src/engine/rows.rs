@@ -11,12 +11,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::Policy;
 use crate::child::{Child, ChildDetails};
 use crate::clock::{self, SharedClock};
 use crate::heartbeat::HeartbeatReader;
 use crate::status::{ChildState, StatusNode};
 
-use super::policy_change::Reconfigure;
 use super::slot::Slot;
 
 /// A row of the shared status.
@@ -36,13 +36,14 @@ pub(crate) struct Row {
 }
 
 /// What a supervisor shares with its handles: the status rows, whether it
-/// takes requests, and the policies reloads changed.
+/// takes requests, and the policies reloads gave.
 pub(crate) struct Shared {
     rows: Mutex<Vec<Row>>,
     pub(crate) running: Mutex<bool>,
-    /// Every reload's changes, merged: a later life of this supervisor
-    /// (after it gave up and was restarted) starts with them too.
-    overrides: Mutex<Reconfigure>,
+    /// Every reload's policies, merged: the supervisor's own and its
+    /// children's by name. A later life of this supervisor (after it gave
+    /// up and was restarted) starts with them too.
+    overrides: Mutex<(Policy, Vec<(String, Policy)>)>,
     clock: Mutex<SharedClock>,
     /// The id of the supervisor's current life.
     life: std::sync::atomic::AtomicU64,
@@ -128,12 +129,21 @@ impl Shared {
         c.now()
     }
 
-    /// Merges a reload's changes into those remembered for later lives.
-    pub(super) fn remember(&self, change: Reconfigure) {
-        lock(&self.overrides).merge(change);
+    /// Lays a reload's policies over those remembered for this and later
+    /// lives: the supervisor's own, and each child's by name.
+    pub(crate) fn remember(&self, own: &Policy, children: &[(String, Policy)]) {
+        let mut o = lock(&self.overrides);
+        o.0.merge(own);
+        for (name, p) in children {
+            match o.1.iter_mut().find(|(n, _)| n == name) {
+                Some((_, q)) => q.merge(p),
+                None => o.1.push((name.clone(), *p)),
+            }
+        }
     }
 
-    pub(super) fn overrides(&self) -> Reconfigure {
+    /// What reloads gave, merged: the supervisor's own and its children's.
+    pub(super) fn overrides(&self) -> (Policy, Vec<(String, Policy)>) {
         lock(&self.overrides).clone()
     }
 
@@ -169,7 +179,7 @@ impl Shared {
             if !details.kind.is_empty() {
                 n.kind = details.kind;
             }
-            n.mailbox_depth = details.mailbox_depth;
+            n.queued = details.queued;
             n.children = details.children;
         }
         node
@@ -281,5 +291,45 @@ impl Row {
             hb: s.life.as_ref().map(|x| (x.id, x.hb.clone())),
             seen: Mutex::new(seen),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{Restart, Strategy};
+
+    #[test]
+    fn reloads_are_remembered_merged_per_child() {
+        let shared = Shared::default();
+        let s = Duration::from_secs(1);
+        shared.remember(
+            &Policy::new().strategy(Strategy::OneForAll),
+            &[(
+                "db".into(),
+                Policy::new().restart(Restart::Transient).heartbeat(s),
+            )],
+        );
+        shared.remember(
+            &Policy::new(),
+            &[
+                ("db".into(), Policy::new().heartbeat(2 * s)),
+                ("web".into(), Policy::new().restart(Restart::Temporary)),
+            ],
+        );
+        let (own, children) = shared.overrides();
+        assert_eq!(own.strategy, Some(Strategy::OneForAll), "kept");
+        assert_eq!(
+            children,
+            [
+                (
+                    "db".to_string(),
+                    Policy::new().restart(Restart::Transient).heartbeat(2 * s)
+                ),
+                ("web".to_string(), Policy::new().restart(Restart::Temporary)),
+            ]
+        );
     }
 }

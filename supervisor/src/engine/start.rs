@@ -46,7 +46,7 @@ impl Engine {
         }
         self.publish();
         if !self.superseded() {
-            self.shared.set_running(true);
+            self.go_live();
         }
         if let Some(mut n) = self.starting_up.take() {
             n.give();

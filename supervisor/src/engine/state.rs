@@ -115,8 +115,8 @@ impl Engine {
         }
         // What reloads changed holds for every life, not just the one that
         // was running then.
-        let overrides = e.shared.overrides();
-        e.apply_policies(&overrides);
+        let (own, children) = e.shared.overrides();
+        e.apply_policies(&own, &children);
         e
     }
 
