@@ -101,10 +101,11 @@ fn main() {
     for heartbeat in [None, Some(Duration::from_secs(1))] {
         let mut b = Butler::builder("sup");
         for i in 0..100 {
-            b = b.server(&format!("idle{i}"), || Idle);
-            if let Some(h) = heartbeat {
-                b = b.heartbeat(h);
-            }
+            let idle = b.server(&format!("idle{i}"), || Idle);
+            b = match heartbeat {
+                Some(h) => idle.heartbeat(h).into(),
+                None => idle.into(),
+            };
         }
         let app = b.start().expect("starts");
         let before = ticks_once_named("sup");

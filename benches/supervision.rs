@@ -149,7 +149,7 @@ fn start_stop_1000(c: &mut Criterion) {
         b.iter(|| {
             let mut builder = Butler::builder("bench").default_capacity(Capacity::Bounded(16));
             for i in 0..1000 {
-                builder = builder.server(&format!("idle{i}"), || Idle);
+                builder = builder.server(&format!("idle{i}"), || Idle).into();
             }
             let app = builder.start().expect("starts");
             app.shutdown();

@@ -9,10 +9,9 @@ use std::time::Duration;
 use crossbeam_channel::Receiver;
 use threadbutler_supervisor::signals::Signals;
 use threadbutler_supervisor::{
-    Backoff, BoxError, Event, EventBus, ExitReason, FnChild, Intensity, Life, Restart, Strategy,
+    BoxError, Event, EventBus, ExitReason, FnChild, Intensity, Life, Strategy,
 };
 
-use crate::Shutdown;
 use crate::app::{App, Running};
 use crate::config::Config;
 use crate::dead_letter::DeadLetter;
@@ -25,11 +24,12 @@ use crate::server::Server;
 
 use crate::butler::Butler;
 use crate::child_options::ChildOptions;
+use crate::child_scope::ChildScope;
 #[cfg(feature = "async")]
 use crate::declaration::async_server_maker;
 use crate::declaration::{Pending, Tree, pool_maker, server_maker};
 use crate::resolution::LoadedConfig;
-use crate::tree_builder::{SupervisorBuilder, tree_methods};
+use crate::tree_builder::{SupervisorBuilder, declare_methods, supervision_methods};
 
 /// Declares a supervised application; [`start`](ButlerBuilder::start) runs it.
 ///
@@ -81,11 +81,16 @@ pub struct ButlerBuilder {
 }
 
 impl ButlerBuilder {
-    fn tree_mut(&mut self) -> &mut Tree {
+    pub(crate) fn tree_mut(&mut self) -> &mut Tree {
         &mut self.tree
     }
 
-    tree_methods!();
+    pub(crate) fn scope(self) -> ChildScope<ButlerBuilder> {
+        ChildScope { builder: self }
+    }
+
+    declare_methods!(ButlerBuilder);
+    supervision_methods!();
 
     /// Handles OS signals by `signals` (none by default):
     /// `Signals::graceful()` drains on SIGTERM and SIGINT (a second one

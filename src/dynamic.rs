@@ -48,16 +48,16 @@ impl Butler {
     /// [`Error::UnknownServer`] if there is no such supervisor;
     /// [`Error::Config`] for a misused declaration; [`Error::Spawn`] if a
     /// name is taken or a child failed to start.
-    pub fn add_children(
+    pub fn add_children<R: Into<SupervisorBuilder>>(
         &self,
         supervisor: &str,
-        declare: impl FnOnce(SupervisorBuilder) -> SupervisorBuilder,
+        declare: impl FnOnce(SupervisorBuilder) -> R,
     ) -> Result<(), Error> {
         let sup = self.supervisor(supervisor)?;
         let blank = SupervisorBuilder {
             tree: Tree::new(supervisor),
         };
-        add_declared(&self.hub, &sup, declare(blank))
+        add_declared(&self.hub, &sup, declare(blank).into())
     }
 }
 
@@ -71,15 +71,15 @@ impl Hub {
     /// # Errors
     ///
     /// As [`Butler::add_children`].
-    pub fn add_children(
+    pub fn add_children<R: Into<SupervisorBuilder>>(
         &self,
-        declare: impl FnOnce(SupervisorBuilder) -> SupervisorBuilder,
+        declare: impl FnOnce(SupervisorBuilder) -> R,
     ) -> Result<(), Error> {
         let app = self.app(self.name())?;
         let blank = SupervisorBuilder {
             tree: Tree::new(self.name()),
         };
-        add_declared(self, &app.root.root(), declare(blank))
+        add_declared(self, &app.root.root(), declare(blank).into())
     }
 }
 

@@ -97,8 +97,11 @@ impl std::error::Error for SpawnError {
 /// # pub struct Main;
 /// # threadbutler::messages! { pub enum MainMsg for Main { Note } }
 ///
-/// // A misdeclared application does not start: `restart` of which child?
-/// let err = Butler::builder("app").restart(Restart::Transient).start().expect_err("no child");
+/// // A misdeclared application does not start: no restart fits in no time.
+/// let err = Butler::builder("app")
+///     .intensity(1, std::time::Duration::ZERO)
+///     .start()
+///     .expect_err("a zero period");
 /// assert!(matches!(err, Error::Config { .. }));
 /// assert_eq!(err.exit_code(), 78); // EX_CONFIG: a restart will not fix it
 ///

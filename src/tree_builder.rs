@@ -1,38 +1,39 @@
 //! The declaration methods every builder shares (`server`, `pool`,
-//! `supervisor`, `thread` and the per-child options), and
+//! `supervisor`, `thread`), the per-child options that follow a
+//! declaration on its [`ChildScope`], a supervisor's own settings, and
 //! [`SupervisorBuilder`], the builder of a nested supervisor.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use threadbutler_supervisor::{
-    Backoff, BoxError, ExitReason, FnChild, Intensity, Life, Restart, Strategy,
-};
+use threadbutler_supervisor::{BoxError, ExitReason, FnChild, Intensity, Life, Strategy};
 
-use crate::Shutdown;
 use crate::instance::{fallible, plain};
-use crate::mailbox::Capacity;
 use crate::server::Server;
 
 use crate::child_options::ChildOptions;
+use crate::child_scope::ChildScope;
 #[cfg(feature = "async")]
 use crate::declaration::async_server_maker;
 use crate::declaration::{Pending, Tree, pool_maker, server_maker};
 
-macro_rules! tree_methods {
-    () => {
+/// The declarations every builder and child scope shares (`server`,
+/// `pool`, `supervisor`, `thread`, ...): each returns the new child's
+/// [`ChildScope`], where the child's own options follow.
+macro_rules! declare_methods {
+    ($b:ty) => {
         /// Declares a server named `name`, built by `factory` on its thread
         /// at every (re)start. The options that follow (`restart`,
-        /// `heartbeat`, ...) apply to it.
-        pub fn server<S, F>(mut self, name: &str, factory: F) -> Self
+        /// `heartbeat`, ...) apply to it, and only to it.
+        pub fn server<S, F>(mut self, name: &str, factory: F) -> ChildScope<$b>
         where
             S: Server,
             F: Fn() -> S + Send + Sync + 'static,
         {
             self.tree_mut()
                 .push_server(name, server_maker(name, plain(factory)));
-            self
+            self.scope()
         }
 
         /// Declares a server like [`server`](Self::server), built by a
@@ -71,7 +72,7 @@ macro_rules! tree_methods {
         /// assert!(matches!(**reason, ExitReason::Failed { stage: Stage::Init, .. }));
         /// assert_eq!(reason.to_string(), "init failed: db.local:5432: connection refused");
         /// ```
-        pub fn try_server<S, E, F>(mut self, name: &str, factory: F) -> Self
+        pub fn try_server<S, E, F>(mut self, name: &str, factory: F) -> ChildScope<$b>
         where
             S: Server,
             E: Into<BoxError>,
@@ -79,7 +80,7 @@ macro_rules! tree_methods {
         {
             self.tree_mut()
                 .push_server(name, server_maker(name, fallible(factory)));
-            self
+            self.scope()
         }
 
         /// Declares a pool named `name`: `size` worker threads sharing one
@@ -88,14 +89,14 @@ macro_rules! tree_methods {
         /// (`restart`, `heartbeat`, `shutdown`, ...) apply to every worker;
         /// `capacity` to the shared mailbox. The config file's `pool_size`
         /// overrides `size`.
-        pub fn pool<S, F>(mut self, name: &str, size: usize, factory: F) -> Self
+        pub fn pool<S, F>(mut self, name: &str, size: usize, factory: F) -> ChildScope<$b>
         where
             S: Server,
             F: Fn() -> S + Send + Sync + 'static,
         {
             self.tree_mut()
                 .push_pool(name, size, pool_maker(name, plain(factory)));
-            self
+            self.scope()
         }
 
         /// Declares a pool like [`pool`](Self::pool), whose workers are
@@ -104,7 +105,7 @@ macro_rules! tree_methods {
         /// is a worker that failed to start: at `start` the pool, and so
         /// the application, does not start; on a worker's restart the
         /// pool's own intensity decides.
-        pub fn try_pool<S, E, F>(mut self, name: &str, size: usize, factory: F) -> Self
+        pub fn try_pool<S, E, F>(mut self, name: &str, size: usize, factory: F) -> ChildScope<$b>
         where
             S: Server,
             E: Into<BoxError>,
@@ -112,7 +113,7 @@ macro_rules! tree_methods {
         {
             self.tree_mut()
                 .push_pool(name, size, pool_maker(name, fallible(factory)));
-            self
+            self.scope()
         }
 
         /// Declares an async server (feature `async`): like
@@ -120,21 +121,21 @@ macro_rules! tree_methods {
         /// a current-thread tokio runtime on its thread. See
         /// [`crate::async_server`].
         #[cfg(feature = "async")]
-        pub fn async_server<S, F>(mut self, name: &str, factory: F) -> Self
+        pub fn async_server<S, F>(mut self, name: &str, factory: F) -> ChildScope<$b>
         where
             S: crate::async_server::AsyncServer,
             F: Fn() -> S + Send + Sync + 'static,
         {
             self.tree_mut()
                 .push_server(name, async_server_maker(name, plain(factory)));
-            self
+            self.scope()
         }
 
         /// Declares an async server (feature `async`) built by a factory
         /// that may refuse; see [`try_server`](Self::try_server) and
         /// [`async_server`](Self::async_server).
         #[cfg(feature = "async")]
-        pub fn try_async_server<S, E, F>(mut self, name: &str, factory: F) -> Self
+        pub fn try_async_server<S, E, F>(mut self, name: &str, factory: F) -> ChildScope<$b>
         where
             S: crate::async_server::AsyncServer,
             E: Into<BoxError>,
@@ -142,23 +143,24 @@ macro_rules! tree_methods {
         {
             self.tree_mut()
                 .push_server(name, async_server_maker(name, fallible(factory)));
-            self
+            self.scope()
         }
 
         /// Declares a nested supervisor; `build` declares its children and
         /// policies. Its parent treats its giving up as a child failure.
-        pub fn supervisor(
+        pub fn supervisor<R: Into<SupervisorBuilder>>(
             mut self,
             name: &str,
-            build: impl FnOnce(SupervisorBuilder) -> SupervisorBuilder,
-        ) -> Self {
-            let nested = build(SupervisorBuilder {
+            build: impl FnOnce(SupervisorBuilder) -> R,
+        ) -> ChildScope<$b> {
+            let nested: SupervisorBuilder = build(SupervisorBuilder {
                 tree: Tree::new(name),
-            });
+            })
+            .into();
             self.tree_mut()
                 .children
                 .push(Pending::Supervisor { tree: nested.tree });
-            self
+            self.scope()
         }
 
         /// Declares a plain thread as a child: `run` gets each life, must call
@@ -168,16 +170,24 @@ macro_rules! tree_methods {
             mut self,
             name: &str,
             run: impl Fn(Life) -> ExitReason + Send + Sync + 'static,
-        ) -> Self {
+        ) -> ChildScope<$b> {
             self.tree_mut().children.push(Pending::Thread {
                 name: name.to_owned(),
                 opts: ChildOptions::default(),
                 child: Arc::new(FnChild::new(run)),
             });
-            self
+            self.scope()
         }
+    };
+}
+pub(crate) use declare_methods;
 
-        /// The last declared child's restart type (default `Permanent`).
+/// The options of the child just declared (`restart`, `heartbeat`, ...):
+/// on a [`ChildScope`] only, so that they cannot be read as a
+/// supervisor's.
+macro_rules! child_option_methods {
+    () => {
+        /// The child's restart type (default `Permanent`).
         pub fn restart(mut self, restart: Restart) -> Self {
             if let Some(c) = self.tree_mut().last("restart") {
                 c.policy().restart = Some(restart);
@@ -185,7 +195,7 @@ macro_rules! tree_methods {
             self
         }
 
-        /// The last declared child's shutdown mode (default `Drain(5s)`).
+        /// The child's shutdown mode (default `Drain(5s)`).
         pub fn shutdown(mut self, shutdown: Shutdown) -> Self {
             if let Some(c) = self.tree_mut().last("shutdown") {
                 c.policy().shutdown = Some(shutdown);
@@ -193,7 +203,7 @@ macro_rules! tree_methods {
             self
         }
 
-        /// The last declared child's heartbeat timeout: busy this long
+        /// The child's heartbeat timeout: busy this long
         /// without progress (a finished message or `ctx.beat()`) is a
         /// `HeartbeatMissed` failure.
         pub fn heartbeat(mut self, timeout: Duration) -> Self {
@@ -203,7 +213,7 @@ macro_rules! tree_methods {
             self
         }
 
-        /// The last declared child's backoff between restarts.
+        /// The child's backoff between restarts.
         pub fn backoff(mut self, backoff: Backoff) -> Self {
             if let Some(c) = self.tree_mut().last("backoff") {
                 c.policy().backoff = Some(backoff);
@@ -211,7 +221,7 @@ macro_rules! tree_methods {
             self
         }
 
-        /// The last declared server's (or pool's) mailbox capacity.
+        /// The server's (or pool's) mailbox capacity.
         pub fn capacity(mut self, capacity: Capacity) -> Self {
             if let Some(o) = self.tree_mut().last_mailbox("capacity") {
                 o.capacity = Some(capacity);
@@ -219,7 +229,7 @@ macro_rules! tree_methods {
             self
         }
 
-        /// The last declared pool's restart intensity: more worker restarts
+        /// The pool's restart intensity: more worker restarts
         /// than `max_restarts` within `period` make the pool give up, which
         /// its supervisor handles like any child failure (default 3 within
         /// 5 s, as for any supervisor). The config file's `intensity` key in
@@ -241,7 +251,7 @@ macro_rules! tree_methods {
             self
         }
 
-        /// A wake callback on the last declared server's (or pool's)
+        /// A wake callback on the server's (or pool's)
         /// mailbox, run after each accepted send.
         pub fn on_wake(mut self, wake: impl Fn() + Send + Sync + 'static) -> Self {
             if let Some(o) = self.tree_mut().last_mailbox("on_wake") {
@@ -250,7 +260,7 @@ macro_rules! tree_methods {
             self
         }
 
-        /// The last declared child's thread stack size in bytes.
+        /// The child's thread stack size in bytes.
         pub fn stack_size(mut self, bytes: usize) -> Self {
             if let Some(c) = self.tree_mut().last("stack_size") {
                 c.policy().stack_size = Some(bytes);
@@ -258,7 +268,7 @@ macro_rules! tree_methods {
             self
         }
 
-        /// Give the last declared child a new thread at every restart (fresh
+        /// Give the child a new thread at every restart (fresh
         /// thread-locals). By default a restart after a caught failure reuses
         /// its thread, and thread-locals persist across that restart.
         pub fn fresh_thread_on_restart(mut self, fresh: bool) -> Self {
@@ -268,14 +278,21 @@ macro_rules! tree_methods {
             self
         }
 
-        /// How long the last declared child may take to start (default 5 s).
+        /// How long the child may take to start (default 5 s).
         pub fn start_timeout(mut self, timeout: Duration) -> Self {
             if let Some(c) = self.tree_mut().last("start_timeout") {
                 c.policy().start_timeout = Some(timeout);
             }
             self
         }
+    };
+}
+pub(crate) use child_option_methods;
 
+/// A supervisor's own settings: on the builders only, never on a
+/// [`ChildScope`], so that they cannot be mistaken for a child's.
+macro_rules! supervision_methods {
+    () => {
         /// This supervisor's restart strategy (default `OneForOne`).
         pub fn strategy(mut self, strategy: Strategy) -> Self {
             self.tree_mut().policy.strategy = Some(strategy);
@@ -300,7 +317,7 @@ macro_rules! tree_methods {
         }
     };
 }
-pub(crate) use tree_methods;
+pub(crate) use supervision_methods;
 
 /// Declares a nested supervisor; see [`ButlerBuilder::supervisor`](crate::ButlerBuilder::supervisor).
 ///
@@ -343,11 +360,22 @@ pub struct SupervisorBuilder {
 }
 
 impl SupervisorBuilder {
-    fn tree_mut(&mut self) -> &mut Tree {
+    pub(crate) fn tree_mut(&mut self) -> &mut Tree {
         &mut self.tree
     }
 
-    tree_methods!();
+    fn scope(self) -> ChildScope<SupervisorBuilder> {
+        ChildScope { builder: self }
+    }
+
+    declare_methods!(SupervisorBuilder);
+    supervision_methods!();
+}
+
+impl From<ChildScope<SupervisorBuilder>> for SupervisorBuilder {
+    fn from(scope: ChildScope<SupervisorBuilder>) -> Self {
+        scope.builder
+    }
 }
 
 impl fmt::Debug for SupervisorBuilder {

@@ -93,8 +93,12 @@ fn run(
     // The demo sees its hung job in 0.3-0.45 s and gives up on it 0.3 s later.
     let quick = demo && config.is_none();
     let heartbeat = Duration::from_millis(if quick { 300 } else { 2000 });
+    if quick {
+        // The root supervisor's own setting: before its first child.
+        builder = builder.abandon_after(Duration::from_millis(300));
+    }
     // Code defaults; the config file overrides any of them by name (or path).
-    let mut builder = builder
+    let builder = builder
         .on_dead_letter({
             let (ledger, results) = (ledger.clone(), results_slot.clone());
             move |dead| dead_letter(dead, &ledger, &results)
@@ -125,9 +129,6 @@ fn run(
             move || Intake::new(socket.clone(), ledger.clone())
         })
         .shutdown_deadline(Duration::from_secs(60));
-    if quick {
-        builder = builder.abandon_after(Duration::from_millis(300));
-    }
     let app = Arc::new(builder.start()?);
     let results = app
         .hub()

@@ -103,7 +103,7 @@ fn a_taken_name_or_a_misused_declaration_is_refused_before_anything_starts() {
         matches!(taken, Err(Error::Spawn(SpawnError::NameTaken { .. }))),
         "{taken:?}"
     );
-    let misused = app.add_children("app", |more| more.restart(Restart::Temporary));
+    let misused = app.add_children("app", |more| more.pool("empty", 0, || Store));
     assert!(matches!(misused, Err(Error::Config { .. })), "{misused:?}");
     assert_eq!(app.status().children.len(), 1);
     app.shutdown();

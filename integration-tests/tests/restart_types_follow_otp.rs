@@ -12,9 +12,9 @@ use threadbutler::prelude::*;
 fn restarted_after(restart: Restart, how: &str) -> bool {
     let cfg = ProbeConfig::default();
     let app = Butler::builder("app")
+        .intensity(10, Duration::from_secs(60))
         .server("p", Probe::factory(cfg.clone()))
         .restart(restart)
-        .intensity(10, Duration::from_secs(60))
         .start()
         .expect("starts");
     let mut events = EventLog::new(app.subscribe());

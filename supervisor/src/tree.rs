@@ -236,19 +236,31 @@ impl SupervisorRef {
     pub fn remove_child(&self, name: &str) -> Option<RemoveReport> {
         let (tx, rx) = bounded(1);
         let name = name.to_owned();
-        self.send_if_running(Control::Remove { name, reply: tx })
-            .ok()?;
+        self.send_if_running(Control::Remove {
+            name,
+            reply: tx,
+            begun: None,
+        })
+        .ok()?;
         rx.recv().ok().flatten()
     }
 
-    /// Like [`remove_child`](Self::remove_child), without waiting: the
-    /// child is stopped for good and removed in its turn. False if the
-    /// supervisor is not running.
+    /// Like [`remove_child`](Self::remove_child), without waiting for the
+    /// end: returns once the stop has begun (the child refuses new work and
+    /// was asked to stop, by its shutdown mode), and the child is removed
+    /// when it ended. False if the supervisor is not running or has no such
+    /// child.
     pub fn begin_remove(&self, name: &str) -> bool {
         let (tx, _answer_unwanted) = bounded(1);
+        let (begun_tx, begun) = bounded(1);
         let name = name.to_owned();
-        self.send_if_running(Control::Remove { name, reply: tx })
-            .is_ok()
+        let request = Control::Remove {
+            name,
+            reply: tx,
+            begun: Some(begun_tx),
+        };
+        // The loop begins a stop at once (it never waits on a child).
+        self.send_if_running(request).is_ok() && begun.recv().is_ok()
     }
 
     /// Stops the child `name` at once and keeps its spec (OTP's

@@ -36,7 +36,7 @@ impl Engine {
             } => {
                 let _ = reply.send(self.reconfigure(&own, &children));
             }
-            Control::Remove { name, reply } => match self.find(&name) {
+            Control::Remove { name, reply, begun } => match self.find(&name) {
                 Some(i) => {
                     if let Some(w) = self.slots[i].waiter.take() {
                         w.answer(&name, Err(ExitReason::Shutdown));
@@ -44,6 +44,9 @@ impl Engine {
                     self.slots[i].resume = None;
                     self.slots[i].given_up = 0;
                     self.begin_stop(i, StopIntent::Final, Then::Remove(reply), None);
+                    if let Some(b) = begun {
+                        let _ = b.send(());
+                    }
                 }
                 None => {
                     let _ = reply.send(None);

@@ -17,6 +17,9 @@ pub(crate) enum Control {
     Remove {
         name: String,
         reply: Sender<Option<RemoveReport>>,
+        /// Told once the stop has begun (the mailbox closed, the life asked
+        /// to stop), for a caller that does not wait for the end.
+        begun: Option<Sender<()>>,
     },
     Terminate {
         name: String,
