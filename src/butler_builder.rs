@@ -27,7 +27,7 @@ use crate::child_options::ChildOptions;
 use crate::child_scope::ChildScope;
 #[cfg(feature = "async")]
 use crate::declaration::async_server_maker;
-use crate::declaration::{Pending, Tree, pool_maker, server_maker};
+use crate::declaration::{ChildDeclaration, SupervisorDeclaration, pool_maker, server_maker};
 use crate::resolution::LoadedConfig;
 use crate::tree_builder::{SupervisorBuilder, declare_methods, supervision_methods};
 
@@ -68,7 +68,7 @@ use crate::tree_builder::{SupervisorBuilder, declare_methods, supervision_method
 /// ```
 #[must_use]
 pub struct ButlerBuilder {
-    tree: Tree,
+    tree: SupervisorDeclaration,
     hub: HubBuilder,
     config: Option<LoadedConfig>,
     signals: Signals,
@@ -81,7 +81,7 @@ pub struct ButlerBuilder {
 }
 
 impl ButlerBuilder {
-    pub(crate) fn tree_mut(&mut self) -> &mut Tree {
+    pub(crate) fn tree_mut(&mut self) -> &mut SupervisorDeclaration {
         &mut self.tree
     }
 
@@ -320,7 +320,7 @@ impl Butler {
     /// Declares an application named `name` (the root supervisor's name).
     pub fn builder(name: &str) -> ButlerBuilder {
         ButlerBuilder {
-            tree: Tree::new(name),
+            tree: SupervisorDeclaration::new(name),
             hub: Hub::builder(name),
             config: None,
             signals: Signals::none(),

@@ -12,13 +12,12 @@ use crate::hub::Hub;
 use crate::instance::Factory;
 #[cfg(feature = "async")]
 use crate::mailbox::WakeFn;
-use crate::pool::PoolPolicy;
 use crate::server::Server;
 use crate::server_child::ServerChild;
 
 use crate::child_options::ChildOptions;
 use crate::reload::Reloader;
-use crate::resolution::{Declared, DeclaredTree, Kind, LoadedConfig, Setting, resolve};
+use crate::resolution::{DeclaredPath, DeclaredPaths, Kind, LoadedConfig, Setting, resolve};
 
 pub(crate) type MakeServer =
     Box<dyn FnOnce(&Hub, &ChildOptions) -> Result<Arc<dyn Child>, SpawnError>>;
@@ -26,9 +25,9 @@ pub(crate) type MakeServer =
 /// A pool's maker: the hub, the per-worker options, the size, and the
 /// pool supervisor's policies.
 pub(crate) type MakePool =
-    Box<dyn FnOnce(&Hub, &ChildOptions, usize, PoolPolicy) -> Result<Arc<dyn Child>, SpawnError>>;
+    Box<dyn FnOnce(&Hub, &ChildOptions, usize, &Policy) -> Result<Arc<dyn Child>, SpawnError>>;
 
-pub(crate) enum Pending {
+pub(crate) enum ChildDeclaration {
     Server {
         name: String,
         opts: ChildOptions,
@@ -42,7 +41,7 @@ pub(crate) enum Pending {
     },
     /// A nested supervisor: its tree's policy is also its policy as a
     /// child of its parent.
-    Supervisor { tree: Tree },
+    Supervisor { tree: SupervisorDeclaration },
     Thread {
         name: String,
         opts: ChildOptions,
@@ -50,31 +49,33 @@ pub(crate) enum Pending {
     },
 }
 
-impl Pending {
+impl ChildDeclaration {
     fn name(&self) -> &str {
         match self {
-            Pending::Server { name, .. }
-            | Pending::Pool { name, .. }
-            | Pending::Thread { name, .. } => name,
-            Pending::Supervisor { tree } => &tree.name,
+            ChildDeclaration::Server { name, .. }
+            | ChildDeclaration::Pool { name, .. }
+            | ChildDeclaration::Thread { name, .. } => name,
+            ChildDeclaration::Supervisor { tree } => &tree.name,
         }
     }
 
     /// Its policy, as the builder's option methods and the file set it.
     pub(crate) fn policy(&mut self) -> &mut Policy {
         match self {
-            Pending::Server { opts, .. }
-            | Pending::Pool { opts, .. }
-            | Pending::Thread { opts, .. } => &mut opts.policy,
-            Pending::Supervisor { tree } => &mut tree.policy,
+            ChildDeclaration::Server { opts, .. }
+            | ChildDeclaration::Pool { opts, .. }
+            | ChildDeclaration::Thread { opts, .. } => &mut opts.policy,
+            ChildDeclaration::Supervisor { tree } => &mut tree.policy,
         }
     }
 
     /// Its options, if it has a mailbox (a server or a pool).
     pub(crate) fn mailbox(&mut self) -> Option<&mut ChildOptions> {
         match self {
-            Pending::Server { opts, .. } | Pending::Pool { opts, .. } => Some(opts),
-            Pending::Supervisor { .. } | Pending::Thread { .. } => None,
+            ChildDeclaration::Server { opts, .. } | ChildDeclaration::Pool { opts, .. } => {
+                Some(opts)
+            }
+            ChildDeclaration::Supervisor { .. } | ChildDeclaration::Thread { .. } => None,
         }
     }
 
@@ -86,25 +87,25 @@ impl Pending {
         {
             o.capacity = Some(c);
         }
-        if let (Some(n), Pending::Pool { size, .. }) = (setting.pool_size, self) {
+        if let (Some(n), ChildDeclaration::Pool { size, .. }) = (setting.pool_size, self) {
             *size = n;
         }
     }
 }
 
 /// A supervisor's declaration: its policy and children.
-pub(crate) struct Tree {
+pub(crate) struct SupervisorDeclaration {
     pub(crate) name: String,
     /// Its own policies (strategy, intensity, abandon grace) and, for a
     /// nested supervisor, its policies as a child.
     pub(crate) policy: Policy,
-    pub(crate) children: Vec<Pending>,
+    pub(crate) children: Vec<ChildDeclaration>,
     pub(crate) errors: Vec<String>,
 }
 
-impl Tree {
+impl SupervisorDeclaration {
     pub(crate) fn new(name: &str) -> Self {
-        Tree {
+        SupervisorDeclaration {
             name: name.to_owned(),
             policy: Policy::default(),
             children: Vec::new(),
@@ -113,7 +114,7 @@ impl Tree {
     }
 
     pub(crate) fn push_server(&mut self, name: &str, make: MakeServer) {
-        self.children.push(Pending::Server {
+        self.children.push(ChildDeclaration::Server {
             name: name.to_owned(),
             opts: ChildOptions::default(),
             make,
@@ -125,7 +126,7 @@ impl Tree {
             self.errors
                 .push(format!("pool {name}: the size must be at least 1"));
         }
-        self.children.push(Pending::Pool {
+        self.children.push(ChildDeclaration::Pool {
             name: name.to_owned(),
             size,
             opts: ChildOptions::default(),
@@ -135,7 +136,7 @@ impl Tree {
 
     /// The last declared child, for an option method named `what`; a
     /// builder error if there is none.
-    pub(crate) fn last(&mut self, what: &str) -> Option<&mut Pending> {
+    pub(crate) fn last(&mut self, what: &str) -> Option<&mut ChildDeclaration> {
         if self.children.is_empty() {
             self.errors.push(format!(
                 "supervisor {}: {what}() must follow a server, supervisor or thread",
@@ -155,21 +156,21 @@ impl Tree {
                 "supervisor {name}: {what}() applies to servers and pools only"
             ));
         }
-        self.children.last_mut().and_then(Pending::mailbox)
+        self.children.last_mut().and_then(ChildDeclaration::mailbox)
     }
 
     pub(crate) fn errors(&self, out: &mut Vec<String>) {
         out.extend(self.errors.iter().cloned());
         for c in &self.children {
-            if let Pending::Supervisor { tree } = c {
+            if let ChildDeclaration::Supervisor { tree } = c {
                 tree.errors(out);
             }
         }
     }
 
     /// The index of what is declared: every child's path and kind.
-    pub(crate) fn declared(&self) -> DeclaredTree {
-        let mut index = DeclaredTree {
+    pub(crate) fn declared(&self) -> DeclaredPaths {
+        let mut index = DeclaredPaths {
             root: self.name.clone(),
             children: Vec::new(),
         };
@@ -177,37 +178,37 @@ impl Tree {
         index
     }
 
-    fn index(&self, prefix: &str, out: &mut Vec<Declared>) {
+    fn index(&self, prefix: &str, out: &mut Vec<DeclaredPath>) {
         for c in &self.children {
             let path = match prefix {
                 "" => c.name().to_owned(),
                 p => format!("{p}/{}", c.name()),
             };
             let (kind, capacity) = match c {
-                Pending::Server { opts, .. } => (Kind::Server, opts.capacity),
-                Pending::Pool { size, opts, .. } => (
+                ChildDeclaration::Server { opts, .. } => (Kind::Server, opts.capacity),
+                ChildDeclaration::Pool { size, opts, .. } => (
                     Kind::Pool {
                         size: *size,
                         grace: opts.policy.abandon_after.or(self.policy.abandon_after),
                     },
                     opts.capacity,
                 ),
-                Pending::Supervisor { .. } => (Kind::Supervisor, None),
-                Pending::Thread { .. } => (Kind::Thread, None),
+                ChildDeclaration::Supervisor { .. } => (Kind::Supervisor, None),
+                ChildDeclaration::Thread { .. } => (Kind::Thread, None),
             };
-            out.push(Declared {
+            out.push(DeclaredPath {
                 path: path.clone(),
                 kind,
                 capacity,
             });
-            if let Pending::Supervisor { tree } = c {
+            if let ChildDeclaration::Supervisor { tree } = c {
                 tree.index(&path, out);
             }
         }
     }
 
     /// The declared child at `path` (below this supervisor).
-    fn child_mut(&mut self, path: &str) -> Option<&mut Pending> {
+    fn child_mut(&mut self, path: &str) -> Option<&mut ChildDeclaration> {
         let (first, rest) = match path.split_once('/') {
             Some((f, r)) => (f, Some(r)),
             None => (path, None),
@@ -215,7 +216,7 @@ impl Tree {
         let child = self.children.iter_mut().find(|c| c.name() == first)?;
         match (rest, child) {
             (None, child) => Some(child),
-            (Some(rest), Pending::Supervisor { tree }) => tree.child_mut(rest),
+            (Some(rest), ChildDeclaration::Supervisor { tree }) => tree.child_mut(rest),
             (Some(_), _) => None,
         }
     }
@@ -246,15 +247,15 @@ impl Tree {
         let mut spec = SupervisorSpec::new(self.name).with_policy(&self.policy);
         for c in self.children {
             let child = match c {
-                Pending::Server { name, opts, make } => {
+                ChildDeclaration::Server { name, opts, make } => {
                     let child = make(hub, &opts)?;
                     opts.apply(ChildSpec::from_arc(name, child))
                 }
-                Pending::Supervisor { tree } => {
+                ChildDeclaration::Supervisor { tree } => {
                     let policy = tree.policy;
                     ChildSpec::supervisor(tree.build(hub)?).with_policy(&policy)
                 }
-                Pending::Pool {
+                ChildDeclaration::Pool {
                     name,
                     size,
                     opts,
@@ -263,11 +264,12 @@ impl Tree {
                     // The per-worker options went to the workers; the pool
                     // itself drains as long as its workers may need.
                     let grace = opts.policy.abandon_after.or(grace);
-                    let policy = PoolPolicy {
-                        intensity: opts.policy.intensity.unwrap_or_default(),
-                        abandon_after: grace,
-                    };
-                    let child = make(hub, &opts, size, policy)?;
+                    // The pool's own supervisor: its intensity and grace
+                    // (its strategy is always OneForOne).
+                    let mut own = Policy::default();
+                    own.intensity = opts.policy.intensity;
+                    own.abandon_after = grace;
+                    let child = make(hub, &opts, size, &own)?;
                     let pool = ChildSpec::from_arc(name, child);
                     pool.shutdown(crate::pool::pool_shutdown(
                         size,
@@ -275,7 +277,7 @@ impl Tree {
                         grace,
                     ))
                 }
-                Pending::Thread { name, opts, child } => {
+                ChildDeclaration::Thread { name, opts, child } => {
                     opts.apply(ChildSpec::from_arc(name, child))
                 }
             };
@@ -288,7 +290,7 @@ impl Tree {
 pub(crate) fn pool_maker<S: Server>(name: &str, factory: Factory<S>) -> MakePool {
     let name: Arc<str> = Arc::from(name);
     Box::new(
-        move |hub: &Hub, opts: &ChildOptions, size: usize, policy: PoolPolicy| {
+        move |hub: &Hub, opts: &ChildOptions, size: usize, policy: &Policy| {
             let core = hub.register::<S>(&name, opts.capacity, opts.wake.clone())?;
             let worker_opts = opts.clone();
             let pool = crate::pool::PoolChild::new::<S>(

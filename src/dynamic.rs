@@ -5,7 +5,7 @@
 use threadbutler_supervisor::{ExitReason, SupervisorRef};
 
 use crate::butler::Butler;
-use crate::declaration::{Pending, Tree};
+use crate::declaration::{ChildDeclaration, SupervisorDeclaration};
 use crate::error::{Error, SpawnError};
 use crate::hub::Hub;
 use crate::tree_builder::SupervisorBuilder;
@@ -55,7 +55,7 @@ impl Butler {
     ) -> Result<(), Error> {
         let sup = self.supervisor(supervisor)?;
         let blank = SupervisorBuilder {
-            tree: Tree::new(supervisor),
+            tree: SupervisorDeclaration::new(supervisor),
         };
         add_declared(&self.hub, &sup, declare(blank).into())
     }
@@ -77,7 +77,7 @@ impl Hub {
     ) -> Result<(), Error> {
         let app = self.app(self.name())?;
         let blank = SupervisorBuilder {
-            tree: Tree::new(self.name()),
+            tree: SupervisorDeclaration::new(self.name()),
         };
         add_declared(self, &app.root.root(), declare(blank).into())
     }
@@ -97,10 +97,10 @@ fn add_declared(hub: &Hub, sup: &SupervisorRef, declared: SupervisorBuilder) -> 
     let existing = sup.which_children();
     for child in &tree.children {
         let name = match child {
-            Pending::Server { name, .. }
-            | Pending::Pool { name, .. }
-            | Pending::Thread { name, .. } => name.clone(),
-            Pending::Supervisor { tree, .. } => tree.name.clone(),
+            ChildDeclaration::Server { name, .. }
+            | ChildDeclaration::Pool { name, .. }
+            | ChildDeclaration::Thread { name, .. } => name.clone(),
+            ChildDeclaration::Supervisor { tree, .. } => tree.name.clone(),
         };
         if existing.iter().any(|c| c.name == name) {
             return Err(SpawnError::NameTaken { name }.into());

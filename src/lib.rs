@@ -115,6 +115,7 @@ pub mod async_request;
 pub mod async_server;
 mod butler;
 mod butler_builder;
+mod butler_scope;
 mod child_options;
 mod child_scope;
 mod client;

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use threadbutler_supervisor::{
-    Child, ChildDetails, ChildSpec, ExitReason, Intensity, Life, StopMode, SupervisorChild,
+    Child, ChildDetails, ChildSpec, ExitReason, Life, Policy, StopMode, SupervisorChild,
     SupervisorSpec,
 };
 
@@ -89,15 +89,6 @@ pub(crate) fn pool_shutdown(
     crate::Shutdown::Drain(each.saturating_mul(size).saturating_add(grace))
 }
 
-/// The policies of a pool's own supervisor.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PoolPolicy {
-    /// Worker restarts allowed per period before the pool gives up.
-    pub(crate) intensity: Intensity,
-    /// The enclosing supervisor's abandon grace, when it set one.
-    pub(crate) abandon_after: Option<Duration>,
-}
-
 impl<M: crate::Message> PoolChild<M> {
     /// A pool of `size` workers of server `S` named `name`, on `core`;
     /// `worker` applies the per-worker options (restart, heartbeat, ...).
@@ -107,13 +98,11 @@ impl<M: crate::Message> PoolChild<M> {
         hub: &Hub,
         core: Arc<MailboxCore<M>>,
         factory: Factory<S>,
-        policy: PoolPolicy,
+        policy: &Policy,
         worker: impl Fn(ChildSpec) -> ChildSpec,
     ) -> Self {
-        let mut spec = SupervisorSpec::new(name).intensity(policy.intensity);
-        if let Some(grace) = policy.abandon_after {
-            spec = spec.abandon_after(grace);
-        }
+        // The pool's own supervisor's policy: its intensity and grace.
+        let mut spec = SupervisorSpec::new(name).with_policy(policy);
         for i in 0..size {
             let w = PoolWorker::<S> {
                 server: ServerChild::new(

@@ -14,14 +14,14 @@ use std::path::PathBuf;
 
 use threadbutler_supervisor::{Policy, Supervisor};
 
-use crate::resolution::{DeclaredTree, Kind, LoadedConfig, Resolved, resolve};
+use crate::resolution::{DeclaredPaths, Kind, LoadedConfig, Resolved, resolve};
 
 /// What a reload needs: the file, and the declared tree it names children
 /// of.
 #[derive(Debug)]
 pub(crate) struct Reloader {
     path: PathBuf,
-    declared: DeclaredTree,
+    declared: DeclaredPaths,
 }
 
 /// The policies for one supervisor: its own and its children's, by name.
@@ -40,7 +40,7 @@ fn ask(requests: &mut Vec<(String, Request)>, path: String) -> &mut Request {
 }
 
 impl Reloader {
-    pub(crate) fn new(path: PathBuf, declared: DeclaredTree) -> Self {
+    pub(crate) fn new(path: PathBuf, declared: DeclaredPaths) -> Self {
         Reloader { path, declared }
     }
 

@@ -2,7 +2,7 @@
 //! sets applies to that kind of child: the one resolution a start and a
 //! reload both go through.
 //!
-//! The builder's declaration is indexed as a [`DeclaredTree`] (the path and
+//! The builder's declaration is indexed as a [`DeclaredPaths`] (the path and
 //! kind of every declared child), kept after the start. A file is resolved
 //! against it completely or not at all: [`resolve`] returns every table's
 //! [`Setting`], or the first error in the file, with its line. At a start
@@ -34,7 +34,7 @@ pub(crate) enum Kind {
 
 /// One declared child.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Declared {
+pub(crate) struct DeclaredPath {
     /// Its path below the root supervisor: `"db/reader"`.
     pub(crate) path: String,
     pub(crate) kind: Kind,
@@ -42,7 +42,7 @@ pub(crate) struct Declared {
     pub(crate) capacity: Option<Capacity>,
 }
 
-impl Declared {
+impl DeclaredPath {
     pub(crate) fn name(&self) -> &str {
         self.path.rsplit('/').next().unwrap_or(&self.path)
     }
@@ -51,12 +51,12 @@ impl Declared {
 /// The declared tree, indexed: its root's name and every declared child, in
 /// declaration order (a nested supervisor's children right after it).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct DeclaredTree {
+pub(crate) struct DeclaredPaths {
     pub(crate) root: String,
-    pub(crate) children: Vec<Declared>,
+    pub(crate) children: Vec<DeclaredPath>,
 }
 
-impl DeclaredTree {
+impl DeclaredPaths {
     /// The path in the running tree of `path` (below the root; `""` is the
     /// root itself).
     pub(crate) fn full_path(&self, path: &str) -> String {
@@ -73,7 +73,7 @@ impl DeclaredTree {
     /// # Errors
     ///
     /// What is wrong with `key`: no such child, or several.
-    fn find(&self, key: &str) -> Result<&Declared, String> {
+    fn find(&self, key: &str) -> Result<&DeclaredPath, String> {
         if key.contains('/') {
             return self.children.iter().find(|d| d.path == key).ok_or_else(|| {
                 format!(
@@ -82,7 +82,7 @@ impl DeclaredTree {
                 )
             });
         }
-        let found: Vec<&Declared> = self.children.iter().filter(|d| d.name() == key).collect();
+        let found: Vec<&DeclaredPath> = self.children.iter().filter(|d| d.name() == key).collect();
         match found[..] {
             [one] => Ok(one),
             [] => Err("no server, pool, supervisor or thread of that name is declared".into()),
@@ -152,7 +152,10 @@ pub(crate) struct Resolved {
 /// child, or several, or one another table named already; a key that does
 /// not apply to the kind of child named; a child's policy in
 /// `[supervisor]`.
-pub(crate) fn resolve(loaded: &LoadedConfig, tree: &DeclaredTree) -> Result<Resolved, ConfigError> {
+pub(crate) fn resolve(
+    loaded: &LoadedConfig,
+    tree: &DeclaredPaths,
+) -> Result<Resolved, ConfigError> {
     let config = &loaded.config;
     let error = |line: Option<usize>, key: String, message: String| ConfigError {
         file: loaded.path.clone(),
@@ -267,8 +270,8 @@ fn misfit(
 mod tests {
     use super::*;
 
-    fn tree() -> DeclaredTree {
-        let d = |path: &str, kind| Declared {
+    fn tree() -> DeclaredPaths {
+        let d = |path: &str, kind| DeclaredPath {
             path: path.into(),
             kind,
             capacity: None,
@@ -277,7 +280,7 @@ mod tests {
             size: 4,
             grace: None,
         };
-        DeclaredTree {
+        DeclaredPaths {
             root: "app".into(),
             children: vec![
                 d("web", Kind::Server),

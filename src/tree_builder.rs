@@ -7,16 +7,20 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use threadbutler_supervisor::{BoxError, ExitReason, FnChild, Intensity, Life, Strategy};
+use threadbutler_supervisor::{
+    Backoff, BoxError, ExitReason, FnChild, Intensity, Life, Restart, Strategy,
+};
 
+use crate::Shutdown;
 use crate::instance::{fallible, plain};
+use crate::mailbox::Capacity;
 use crate::server::Server;
 
 use crate::child_options::ChildOptions;
 use crate::child_scope::ChildScope;
 #[cfg(feature = "async")]
 use crate::declaration::async_server_maker;
-use crate::declaration::{Pending, Tree, pool_maker, server_maker};
+use crate::declaration::{ChildDeclaration, SupervisorDeclaration, pool_maker, server_maker};
 
 /// The declarations every builder and child scope shares (`server`,
 /// `pool`, `supervisor`, `thread`, ...): each returns the new child's
@@ -154,12 +158,12 @@ macro_rules! declare_methods {
             build: impl FnOnce(SupervisorBuilder) -> R,
         ) -> ChildScope<$b> {
             let nested: SupervisorBuilder = build(SupervisorBuilder {
-                tree: Tree::new(name),
+                tree: SupervisorDeclaration::new(name),
             })
             .into();
             self.tree_mut()
                 .children
-                .push(Pending::Supervisor { tree: nested.tree });
+                .push(ChildDeclaration::Supervisor { tree: nested.tree });
             self.scope()
         }
 
@@ -171,7 +175,7 @@ macro_rules! declare_methods {
             name: &str,
             run: impl Fn(Life) -> ExitReason + Send + Sync + 'static,
         ) -> ChildScope<$b> {
-            self.tree_mut().children.push(Pending::Thread {
+            self.tree_mut().children.push(ChildDeclaration::Thread {
                 name: name.to_owned(),
                 opts: ChildOptions::default(),
                 child: Arc::new(FnChild::new(run)),
@@ -237,7 +241,7 @@ macro_rules! child_option_methods {
         pub fn pool_intensity(mut self, max_restarts: u32, period: Duration) -> Self {
             let t = self.tree_mut();
             match t.children.last_mut() {
-                Some(Pending::Pool { opts, .. }) => {
+                Some(ChildDeclaration::Pool { opts, .. }) => {
                     opts.policy.intensity = Some(Intensity {
                         max_restarts,
                         period,
@@ -356,11 +360,11 @@ pub(crate) use supervision_methods;
 /// ```
 #[must_use]
 pub struct SupervisorBuilder {
-    pub(crate) tree: Tree,
+    pub(crate) tree: SupervisorDeclaration,
 }
 
 impl SupervisorBuilder {
-    pub(crate) fn tree_mut(&mut self) -> &mut Tree {
+    pub(crate) fn tree_mut(&mut self) -> &mut SupervisorDeclaration {
         &mut self.tree
     }
 
@@ -384,4 +388,17 @@ impl fmt::Debug for SupervisorBuilder {
             .field("name", &self.tree.name)
             .finish_non_exhaustive()
     }
+}
+
+impl ChildScope<SupervisorBuilder> {
+    fn tree_mut(&mut self) -> &mut SupervisorDeclaration {
+        self.builder.tree_mut()
+    }
+
+    fn scope(self) -> Self {
+        self
+    }
+
+    declare_methods!(SupervisorBuilder);
+    child_option_methods!();
 }

@@ -67,6 +67,7 @@ pub mod signals;
 mod spec;
 mod status;
 mod stop;
+mod supervisor_ref;
 mod tree;
 mod worker;
 
@@ -86,4 +87,5 @@ pub use shutdown::Shutdown;
 pub use spec::{ChildSpec, SupervisorSpec};
 pub use status::{ChildState, StatusNode};
 pub use stop::{StopIntent, StopMode, StopSignal};
-pub use tree::{AddChildError, Supervisor, SupervisorChild, SupervisorRef};
+pub use supervisor_ref::{AddChildError, SupervisorRef};
+pub use tree::{Supervisor, SupervisorChild};
