@@ -169,7 +169,9 @@ impl Engine {
                     }
                 }
                 _ => {
-                    if intent == StopIntent::Final && self.owes_drain(i) {
+                    // A shutdown drains a stopped child's queue with a new
+                    // life; a supervisor that gives up starts nothing more.
+                    if intent == StopIntent::Final && final_ && self.owes_drain(i) {
                         self.start_to_drain(i);
                         if let Some(c) = self.closing.as_mut() {
                             c.current = Some(k);
