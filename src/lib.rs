@@ -109,6 +109,7 @@
 )]
 
 mod address;
+mod answer_cell;
 pub mod async_request;
 #[cfg(feature = "async")]
 pub mod async_server;
