@@ -59,10 +59,12 @@ use tokio::sync::Notify;
 use tokio::task::{JoinError, JoinSet, LocalSet};
 
 use crate::address::Address;
+use crate::counters::HandledCounter;
 use crate::dead_letter::DeadReason;
 use crate::hub::Hub;
-use crate::mailbox::{HandledCounter, MailboxCore, SPIN_STEPS, pause};
+use crate::mailbox::MailboxCore;
 use crate::message::{Endpoint, Message};
+use crate::spin::{SPIN_STEPS, pause};
 
 /// A server whose handlers are async. See the module docs.
 ///

@@ -28,9 +28,11 @@ use threadbutler_supervisor::{BoxError, Stage, StartNotice, StopMode, StopSignal
 
 use crate::Hub;
 use crate::address::Address;
-use crate::mailbox::{HandledCounter, MailboxCore, SPIN_STEPS, pause};
+use crate::counters::HandledCounter;
+use crate::mailbox::MailboxCore;
 use crate::message::Message;
 use crate::server::Server;
+use crate::spin::{SPIN_STEPS, pause};
 
 /// How often, in messages, a busy tick loop reads the clock.
 const TICK_CHECK_EVERY: u32 = 64;
