@@ -62,6 +62,9 @@ pub(crate) enum EndPolicy {
 pub(crate) enum Failure {
     /// An `Err` returned by a hook, or by a future the server spawned.
     Error(BoxError),
+    /// A panic caught inside the driver (a spawned future's), with its text.
+    #[cfg_attr(not(feature = "async"), allow(dead_code))] // only async servers spawn futures
+    Panic(String),
 }
 
 /// How one kind of server is built and its hooks are called. The runner
@@ -174,6 +177,7 @@ pub(crate) fn run<D: Driver>(mut driver: D, started: StartNotice, end: EndPolicy
             }
         }
         Ok(Err(Failure::Error(e))) => ExitReason::failed(stage, e),
+        Ok(Err(Failure::Panic(message))) => ExitReason::Panicked { stage, message },
         Err(p) => ExitReason::Panicked {
             stage,
             message: panic_message(p.as_ref()),
