@@ -57,3 +57,6 @@ mod server;
 pub(crate) use child::AsyncServerChild;
 pub use ctx::AsyncCtx;
 pub use server::AsyncServer;
+
+#[cfg(test)]
+mod tests;
