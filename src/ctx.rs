@@ -18,7 +18,8 @@ use threadbutler_supervisor::Stage;
 use crate::ctx_base::{CtxBase, ctx_base_accessors};
 use crate::mailbox::MailboxCore;
 use crate::message::Endpoint;
-use crate::receive::{Next, Ticker, Wait};
+use crate::reader::Next;
+use crate::receive::{Ticker, Wait};
 
 /// Why [`Ctx::try_recv`] returned no message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,8 +158,7 @@ impl<S: Endpoint> Ctx<S> {
     /// default loop) and the server has a tick interval.
     #[inline]
     pub(crate) fn next(&mut self, wait: Wait, ticks: bool) -> Next<S::Msg> {
-        let ticker = if ticks { self.ticker.as_mut() } else { None };
-        self.base.reader.next(&self.base.stop, ticker, wait)
+        self.base.reader.next(&mut self.ticker, ticks, wait)
     }
 
     /// Ticks every `interval` from now on (the default loop delivers them).

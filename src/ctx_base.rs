@@ -5,8 +5,8 @@
 //!
 //! A [`Ctx`](crate::Ctx) and an
 //! [`AsyncCtx`](crate::async_server::AsyncCtx) each hold one `CtxBase`:
-//! who the life is (name, id), the hub, its mailbox, its stop signal, its
-//! [`Reader`], and whether it stopped itself. The life runner
+//! who the life is (name, id), the hub, its mailbox, its [`Reader`] (which
+//! holds the stop signal it obeys), and whether it stopped itself. The life runner
 //! (`life.rs`) reads the same base for both kinds of server.
 //! [`ctx_base_accessors!`] writes the public accessors common to both
 //! contexts (`name`, `id`, `hub`, `address`, `stop`, `should_stop`) into each
@@ -32,7 +32,6 @@ pub(crate) struct CtxBase<E: Endpoint> {
     pub(crate) id: u64,
     pub(crate) hub: Hub,
     pub(crate) core: Arc<MailboxCore<E::Msg>>,
-    pub(crate) stop: Arc<StopSignal>,
     pub(crate) reader: Reader<E::Msg>,
     request_timeout: Duration,
     stopped_itself: bool,
@@ -50,13 +49,12 @@ impl<E: Endpoint> CtxBase<E> {
         heartbeat: HeartbeatWriter,
         request_timeout: Duration,
     ) -> Self {
-        let reader = Reader::new(&core, heartbeat);
+        let reader = Reader::new(&core, stop, heartbeat);
         CtxBase {
             name,
             id,
             hub,
             core,
-            stop,
             reader,
             request_timeout,
             stopped_itself: false,
@@ -71,7 +69,7 @@ impl<E: Endpoint> CtxBase<E> {
     /// Asks this life to stop after the current handler, as a normal exit.
     pub(crate) fn stop_itself(&mut self) {
         self.stopped_itself = true;
-        self.stop.request(StopMode::Immediate);
+        self.stop_signal().request(StopMode::Immediate);
     }
 
     /// True if the life asked itself to stop ([`stop_itself`](Self::stop_itself)).
@@ -82,7 +80,13 @@ impl<E: Endpoint> CtxBase<E> {
     /// True once the life was asked to stop, from outside or by itself.
     #[inline]
     pub(crate) fn should_stop(&self) -> bool {
-        self.stop.is_requested()
+        self.stop_signal().is_requested()
+    }
+
+    /// The stop signal this life obeys.
+    #[inline]
+    pub(crate) fn stop_signal(&self) -> &Arc<StopSignal> {
+        self.reader.stop_signal()
     }
 }
 

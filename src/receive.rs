@@ -25,7 +25,7 @@ use crossbeam_channel::{Receiver, Select};
 use threadbutler_supervisor::StopSignal;
 
 use crate::message::Message;
-use crate::reader::{Look, Reader, Spun};
+use crate::reader::{Next, Reader, Spun};
 
 /// How often, in messages, a busy tick loop reads the clock.
 pub(crate) const TICK_CHECK_EVERY: u32 = 64;
@@ -35,26 +35,6 @@ fn after(t: Instant, d: Duration) -> Instant {
     t.checked_add(d)
         .or_else(|| t.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
         .unwrap_or(t)
-}
-
-/// What the receive path produced.
-pub(crate) enum Next<M> {
-    Msg(M),
-    Tick,
-    Stop,
-    /// Nothing by the deadline (or nothing now, when not waiting).
-    Empty,
-}
-
-impl<M> From<Look<M>> for Next<M> {
-    #[inline]
-    fn from(look: Look<M>) -> Self {
-        match look {
-            Look::Msg(m) => Next::Msg(m),
-            Look::Stop => Next::Stop,
-            Look::Empty => Next::Empty,
-        }
-    }
 }
 
 /// How long the receive path may wait for a message.
@@ -111,28 +91,30 @@ impl Ticker {
 
 impl<M: Message> Reader<M> {
     /// The receive path; see the module docs. It finishes the message in
-    /// hand, then takes the next one, or a tick when `ticker` is given and
-    /// one is due.
+    /// hand, then takes the next one, or a tick when `ticks` and `ticker`
+    /// has one due.
+    ///
+    /// The ticker comes as the caller's own `Option` and a flag, not as an
+    /// `Option<&mut Ticker>` made per call: on a busy mailbox making that
+    /// option cost a handful of instructions per message.
     #[inline]
-    pub(crate) fn next(
-        &mut self,
-        stop: &StopSignal,
-        mut ticker: Option<&mut Ticker>,
-        wait: Wait,
-    ) -> Next<M> {
+    pub(crate) fn next(&mut self, ticker: &mut Option<Ticker>, ticks: bool, wait: Wait) -> Next<M> {
         self.finish_in_flight();
         loop {
-            if let Some(look) = self.under_stop(stop) {
-                return look.into();
+            // Option<Next> uses a value Next does not: `Some(next)` is
+            // `next` as it is, so passing it on costs no conversion.
+            if let Some(next) = self.under_stop() {
+                return next;
             }
-            if let Some(t) = ticker.as_deref_mut()
+            if ticks
+                && let Some(t) = ticker
                 && t.due_by_count()
             {
                 return Next::Tick;
             }
             match self.take() {
-                Look::Empty => {}
-                look => return look.into(),
+                Next::Empty => {}
+                next => return next,
             }
             let until = match wait {
                 Wait::No => {
@@ -142,18 +124,22 @@ impl<M: Message> Reader<M> {
                 }
                 Wait::Until(d) => d,
             };
-            match self.spin(stop) {
+            match self.spin() {
                 Spun::Msg(m) => return Next::Msg(m),
                 Spun::Signal => continue,
                 Spun::Nothing => {}
             }
-            let tick_at = ticker.as_ref().map(|t| t.next);
+            let tick_at = if ticks {
+                ticker.as_ref().map(|t| t.next)
+            } else {
+                None
+            };
             let deadline = match (until, tick_at) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
             self.idle();
-            let woke = block(self.rx(), stop, deadline);
+            let woke = block(self.rx(), self.stop_signal(), deadline);
             self.awake();
             match woke {
                 Woke::Msg(m) => return Next::Msg(self.begin(m)),
@@ -161,7 +147,7 @@ impl<M: Message> Reader<M> {
                 Woke::Signal => continue,
                 Woke::Deadline => {
                     let now = Instant::now();
-                    if let (Some(t), Some(at)) = (ticker.as_deref_mut(), tick_at)
+                    if let (Some(t), Some(at)) = (ticker.as_mut(), tick_at)
                         && now >= at
                     {
                         t.fire(now);

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use crate::ctx::Ctx;
 use crate::message::Endpoint;
-use crate::receive::{Next, Wait};
+use crate::reader::Next;
+use crate::receive::Wait;
 use crate::{BoxError, ExitReason};
 
 /// A long-lived server: one thread, one mailbox, handlers for its messages.

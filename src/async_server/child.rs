@@ -127,7 +127,7 @@ impl<S: AsyncServer> Driver for InRuntime<S> {
     fn build(&mut self) -> Result<S, BoxError> {
         let rt = self
             .rt
-            .insert(LifeRuntime::new(&self.ctx.base.stop, &self.notify)?);
+            .insert(LifeRuntime::new(self.ctx.base.stop_signal(), &self.notify)?);
         let factory = &self.factory;
         // In the runtime, so that a factory may spawn or register I/O.
         rt.block_on(async { factory() })
@@ -150,7 +150,7 @@ impl<S: AsyncServer> Driver for InRuntime<S> {
 
     fn end(&mut self) {
         // Lets the bridge end, and aborts what a drain did not wait for.
-        self.ctx.base.stop.request(StopMode::Immediate);
+        self.ctx.base.stop_signal().request(StopMode::Immediate);
         self.ctx.tasks.abort_all();
         if let Some(rt) = &mut self.rt {
             rt.join_bridge();

@@ -20,7 +20,7 @@ use super::ctx::AsyncCtx;
 use super::server::AsyncServer;
 use crate::life::Failure;
 use crate::message::Endpoint;
-use crate::reader::{Look, Spun};
+use crate::reader::{Next, Spun};
 
 /// Serves until the server is to stop, then waits for its spawned futures
 /// (a drain) or aborts them (an immediate stop).
@@ -41,7 +41,7 @@ pub(super) async fn serve<S: AsyncServer>(
     // turns immediate.
     let AsyncCtx { base, tasks } = ctx;
     while !tasks.is_empty() {
-        if base.stop.mode() == Some(StopMode::Immediate) {
+        if base.stop_signal().mode() == Some(StopMode::Immediate) {
             tasks.abort_all();
             break;
         }
@@ -63,20 +63,21 @@ async fn next<S: Endpoint>(
 ) -> Result<Option<S::Msg>, Failure> {
     let AsyncCtx { base, tasks } = ctx;
     loop {
-        let look = match base.reader.under_stop(&base.stop) {
-            Some(look) => look,
+        let next = match base.reader.under_stop() {
+            Some(next) => next,
             None => base.reader.take(),
         };
-        match look {
-            Look::Msg(m) => return Ok(Some(m)),
-            Look::Stop => return Ok(None),
-            Look::Empty => {}
+        match next {
+            Next::Msg(m) => return Ok(Some(m)),
+            Next::Stop => return Ok(None),
+            // No ticks here: only the sync receive path makes them.
+            Next::Empty | Next::Tick => {}
         }
         // Nothing queued. With no future of ours waiting to run, look again
         // for a few microseconds first: parking and being woken costs far
         // more here.
         if tasks.is_empty() {
-            match base.reader.spin(&base.stop) {
+            match base.reader.spin() {
                 Spun::Msg(m) => return Ok(Some(m)),
                 Spun::Signal => continue,
                 Spun::Nothing => {}
@@ -87,7 +88,7 @@ async fn next<S: Endpoint>(
         let notified = notify.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        if !base.reader.rx().is_empty() || base.stop.is_requested() {
+        if !base.reader.rx().is_empty() || base.should_stop() {
             continue;
         }
         base.reader.idle();
