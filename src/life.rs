@@ -6,7 +6,8 @@
 //! 1. factory, then `on_start`; either failing (a factory's `Err` or panic
 //!    at `Stage::Init`, `on_start`'s at `Stage::Start`) is a failed start:
 //!    the start notice is never given, the reason is returned, `on_stop` is
-//!    not called;
+//!    not called (a message `on_start` took from the mailbox itself is
+//!    dead-lettered with that reason, as in step 3);
 //! 2. the start notice is given (or, when nobody waits on it, kept for the
 //!    first convenient moment: see [`Reader::started`]), then the loop;
 //! 3. the exit reason is settled: a loop that ends without failing is
@@ -32,8 +33,8 @@
 //! called, and that is a [`Driver`]: the sync one (`instance.rs`) calls
 //! them directly; the async one (`async_server/child.rs`) drives each in its
 //! life's current-thread runtime. Both keep their books in one
-//! [`CtxBase`] (name, id, mailbox, stop signal, [`Reader`]), which the
-//! runner reads to settle the reason.
+//! [`CtxBase`] (name, id, mailbox, and the [`Reader`] with the stop signal
+//! it obeys), which the runner reads to settle the reason.
 //!
 //! [`Reader`]: crate::reader::Reader
 //! [`Reader::started`]: crate::reader::Reader::started
@@ -225,5 +226,72 @@ fn finish<D: Driver>(driver: &mut D, end: EndPolicy) {
     base.reader.retire(&base.core);
     if end == EndPolicy::FinishMailbox {
         base.core.finish(DeadReason::Stopped);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crossbeam_channel::unbounded;
+
+    use crate::{
+        BoxError, Ctx, DeadLetter, DeadReason, ExitReason, Hub, Server, SpawnError, Stage,
+    };
+
+    struct Early;
+    struct Greedy;
+    crate::messages! { enum GreedyMsg for Greedy { Early } }
+
+    /// Takes a message in `on_start`, then refuses to start.
+    impl Server for Greedy {
+        fn on_start(&mut self, ctx: &mut Ctx<Self>) -> Result<(), BoxError> {
+            ctx.address().send(Early)?;
+            let _taken = ctx.recv();
+            Err("not today".into())
+        }
+
+        fn handle(&mut self, _: GreedyMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_message_taken_by_a_start_that_fails_is_dead_lettered_with_its_reason() {
+        let (tx, dead) = unbounded();
+        let hub = Hub::builder("app")
+            .on_dead_letter(move |d: DeadLetter| {
+                let _ = tx.send(d);
+            })
+            .build();
+        let err = hub.spawn("greedy", || Greedy).expect_err("the start fails");
+        assert!(
+            matches!(
+                &err,
+                SpawnError::StartFailed {
+                    reason: ExitReason::Failed {
+                        stage: Stage::Start,
+                        ..
+                    },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let letter = dead
+            .try_recv()
+            .expect("the message in hand was dead-lettered");
+        assert_eq!(letter.message_type, "Early");
+        assert!(
+            matches!(
+                letter.reason,
+                DeadReason::InFlight(ExitReason::Failed {
+                    stage: Stage::Start,
+                    ..
+                })
+            ),
+            "{}",
+            letter.reason
+        );
+        assert!(dead.try_recv().is_err(), "once");
+        let _ = hub.shutdown();
     }
 }

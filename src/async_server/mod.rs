@@ -10,11 +10,10 @@
 //! and a `LocalSet` on the child's worker thread, and drives each hook, the
 //! loop included (`serve.rs`), to its end there. It reads its mailbox
 //! through the same reader as a sync server. The mailbox is the same hub
-//! mailbox as a sync server's; its wake callback
-//! notifies the runtime (a `tokio::sync::Notify`), so an idle server sleeps
-//! in the runtime without polling or spinning. A stop request reaches it
-//! through a small blocking task that waits on the stop signal and notifies
-//! the runtime too.
+//! mailbox as a sync server's; its wake callback notifies the runtime (a
+//! `tokio::sync::Notify`), so an idle server sleeps in the runtime without
+//! polling. A stop request reaches it through a small blocking task that
+//! waits on the stop signal and notifies the runtime too.
 //!
 //! Messages are handled one at a time, in order, like a sync server's;
 //! [`AsyncCtx::spawn`] runs futures concurrently beside the loop. A drain
