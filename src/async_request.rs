@@ -47,46 +47,19 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use crate::address::Address;
+use crate::answer_cell::AnswerCell;
 use crate::mailbox::Refused;
 use crate::message::{Endpoint, Routed};
 use crate::reply::{Reply, RequestError};
 
-/// A one-shot cell the reply fills and the future reads.
-pub(crate) struct Cell<T> {
-    state: Mutex<(Option<Option<T>>, Option<Waker>)>,
-}
-
-impl<T> Cell<T> {
-    fn new() -> Arc<Cell<T>> {
-        Arc::new(Cell {
-            state: Mutex::new((None, None)),
-        })
-    }
-
-    /// Stores the answer (`None`: dropped unanswered) and wakes the task.
-    pub(crate) fn fill(&self, answer: Option<T>) {
-        let waker = {
-            let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            if s.0.is_some() {
-                return;
-            }
-            s.0 = Some(answer);
-            s.1.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
-    }
-}
-
 /// The answer to an async request; see the module docs.
 #[must_use = "a request's answer arrives only if the future is awaited"]
 pub struct Answer<T, M> {
-    cell: Arc<Cell<T>>,
+    cell: Arc<AnswerCell<T>>,
     unsent: Option<RequestError<M>>,
 }
 
@@ -99,19 +72,10 @@ impl<T, M> Future for Answer<T, M> {
         if let Some(e) = this.unsent.take() {
             return Poll::Ready(Err(e));
         }
-        let mut s = this
-            .cell
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        match s.0.take() {
-            Some(Some(v)) => Poll::Ready(Ok(v)),
-            Some(None) => Poll::Ready(Err(RequestError::Dropped)),
-            None => {
-                s.1 = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
+        this.cell.poll_answer(cx).map(|answer| match answer {
+            Some(v) => Ok(v),
+            None => Err(RequestError::Dropped),
+        })
     }
 }
 
@@ -132,7 +96,7 @@ impl<E: Endpoint> Address<E> {
     where
         M: Routed<To = E>,
     {
-        let cell = Cell::new();
+        let cell = AnswerCell::new();
         let msg = make(Reply::to_cell(Arc::clone(&cell))).wrap();
         let unsent = match self.core().try_send(msg) {
             Ok(()) => None,

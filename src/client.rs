@@ -8,10 +8,11 @@ use std::time::Duration;
 use crossbeam_channel::Receiver;
 
 use crate::address::Address;
+use crate::counters::HandledCounter;
 use crate::dead_letter::DeadReason;
 use crate::error::SpawnError;
 use crate::hub::Hub;
-use crate::mailbox::{Capacity, HandledCounter, MailboxCore, WakeFn};
+use crate::mailbox::{Capacity, MailboxCore, WakeFn};
 use crate::message::Endpoint;
 
 /// Options for a client's mailbox, for [`Hub::client_with`].

@@ -25,9 +25,9 @@
 //!
 //! # Invariants
 //!
-//! - Senders touch no shared counter: `handled` is counted by readers (one
-//!   single-writer counter per reader instance), `dead_lettered` by whoever
-//!   sweeps, and `accepted` is derived as `handled + dead_lettered + queued`.
+//! - Senders touch no shared counter (see `counters.rs`): `handled` is
+//!   counted by readers, `dead_lettered` by whoever sweeps, and `accepted`
+//!   is derived as `handled + dead_lettered + queued`.
 //! - Nothing accepted is lost. A send that passes the `closed` check an
 //!   instant before the mailbox finishes can land after the final sweep; the
 //!   sender then sees `finished` (read after its insert, sequentially
@@ -43,25 +43,11 @@ use crossbeam_channel::{
     Receiver, Select, Sender, TrySendError as ChanTrySend, bounded, unbounded,
 };
 
+pub(crate) use crate::counters::MailboxStats;
+use crate::counters::{HandledCounter, Tally};
 use crate::dead_letter::{DeadLetter, DeadLetterSink, DeadReason};
 use crate::message::Message;
-
-/// Rounds of trying again before parking on a full (or, for a reader, an
-/// empty) mailbox: about 130 spins, then four yields.
-pub(crate) const SPIN_STEPS: u32 = 11;
-
-/// One round of looking again before parking: `2^step` spins for the first
-/// seven rounds, then a yield.
-#[inline]
-pub(crate) fn pause(step: u32) {
-    if step <= 6 {
-        for _ in 0..(1u32 << step) {
-            std::hint::spin_loop();
-        }
-    } else {
-        std::thread::yield_now();
-    }
-}
+use crate::spin::{SPIN_STEPS, pause};
 
 /// How many messages a mailbox holds before `send` blocks.
 ///
@@ -110,71 +96,6 @@ impl Default for Capacity {
 ///
 /// It runs on the sender's thread: keep it short and non-blocking.
 pub type WakeFn = Arc<dyn Fn() + Send + Sync>;
-
-/// A snapshot of a mailbox's counters.
-///
-/// `accepted == handled + dead_lettered + queued` holds by construction;
-/// once a mailbox is drained (queued is 0) every accepted message was either
-/// handled or dead-lettered. Taken while readers run, the parts may be a
-/// message apart from each other.
-///
-/// ```
-/// use threadbutler::prelude::*;
-/// use threadbutler::MailboxStats;
-/// # pub struct Note(pub u32);
-/// # pub struct Main;
-/// # threadbutler::messages! { pub enum MainMsg for Main { Note } }
-///
-/// let hub = Hub::new();
-/// let mut main = hub.client::<Main>("main")?;
-/// for n in 0..3 {
-///     hub.send(Note(n))?;
-/// }
-/// let _first = main.recv();
-/// let s = hub.stats("main").expect("registered");
-/// assert_eq!(s, MailboxStats { accepted: 3, handled: 1, dead_lettered: 0, queued: 2 });
-/// let address = main.address();
-/// drop(main); // the two unread become dead letters
-/// let s = address.stats();
-/// assert_eq!(s, MailboxStats { accepted: 3, handled: 1, dead_lettered: 2, queued: 0 });
-/// assert_eq!(s.accepted, s.handled + s.dead_lettered); // nothing lost
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct MailboxStats {
-    /// Messages the mailbox took in.
-    pub accepted: u64,
-    /// Messages a handler finished without failing, or a client read.
-    pub handled: u64,
-    /// Messages handed to the dead-letter sink.
-    pub dead_lettered: u64,
-    /// Messages waiting now.
-    pub queued: u64,
-}
-
-/// A reader instance's handled counter. One thread writes it.
-#[derive(Debug, Default)]
-pub(crate) struct HandledCounter {
-    handled: AtomicU64,
-}
-
-impl HandledCounter {
-    /// Publishes the writer's running total (single writer: a plain store).
-    #[inline]
-    pub(crate) fn publish(&self, total: u64) {
-        self.handled.store(total, Ordering::Relaxed);
-    }
-
-    fn get(&self) -> u64 {
-        self.handled.load(Ordering::Relaxed)
-    }
-}
-
-#[derive(Debug, Default)]
-struct Tally {
-    retired: u64,
-    live: Vec<Arc<HandledCounter>>,
-}
 
 /// The shared heart of a mailbox. See the module docs.
 pub(crate) struct MailboxCore<M: Message> {
@@ -410,25 +331,16 @@ impl<M: Message> MailboxCore<M> {
 
     /// Registers a reader's handled counter.
     pub(crate) fn register_reader(&self) -> Arc<HandledCounter> {
-        let c = Arc::new(HandledCounter::default());
-        lock(&self.tally).live.push(Arc::clone(&c));
-        c
+        lock(&self.tally).register()
     }
 
     /// Folds a finished reader's count into the mailbox's.
     pub(crate) fn retire_reader(&self, counter: &Arc<HandledCounter>) {
-        let mut t = lock(&self.tally);
-        if let Some(i) = t.live.iter().position(|c| Arc::ptr_eq(c, counter)) {
-            let c = t.live.swap_remove(i);
-            t.retired += c.get();
-        }
+        lock(&self.tally).retire(counter);
     }
 
     pub(crate) fn stats(&self) -> MailboxStats {
-        let handled = {
-            let t = lock(&self.tally);
-            t.retired + t.live.iter().map(|c| c.get()).sum::<u64>()
-        };
+        let handled = lock(&self.tally).handled();
         let dead_lettered = self.dead_lettered.load(Ordering::Relaxed);
         let queued = self.rx.len() as u64;
         MailboxStats {

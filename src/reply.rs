@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
+use crate::answer_cell::AnswerCell;
 use crate::send_error::NoRoute;
 
 /// The answering half of a request: put it in a message, and the server
@@ -50,7 +51,7 @@ pub struct Reply<T> {
 /// requester's one-shot cell.
 enum Back<T> {
     Slot { tx: Sender<Answer<T>>, seq: u64 },
-    Cell(Arc<crate::async_request::Cell<T>>),
+    Cell(Arc<AnswerCell<T>>),
 }
 
 /// What travels back: the request's sequence number and the value, or
@@ -78,7 +79,7 @@ impl<T> Reply<T> {
     }
 
     /// A reply answered into an async requester's cell.
-    pub(crate) fn to_cell(cell: Arc<crate::async_request::Cell<T>>) -> Reply<T> {
+    pub(crate) fn to_cell(cell: Arc<AnswerCell<T>>) -> Reply<T> {
         Reply {
             back: Back::Cell(cell),
             answered: false,

@@ -1,9 +1,12 @@
-//! The [`Server`] trait: what a server thread runs.
+//! The [`Server`] trait: what a server thread runs, and its default loop
+//! ([`Ctx::default_loop`]), which calls the trait's hooks.
 
 use std::time::Duration;
 
 use crate::ctx::Ctx;
 use crate::message::Endpoint;
+use crate::reader::Next;
+use crate::receive::Wait;
 use crate::{BoxError, ExitReason};
 
 /// A long-lived server: one thread, one mailbox, handlers for its messages.
@@ -124,5 +127,79 @@ pub trait Server: Endpoint + Sized {
     /// last received and not yet finished is dead-lettered.
     fn run(&mut self, ctx: &mut Ctx<Self>) -> Result<(), BoxError> {
         ctx.default_loop(self)
+    }
+}
+
+impl<S: Server> Ctx<S> {
+    /// Runs the default server loop, the one [`Server::run`] runs unless
+    /// overridden: [`handle`](Server::handle) for each message and
+    /// [`on_tick`](Server::on_tick) when one is due, until the server is to
+    /// stop, with the same stop and drain rules (runtime-semantics §5.3,
+    /// §6). A custom `run` calls it to hand control back once its own work
+    /// is done, for example after reading a few messages itself:
+    ///
+    /// ```
+    /// use threadbutler::prelude::*;
+    ///
+    /// pub struct Setup(pub String);
+    /// pub struct Greet(pub Reply<String>);
+    /// threadbutler::messages! { pub enum GreeterMsg for Greeter { Setup, Greet } }
+    ///
+    /// #[derive(Default)]
+    /// pub struct Greeter { greeting: String }
+    ///
+    /// impl Server for Greeter {
+    ///     fn run(&mut self, ctx: &mut Ctx<Self>) -> Result<(), BoxError> {
+    ///         // Nothing is served before the setup message.
+    ///         match ctx.recv() {
+    ///             Some(GreeterMsg::Setup(Setup(greeting))) => self.greeting = greeting,
+    ///             Some(_) => return Err("the first message must be Setup".into()),
+    ///             None => return Ok(()), // asked to stop before it came
+    ///         }
+    ///         ctx.default_loop(self) // from here on, as if `run` were not overridden
+    ///     }
+    ///
+    ///     fn handle(&mut self, msg: GreeterMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
+    ///         match msg {
+    ///             GreeterMsg::Setup(_) => return Err("set up twice".into()),
+    ///             GreeterMsg::Greet(Greet(reply)) => reply.send(self.greeting.clone()),
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let hub = Hub::new();
+    /// let greeter = hub.spawn("greeter", Greeter::default)?;
+    /// greeter.send(Setup("hello".into()))?;
+    /// assert_eq!(greeter.request(Greet)?, "hello");
+    /// let report = hub.stop("greeter")?;
+    /// assert!(matches!(report.reason, Some(ExitReason::Shutdown)));
+    /// assert_eq!(report.mailbox.map(|m| m.handled), Some(2)); // the setup message counts too
+    /// # Ok::<(), threadbutler::Error>(())
+    /// ```
+    ///
+    /// The message the custom part received last counts as handled when
+    /// the loop takes its next one, as with any receive call. Ticks are due
+    /// from `on_start` on, but only this loop delivers them: one that fell
+    /// due while the custom part ran comes once the loop is running, and
+    /// the ones missed are skipped.
+    ///
+    /// # Errors
+    ///
+    /// The first `Err` of `handle` or `on_tick`; return it from `run`, as
+    /// the default `run` does. `Ok(())` means the server is to stop.
+    pub fn default_loop(&mut self, server: &mut S) -> Result<(), BoxError> {
+        loop {
+            match self.next(Wait::Until(None), true) {
+                Next::Msg(m) => server.handle(m, self)?,
+                Next::Tick => {
+                    self.begin_tick();
+                    server.on_tick(self)?;
+                    self.finish_tick();
+                }
+                Next::Stop => return Ok(()),
+                Next::Empty => {}
+            }
+        }
     }
 }
