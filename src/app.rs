@@ -51,6 +51,11 @@ pub(crate) struct App {
     tally: Arc<Mutex<Tally>>,
     /// The fates of the servers spawned on the hub, by name, for `join`.
     pub(crate) spawned: Mutex<HashMap<Arc<str>, Arc<Fate>>>,
+    /// The root's path, which its children's paths start with.
+    root_path: String,
+    /// Queued work given up, by child path, since the child was added: what
+    /// a `join` reports.
+    given_up: Arc<Mutex<HashMap<String, u64>>>,
 }
 
 impl App {
@@ -69,8 +74,21 @@ impl App {
         running: Running,
     ) -> Result<Arc<App>, Error> {
         let tally = Arc::new(Mutex::new(Tally::default()));
+        let given_up = Arc::new(Mutex::new(HashMap::<String, u64>::new()));
+        let g = Arc::clone(&given_up);
+        bus.tap(move |e| {
+            if let Event::Drained { child, left } = e
+                && *left > 0
+            {
+                *g.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .entry(child.to_string())
+                    .or_default() += left;
+            }
+        });
         let t = Arc::clone(&tally);
         let root_path = spec.name().to_owned();
+        let own_path = root_path.clone();
         bus.tap(move |e| {
             let mut t = t.lock().unwrap_or_else(PoisonError::into_inner);
             match e {
@@ -130,7 +148,27 @@ impl App {
             ops,
             tally,
             spawned: Mutex::default(),
+            root_path: own_path,
+            given_up,
         }))
+    }
+
+    /// The path of the root's child `name`.
+    fn path_of(&self, name: &str) -> String {
+        format!("{}/{name}", self.root_path)
+    }
+
+    /// How much queued work the stops of the root's child `name` gave up
+    /// since it was added.
+    pub(crate) fn given_up(&self, name: &str) -> u64 {
+        let g = self.given_up.lock().unwrap_or_else(PoisonError::into_inner);
+        g.get(&self.path_of(name)).copied().unwrap_or(0)
+    }
+
+    /// A new child `name` of the root: its own count starts now.
+    pub(crate) fn forget_given_up(&self, name: &str) {
+        let mut g = self.given_up.lock().unwrap_or_else(PoisonError::into_inner);
+        g.remove(&self.path_of(name));
     }
 
     /// Begins an orderly shutdown; returns at once.

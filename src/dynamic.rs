@@ -89,6 +89,16 @@ fn add_declared(hub: &Hub, sup: &SupervisorRef, declared: SupervisorBuilder) -> 
     let tree = declared.tree;
     let mut errors = Vec::new();
     tree.errors(&mut errors);
+    let own = &tree.policy;
+    if own.strategy.is_some() || own.intensity.is_some() || own.abandon_after.is_some() {
+        // The closure's builder stands for the running supervisor, whose
+        // own policies a declaration of children does not change.
+        errors.push(format!(
+            "supervisor {}: add_children declares children only; its strategy, \
+             intensity and abandon_after are not changed here (reload them)",
+            tree.name
+        ));
+    }
     if !errors.is_empty() {
         return Err(Error::Config {
             detail: errors.join("; "),
@@ -111,16 +121,15 @@ fn add_declared(hub: &Hub, sup: &SupervisorRef, declared: SupervisorBuilder) -> 
     while let Some(spec) = specs.next() {
         let name = spec.name().to_owned();
         if let Err(reason) = sup.add_child(spec) {
-            // The failed one was retired by its supervisor; the rest never
-            // ran; the ones added go again, newest first.
-            hub.unregister_finished(&name);
+            // The failed one was retired and removed by its supervisor
+            // (its mailbox left the hub with it); the rest never ran; the
+            // ones added go again, newest first.
             for rest in specs {
                 rest.child().on_retired();
-                hub.unregister_finished(rest.name());
+                rest.child().on_removed();
             }
             for done in added.iter().rev() {
                 let _ = sup.remove_child(done);
-                hub.unregister_finished(done);
             }
             return Err(match reason {
                 ExitReason::Shutdown => SpawnError::ShuttingDown { name },

@@ -8,11 +8,22 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use threadbutler_supervisor::{Child, ChildDetails, ExitReason, Life, StopMode, SupervisorChild};
 
+use crate::mailbox::{MailboxControl, MailboxStats};
+
 /// How a child's lives ended, as far as they have.
-#[derive(Debug, Default)]
 pub(crate) struct Fate {
     state: Mutex<Ended>,
     done: Condvar,
+    /// Its mailbox's counters, readable after the mailbox left the hub.
+    mailbox: Arc<dyn MailboxControl>,
+}
+
+impl fmt::Debug for Fate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fate")
+            .field("state", &*self.lock())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -27,6 +38,11 @@ impl Fate {
     fn lock(&self) -> std::sync::MutexGuard<'_, Ended> {
         // Two plain fields, each written whole: nothing half-set to trip on.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Its mailbox's counters now.
+    pub(crate) fn stats(&self) -> MailboxStats {
+        self.mailbox.stats()
     }
 
     /// Waits until the child is done for good.
@@ -49,8 +65,15 @@ pub(crate) struct Watched {
 }
 
 impl Watched {
-    pub(crate) fn new(child: Arc<dyn Child>) -> (Watched, Arc<Fate>) {
-        let fate = Arc::new(Fate::default());
+    pub(crate) fn new(
+        child: Arc<dyn Child>,
+        mailbox: Arc<dyn MailboxControl>,
+    ) -> (Watched, Arc<Fate>) {
+        let fate = Arc::new(Fate {
+            state: Mutex::default(),
+            done: Condvar::new(),
+            mailbox,
+        });
         let watched = Watched {
             child,
             fate: Arc::clone(&fate),
@@ -83,6 +106,10 @@ impl Child for Watched {
         self.child.on_retired();
         self.fate.lock().done = true;
         self.fate.done.notify_all();
+    }
+
+    fn on_removed(&self) {
+        self.child.on_removed();
     }
 
     fn queued(&self) -> usize {

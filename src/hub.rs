@@ -314,23 +314,6 @@ impl Hub {
             .is_some_and(|e| !e.control.is_finished())
     }
 
-    /// Removes `name`'s mailbox from the registry if it is finished (no
-    /// reader will come back for it).
-    pub(crate) fn unregister_finished(&self, name: &str) {
-        let mut reg = self
-            .inner
-            .registry
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        if reg
-            .by_name
-            .get(name)
-            .is_some_and(|e| e.control.is_finished())
-        {
-            reg.remove(name);
-        }
-    }
-
     /// The address of the mailbox named `name`, if it exists and belongs to
     /// endpoint `E`.
     pub fn address<E: Endpoint>(&self, name: &str) -> Option<Address<E>> {
@@ -456,6 +439,16 @@ impl Hub {
                 Err(RequestError::NoRoute(make(Reply::detached()), why))
             }
         }
+    }
+
+    /// The mailbox named `name`, seen without its type.
+    pub(crate) fn control(&self, name: &str) -> Option<Arc<dyn MailboxControl>> {
+        let reg = self
+            .inner
+            .registry
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        reg.by_name.get(name).map(|e| Arc::clone(&e.control))
     }
 
     /// The counters of the mailbox named `name`.

@@ -90,7 +90,7 @@ impl Hub {
             // Ended already, or ending in a shutdown under way: its end
             // is the report.
             Err(Error::UnknownServer { name: unknown }) => match self.fate(&app, name) {
-                Some(fate) => Ok(StopReport::ended(name, fate.wait(), self)),
+                Some(fate) => Ok(StopReport::ended(name, &fate, app.given_up(name))),
                 None => Err(Error::UnknownServer { name: unknown }),
             },
             other => other,
@@ -131,7 +131,7 @@ impl Hub {
         if instance::on_server_thread() && thread::current().name() == Some(name) {
             return Err(Error::WouldDeadlock);
         }
-        Ok(StopReport::ended(name, fate.wait(), self))
+        Ok(StopReport::ended(name, &fate, app.given_up(name)))
     }
 
     /// The live status tree of the hub's application: its root supervisor

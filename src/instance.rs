@@ -11,8 +11,8 @@ use threadbutler_supervisor::{BoxError, ExitReason, StartNotice, StopSignal};
 use crate::Hub;
 use crate::ctx::Ctx;
 use crate::ctx_base::CtxBase;
+pub(crate) use crate::life::on_server_thread;
 use crate::life::{self, Driver, Failure};
-pub(crate) use crate::life::{EndPolicy, on_server_thread};
 use crate::mailbox::MailboxCore;
 use crate::server::Server;
 
@@ -48,7 +48,6 @@ pub(crate) struct Launch<S: Server> {
     pub(crate) factory: Factory<S>,
     pub(crate) stop: Arc<StopSignal>,
     pub(crate) heartbeat: HeartbeatWriter,
-    pub(crate) end: EndPolicy,
     pub(crate) request_timeout: Duration,
     /// The life's id (unique in the process).
     pub(crate) id: u64,
@@ -93,7 +92,7 @@ impl<S: Server> Driver for Direct<S> {
     }
 }
 
-/// Runs one life of a sync server (a standalone one, a supervised one, a
+/// Runs one life of a sync server (spawned on the hub, declared, or a
 /// pool's worker) to its end on the current thread; see `life.rs` for the
 /// order of events.
 pub(crate) fn run<S: Server>(launch: Launch<S>, started: StartNotice) -> ExitReason {
@@ -110,5 +109,5 @@ pub(crate) fn run<S: Server>(launch: Launch<S>, started: StartNotice) -> ExitRea
         ctx: Ctx::new(base),
         factory: launch.factory,
     };
-    life::run(driver, started, launch.end)
+    life::run(driver, started)
 }

@@ -18,8 +18,8 @@
 //! 4. `on_stop(reason)`; a panic there makes a non-failure reason a failure
 //!    at `Stage::Stop`, and keeps a failure it follows;
 //! 5. the driver's own end ([`Driver::end`]); the reader retires its handled
-//!    count; with no successor to come ([`EndPolicy::FinishMailbox`]), the
-//!    mailbox is finished, which dead-letters whatever is still queued;
+//!    count. The mailbox is left to the supervisor: a next life reads it,
+//!    or the child's retirement finishes it;
 //! 6. the reason is returned (the caller reports it as the thread's last act).
 //!
 //! Every step that changes the life's state is a structured `tracing`
@@ -48,15 +48,6 @@ use threadbutler_supervisor::{BoxError, ExitReason, Stage, StartNotice, panic_me
 use crate::ctx_base::CtxBase;
 use crate::dead_letter::DeadReason;
 use crate::message::Endpoint;
-
-/// What happens to the mailbox when the life ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum EndPolicy {
-    /// No successor will read it: finish it (standalone servers).
-    FinishMailbox,
-    /// A successor may read it: leave the queue alone (supervised servers).
-    KeepMailbox,
-}
 
 /// A loop that ended in a failure the driver caught itself (a panic the
 /// runner catches needs no such value).
@@ -136,7 +127,7 @@ fn caught<T>(stage: Stage, f: impl FnOnce() -> Result<T, BoxError>) -> Result<T,
 }
 
 /// Runs one life to its end on the current thread. See the module docs.
-pub(crate) fn run<D: Driver>(mut driver: D, started: StartNotice, end: EndPolicy) -> ExitReason {
+pub(crate) fn run<D: Driver>(mut driver: D, started: StartNotice) -> ExitReason {
     ON_SERVER_THREAD.with(|c| c.set(true));
     let (name, id, kind) = {
         let base = driver.base();
@@ -154,7 +145,7 @@ pub(crate) fn run<D: Driver>(mut driver: D, started: StartNotice, end: EndPolicy
         Err(reason) => {
             tracing::error!(server = %name, id, kind, reason = %reason, "server failed to start");
             dead_letter_in_flight(driver.base(), &reason);
-            finish(&mut driver, end);
+            finish(&mut driver);
             return reason;
         }
     };
@@ -201,7 +192,7 @@ pub(crate) fn run<D: Driver>(mut driver: D, started: StartNotice, end: EndPolicy
             };
         }
     }
-    finish(&mut driver, end);
+    finish(&mut driver);
     if reason.is_failure() {
         tracing::error!(server = %name, id, kind, reason = %reason, "server exited");
     } else {
@@ -219,14 +210,11 @@ fn dead_letter_in_flight<E: Endpoint>(base: &mut CtxBase<E>, reason: &ExitReason
     }
 }
 
-/// The driver's end, the reader's retirement, and the mailbox's by `end`.
-fn finish<D: Driver>(driver: &mut D, end: EndPolicy) {
+/// The driver's end and the reader's retirement.
+fn finish<D: Driver>(driver: &mut D) {
     driver.end();
     let base = driver.base();
     base.reader.retire(&base.core);
-    if end == EndPolicy::FinishMailbox {
-        base.core.finish(DeadReason::Stopped);
-    }
 }
 
 #[cfg(test)]

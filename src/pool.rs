@@ -72,6 +72,8 @@ impl<S: Server> Child for PoolWorker<S> {
 /// The pool as a child of its parent supervisor.
 pub(crate) struct PoolChild<M: crate::Message> {
     inner: SupervisorChild,
+    name: Arc<str>,
+    hub: Hub,
     core: Arc<MailboxCore<M>>,
 }
 
@@ -116,6 +118,8 @@ impl<M: crate::Message> PoolChild<M> {
         }
         PoolChild {
             inner: SupervisorChild::new(spec),
+            name: Arc::from(name),
+            hub: hub.clone(),
             core,
         }
     }
@@ -137,6 +141,11 @@ impl<M: crate::Message> Child for PoolChild<M> {
     fn on_retired(&self) {
         self.inner.on_retired();
         self.core.finish(DeadReason::Stopped);
+    }
+
+    fn on_removed(&self) {
+        // The workers read the pool's mailbox: it leaves the hub with the pool.
+        self.hub.unregister_if(&self.name, &self.core);
     }
 
     fn on_revived(&self) {

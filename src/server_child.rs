@@ -9,7 +9,7 @@ use threadbutler_supervisor::{Child, ChildDetails, ExitReason, Life, StopMode};
 
 use crate::dead_letter::DeadReason;
 use crate::hub::Hub;
-use crate::instance::{self, EndPolicy, Factory, Launch};
+use crate::instance::{self, Factory, Launch};
 use crate::mailbox::MailboxCore;
 use crate::server::Server;
 
@@ -64,7 +64,6 @@ impl<S: Server> Child for ServerChild<S> {
             factory: Arc::clone(&self.factory),
             stop: life.stop,
             heartbeat: life.heartbeat,
-            end: EndPolicy::KeepMailbox,
             request_timeout: self.request_timeout,
             id: life.id,
         };
@@ -81,6 +80,10 @@ impl<S: Server> Child for ServerChild<S> {
 
     fn on_retired(&self) {
         self.core.finish(DeadReason::Stopped);
+    }
+
+    fn on_removed(&self) {
+        self.hub.unregister_if(&self.name, &self.core);
     }
 
     fn on_revived(&self) {

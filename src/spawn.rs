@@ -125,6 +125,7 @@ impl<S: Server> ServerBuilder<'_, S> {
         if options.policy.restart.is_none() {
             options.policy.restart = Some(Restart::Temporary);
         }
+        app.forget_given_up(&self.name);
         let (address, fate) =
             add_server(hub, &app.root.root(), &self.name, self.factory, &options)?;
         app.spawned
@@ -168,7 +169,7 @@ pub(crate) fn add_server<S: Server>(
         Arc::clone(&core),
         factory,
     );
-    let (child, fate) = Watched::new(Arc::new(server));
+    let (child, fate) = Watched::new(Arc::new(server), Arc::clone(&core) as Arc<_>);
     let spec = options.apply(ChildSpec::from_arc(name, Arc::new(child) as Arc<dyn Child>));
     match sup.add_child(spec) {
         Ok(()) => Ok((Address::new(core, hub.inner().config.request_timeout), fate)),

@@ -7,7 +7,7 @@ use std::thread;
 use threadbutler_supervisor::{ExitReason, SupervisorRef};
 
 use crate::error::Error;
-use crate::fate::Ended;
+use crate::fate::Fate;
 use crate::hub::Hub;
 use crate::mailbox::MailboxStats;
 
@@ -39,13 +39,16 @@ impl StopReport {
             && self.reason.as_ref().is_some_and(|r| !r.is_failure())
     }
 
-    pub(crate) fn ended(server: &str, ended: Ended, hub: &Hub) -> StopReport {
+    /// The report of a spawned server that ended for good, by its fate
+    /// and what its stops gave up.
+    pub(crate) fn ended(server: &str, fate: &Fate, given_up: u64) -> StopReport {
+        let ended = fate.wait();
         StopReport {
             server: Arc::from(server),
             abandoned: ended.reason.is_none(),
             reason: ended.reason,
-            given_up: 0,
-            mailbox: hub.stats(server),
+            given_up,
+            mailbox: Some(fate.stats()),
         }
     }
 }
@@ -58,37 +61,20 @@ pub(crate) fn stop_child(hub: &Hub, sup: &SupervisorRef, name: &str) -> Result<S
     if thread::current().name() == Some(name) {
         return Err(Error::WouldDeadlock);
     }
-    // Every name in its subtree (a nested supervisor's or a pool's children
-    // too), to take their finished mailboxes off the hub afterwards.
-    let mut names = Vec::new();
-    if let Some(node) = sup.status().children.iter().find(|c| c.name == name) {
-        collect_names(node, &mut names);
-    }
+    // Its counters, readable after its mailbox left the hub.
+    let mailbox = hub.control(name);
     let removed = sup.remove_child(name).ok_or_else(|| Error::UnknownServer {
         name: name.to_owned(),
     })?;
+    // The removed child left the hub with its slot (`Child::on_removed`):
+    // a send by type now gets `NoRoute`, one through a kept address
+    // `Closed`, both with the message back.
     let report = StopReport {
         server: Arc::from(name),
         reason: removed.reason,
         abandoned: removed.abandoned,
         given_up: removed.given_up,
-        mailbox: hub.stats(name),
+        mailbox: mailbox.map(|m| m.stats()),
     };
-    // A removed child is gone: its finished mailbox leaves the hub (a send
-    // by type gets `NoRoute`, one through a kept address `Closed`, both
-    // with the message back), so a daemon that adds and removes children
-    // does not collect names. A child without a mailbox leaves a server of
-    // the same name alone.
-    hub.unregister_finished(name);
-    for n in names {
-        hub.unregister_finished(&n);
-    }
     Ok(report)
-}
-
-fn collect_names(node: &threadbutler_supervisor::StatusNode, out: &mut Vec<String>) {
-    for c in &node.children {
-        out.push(c.name.clone());
-        collect_names(c, out);
-    }
 }

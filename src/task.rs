@@ -70,7 +70,7 @@ type TaskFn = Box<dyn FnOnce(&Hub) -> Result<(), BoxError> + Send>;
 ///     panic!("nothing takes tasks yet")
 /// };
 /// let mut main = hub.client::<Main>("main")?;
-/// hub.spawn("tasks", TaskPool::default)?; // a pool of one, standalone
+/// hub.spawn("tasks", TaskPool::default)?; // a pool of one, on the hub
 /// hub.send(task)?;
 /// let MainMsg::Done(Done(n)) = main.recv();
 /// assert_eq!(n, 1);

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use integration_tests::{Gate, PATIENCE};
-use threadbutler::ChildState;
 use threadbutler::prelude::*;
+use threadbutler::{ChildState, SendError};
 
 pub struct Job(pub u32);
 pub struct Crash;
@@ -148,4 +148,83 @@ fn inside_a_butler_the_hub_spawns_into_the_tree_and_its_shutdown_is_the_apps() {
         .expect("the tree ended")
         .expect("a requested shutdown");
     assert_eq!(again.exits.len(), 2);
+}
+
+#[test]
+fn a_server_that_ended_for_good_leaves_the_hub_and_ties_no_route() {
+    let hub = Hub::builder("svc").build();
+    // Ended by itself (a temporary server that crashed).
+    let first = hub.spawn("first", Tally::new).expect("starts");
+    first.send(Crash).expect("sent");
+    hub.join("first").expect("spawned here");
+    assert!(hub.address::<Tally>("first").is_none(), "left the hub");
+    // Another of the same type takes the route alone.
+    hub.spawn("second", Tally::new).expect("starts");
+    hub.send(Job(4)).expect("routed to second alone");
+    assert_eq!(hub.request(Total).expect("answered"), 4);
+    // Stopped without waiting, then joined: gone too.
+    hub.request_stop("second").expect("known");
+    let report = hub.join("second").expect("spawned here");
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(report.mailbox.map(|m| m.handled), Some(2));
+    assert!(
+        matches!(hub.send(Job(1)), Err(SendError::NoRoute(Job(1), _))),
+        "by type: no route, the message back"
+    );
+    hub.shutdown().expect("a requested shutdown");
+}
+
+#[test]
+fn a_join_after_a_drain_past_its_deadline_reports_what_was_given_up() {
+    let hub = Hub::builder("svc").build();
+    let gate = Gate::new();
+    let g = gate.clone();
+    let tally = hub
+        .server("tally", move || Tally {
+            sum: 0,
+            gate: Some(g.clone()),
+        })
+        .shutdown(Shutdown::Drain(Duration::from_millis(20)))
+        .spawn()
+        .expect("starts");
+    for n in 1..=5 {
+        tally.send(Job(n)).expect("queued");
+    }
+    gate.wait_arrival();
+    let events = hub.subscribe();
+    hub.request_stop("tally").expect("known");
+    events_until(&events, "Drained", "svc/tally");
+    gate.open(5);
+    let report = hub.join("tally").expect("spawned here");
+    assert_eq!(report.given_up, 4, "{report:?}");
+    assert!(!report.is_clean());
+    let stats = report.mailbox.expect("a server has a mailbox");
+    assert_eq!((stats.handled, stats.dead_lettered), (1, 4));
+    hub.shutdown().expect("a requested shutdown");
+}
+
+#[test]
+fn an_implicit_root_that_gives_up_starts_no_life_to_drain() {
+    let hub = Hub::builder("svc").build();
+    let events = hub.subscribe();
+    let tally = hub
+        .server("tally", Tally::new)
+        .restart(Restart::Permanent)
+        .spawn()
+        .expect("starts");
+    for _ in 0..4 {
+        let _ = tally.send(Crash);
+    }
+    let _ = tally.send(Job(1));
+    let err = hub.wait().expect_err("the root gave up");
+    assert!(matches!(err, threadbutler::Error::Failed { .. }), "{err}");
+    let seen: Vec<Event> = events.try_iter().collect();
+    let gave_up = seen
+        .iter()
+        .position(|e| e.kind() == "GaveUp")
+        .expect("the root gave up");
+    assert!(
+        !seen[gave_up..].iter().any(|e| e.kind() == "Starting"),
+        "no life after giving up: {seen:?}"
+    );
 }

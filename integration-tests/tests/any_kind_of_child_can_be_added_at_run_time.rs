@@ -123,3 +123,18 @@ fn a_hub_adds_children_to_its_implicit_root() {
     let report = hub.shutdown().expect("a requested shutdown");
     assert!(report.is_clean(), "{report:?}");
 }
+
+#[test]
+fn a_supervisors_own_settings_are_refused_where_only_children_are_declared() {
+    let app = Butler::builder("app").start().expect("starts");
+    let refused = app.add_children("app", |more| {
+        more.strategy(Strategy::OneForAll).server("store", || Store)
+    });
+    assert!(
+        matches!(&refused, Err(Error::Config { detail }) if detail.contains("children only")),
+        "{refused:?}"
+    );
+    assert!(app.status().children.is_empty(), "nothing added");
+    app.shutdown();
+    app.wait().expect("a requested shutdown");
+}

@@ -34,7 +34,7 @@ use crate::ctx_base::CtxBase;
 use crate::dead_letter::DeadReason;
 use crate::hub::Hub;
 use crate::instance::Factory;
-use crate::life::{self, Driver, EndPolicy, Failure};
+use crate::life::{self, Driver, Failure};
 use crate::mailbox::MailboxCore;
 
 /// An async server under a supervisor.
@@ -175,7 +175,7 @@ impl<S: AsyncServer> Child for AsyncServerChild<S> {
             notify: Arc::clone(&self.notify),
             rt: None,
         };
-        life::run(driver, life.started, EndPolicy::KeepMailbox)
+        life::run(driver, life.started)
     }
 
     fn on_final_stop(&self, mode: StopMode) -> u64 {
@@ -188,6 +188,10 @@ impl<S: AsyncServer> Child for AsyncServerChild<S> {
 
     fn on_retired(&self) {
         self.core.finish(DeadReason::Stopped);
+    }
+
+    fn on_removed(&self) {
+        self.hub.unregister_if(&self.name, &self.core);
     }
 
     fn on_revived(&self) {

@@ -93,6 +93,12 @@ pub trait Child: Send + Sync + 'static {
     /// ended and is not restarted): release what it holds.
     fn on_retired(&self) {}
 
+    /// The child left its supervisor for good (removed, deleted, a
+    /// `Temporary` child that ended, a child added at run time that did not
+    /// start): forget it wherever it is known by name (a server's mailbox
+    /// leaves the hub). A nested supervisor passes it on to its children.
+    fn on_removed(&self) {}
+
     /// How much work waits for this child (its mailbox depth; for a pool
     /// worker, the shared queue's). A drain whose life fails with work left
     /// starts another life to go on draining (runtime-semantics §11.16).

@@ -106,6 +106,22 @@ impl Child for SupervisorChild {
         }
     }
 
+    /// Removed from its parent: so are its children, declared or added.
+    fn on_removed(&self) {
+        let mut children = self.shared.children();
+        if children.is_empty() {
+            children = self
+                .spec
+                .children
+                .iter()
+                .map(|c| Arc::clone(&c.child))
+                .collect();
+        }
+        for c in children {
+            c.on_removed();
+        }
+    }
+
     /// Started again after it was retired: so are its declared children.
     fn on_revived(&self) {
         for c in &self.spec.children {

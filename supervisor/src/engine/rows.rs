@@ -185,6 +185,14 @@ impl Shared {
         node
     }
 
+    /// The children as they are now (declared or added at run time).
+    pub(crate) fn children(&self) -> Vec<Arc<dyn Child>> {
+        lock(&self.rows)
+            .iter()
+            .map(|r| Arc::clone(&r.child))
+            .collect()
+    }
+
     /// The child `name` as it runs now (declared or added at run time).
     pub(crate) fn child(&self, name: &str) -> Option<Arc<dyn Child>> {
         lock(&self.rows)

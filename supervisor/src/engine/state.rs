@@ -139,9 +139,12 @@ impl Engine {
     }
 
     /// Drops slot `i` and what the gate knew of it.
+    /// Takes slot `i` out of the supervisor for good; the child hears of
+    /// it (`on_removed`) here, on every path that removes one.
     pub(super) fn remove_slot(&mut self, i: usize) -> Slot {
         let s = self.slots.remove(i);
         fast_restart::lock(&self.gate).children.remove(&s.key);
+        s.spec.child.on_removed();
         s
     }
 
