@@ -1,4 +1,4 @@
-//! docs/runtime-semantics.md §2 (one runtime): a server spawned on a hub is
+//! docs/runtime-semantics.md §15 (one runtime): a server spawned on a hub is
 //! a child of the hub's root supervisor (an implicit one, or a Butler's), so
 //! it stops, drains, restarts and reports exactly as a declared one does,
 //! and `hub.shutdown()` means the same thing everywhere.

@@ -1,4 +1,4 @@
-//! docs/runtime-semantics.md §11.5: children are added to a running tree
+//! docs/runtime-semantics.md §11.26: children are added to a running tree
 //! with the builder's own declarations (a pool, a nested supervisor, a
 //! thread, a server with its options), in order; a failure leaves nothing
 //! of the call behind.

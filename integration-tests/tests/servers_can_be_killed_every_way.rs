@@ -1,6 +1,6 @@
 //! docs/runtime-semantics.md §6 Stopping: a server stopped from outside, from
 //! inside its own handler, and all servers at once (also from a handler);
-//! standalone servers stop in reverse start order.
+//! the servers spawned on a hub stop in reverse start order.
 
 use std::sync::{Arc, Mutex};
 
