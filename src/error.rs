@@ -4,9 +4,9 @@
 use std::fmt;
 use std::io;
 
-use crate::ExitReason;
-use crate::reply::RequestError;
-use crate::send_error::{SendError, SendTimeoutError, TrySendError};
+use crate::data::reply::RequestError;
+use crate::data::send_error::{SendError, SendTimeoutError, TrySendError};
+use threadbutler_supervisor::ExitReason;
 
 /// Why a server (or client mailbox) could not be started.
 #[derive(Debug)]

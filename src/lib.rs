@@ -108,72 +108,40 @@
     rust_2018_idioms
 )]
 
-mod address;
-mod answer_cell;
-mod app;
-pub mod async_request;
-#[cfg(feature = "async")]
-pub mod async_server;
-mod butler;
-mod butler_builder;
-mod butler_scope;
-mod child_options;
-mod child_scope;
-mod client;
-pub mod config;
-mod counters;
-mod ctx;
-mod ctx_base;
-mod dead_letter;
-mod declaration;
-mod dynamic;
+mod data;
 mod error;
-mod fate;
-mod hub;
-mod hub_app;
-mod instance;
-mod life;
-pub mod logging;
-mod mailbox;
-mod message;
-pub mod operations;
-mod pool;
-mod reader;
-mod receive;
-mod reload;
-mod reply;
-mod report;
-mod resolution;
-mod send_error;
-mod server;
-mod server_child;
-mod spawn;
-mod spin;
-mod stop_report;
-pub mod task;
-mod tree_builder;
+mod ops;
+mod servers;
+mod supervised;
+
+pub use data::async_request;
+pub use ops::{config, logging, operations};
+#[cfg(feature = "async")]
+pub use servers::async_server;
+pub use servers::task;
 
 pub mod prelude;
 
-pub use address::Address;
-pub use butler::Butler;
-pub use butler_builder::ButlerBuilder;
-pub use child_options::ChildOptions;
-pub use child_scope::ChildScope;
-pub use client::{Client, ClientOptions};
-pub use counters::MailboxStats;
-pub use ctx::{Ctx, RecvTimeoutError, TryRecvError};
-pub use dead_letter::{DeadLetter, DeadReason};
+pub use data::address::Address;
+pub use data::client::{Client, ClientOptions};
+pub use data::counters::MailboxStats;
+pub use data::dead_letter::{DeadLetter, DeadReason};
+pub use data::hub::{Hub, HubBuilder};
+pub use data::mailbox::{Capacity, WakeFn};
+pub use data::message::{Endpoint, Message, Routed};
+pub use data::reply::{Reply, RequestError};
+pub use data::send_error::{NoRoute, SendError, SendTimeoutError, TrySendError};
 pub use error::{Error, SpawnError};
-pub use hub::{Hub, HubBuilder};
-pub use mailbox::{Capacity, WakeFn};
-pub use message::{Endpoint, Message, Routed};
-pub use reply::{Reply, RequestError};
-pub use report::{Report, UNCLEAN_EXIT};
-pub use send_error::{NoRoute, SendError, SendTimeoutError, TrySendError};
-pub use server::Server;
-pub use spawn::ServerBuilder;
-pub use stop_report::StopReport;
+pub use servers::ctx::{Ctx, RecvTimeoutError, TryRecvError};
+pub use servers::server::Server;
+pub use supervised::butler::Butler;
+pub use supervised::butler_builder::ButlerBuilder;
+pub use supervised::child_options::ChildOptions;
+pub use supervised::child_scope::ChildScope;
+pub use supervised::report::{Report, UNCLEAN_EXIT};
+pub use supervised::spawn::ServerBuilder;
+pub use supervised::stop_report::StopReport;
+pub use supervised::tree_builder::SupervisorBuilder;
 pub use threadbutler_supervisor::heartbeat::HeartbeatSample;
 pub use threadbutler_supervisor::signals::{SignalAction, Signals};
 pub use threadbutler_supervisor::{
@@ -181,7 +149,6 @@ pub use threadbutler_supervisor::{
     ExitReason, Intensity, Life, ManualClock, Policy, Restart, Shutdown, Stage, StatusNode,
     StopMode, Strategy, SupervisorRef, SystemClock,
 };
-pub use tree_builder::SupervisorBuilder;
 
 /// The README's example is compiled and run as a doctest.
 #[cfg(doctest)]

@@ -1,0 +1,133 @@
+//! One call to set up logging: human or JSON lines, to standard error or to
+//! rolling files, filtered by `RUST_LOG` or the config's level.
+//!
+//! ```no_run
+//! use threadbutler::logging;
+//! use threadbutler::config::LogConfig;
+//!
+//! let guard = logging::init("counterd", &LogConfig::default())?; // stderr, human, "info"
+//! tracing::info!("up");
+//! drop(guard); // flushes what is buffered
+//! # Ok::<(), threadbutler::Error>(())
+//! ```
+//!
+//! File output goes through `tracing-appender`'s non-blocking writer: a
+//! thread writes the lines, so a server never waits on the disk. Its buffer
+//! is flushed when the returned [`LogGuard`] is dropped or
+//! [`flush`](LogGuard::flush)ed: keep the guard alive in `main`, and flush it
+//! before `std::process::exit` (which runs no destructors).
+//! [`Report::exit_flushing`](crate::Report::exit_flushing) flushes the guard
+//! it is given, then exits.
+
+use std::fmt;
+use std::path::Path;
+
+use crate::ops::config::{LogConfig, LogFormat, LogOutput, Rotation};
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::rolling::{RollingFileAppender, Rotation as AppenderRotation};
+use tracing_subscriber::EnvFilter;
+
+use crate::error::Error;
+
+/// Keeps the log writer alive; dropping it flushes buffered lines.
+#[must_use = "dropping the guard stops file logging; keep it alive in main"]
+pub struct LogGuard {
+    worker: Option<WorkerGuard>,
+}
+
+impl LogGuard {
+    /// Flushes buffered lines and stops the writer thread (file output).
+    pub fn flush(mut self) {
+        self.worker.take();
+    }
+}
+
+impl fmt::Debug for LogGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogGuard")
+            .field("buffered", &self.worker.is_some())
+            .finish()
+    }
+}
+
+fn filter(config: &LogConfig) -> Result<EnvFilter, Error> {
+    if let Ok(env) = std::env::var("RUST_LOG")
+        && !env.trim().is_empty()
+    {
+        return EnvFilter::try_new(&env).map_err(|e| Error::Config {
+            detail: format!("RUST_LOG: {e}"),
+        });
+    }
+    let level = config.level.as_deref().unwrap_or("info");
+    EnvFilter::try_new(level).map_err(|e| Error::Config {
+        detail: format!("log.level {level:?}: {e}"),
+    })
+}
+
+/// Installs the global `tracing` subscriber described by `config`.
+/// `app` names the log files when the config gives no prefix.
+///
+/// # Errors
+///
+/// [`Error::Config`] for a bad level filter, a log directory that cannot be
+/// created, or when a global subscriber is already installed.
+pub fn init(app: &str, config: &LogConfig) -> Result<LogGuard, Error> {
+    let filter = filter(config)?;
+    let json = config.format == Some(LogFormat::Json);
+    let (writer, worker) = match &config.output {
+        None | Some(LogOutput::Stream(_)) => {
+            let (w, g) = tracing_appender::non_blocking(std::io::stderr());
+            (w, g)
+        }
+        Some(LogOutput::Files {
+            dir,
+            rotation,
+            prefix,
+        }) => {
+            let appender = rolling(dir, *rotation, prefix.as_deref().unwrap_or(app))?;
+            tracing_appender::non_blocking(appender)
+        }
+    };
+    let to_file = matches!(config.output, Some(LogOutput::Files { .. }));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(!to_file && !json && colour_wanted())
+        .with_thread_names(true);
+    let installed = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+    installed.map_err(|e| Error::Config {
+        detail: format!("logging is already set up: {e}"),
+    })?;
+    Ok(LogGuard {
+        worker: Some(worker),
+    })
+}
+
+/// Colour only on a terminal, and never with `NO_COLOR` set (journald and
+/// pipes get plain text).
+fn colour_wanted() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+fn rolling(dir: &Path, rotation: Rotation, prefix: &str) -> Result<RollingFileAppender, Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::Config {
+        detail: format!("log.output.dir {}: {e}", dir.display()),
+    })?;
+    let rotation = match rotation {
+        Rotation::Daily => AppenderRotation::DAILY,
+        Rotation::Hourly => AppenderRotation::HOURLY,
+        Rotation::Never => AppenderRotation::NEVER,
+    };
+    RollingFileAppender::builder()
+        .rotation(rotation)
+        .filename_prefix(prefix)
+        .build(dir)
+        .map_err(|e| Error::Config {
+            detail: format!("log.output.dir {}: {e}", dir.display()),
+        })
+}

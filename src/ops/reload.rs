@@ -1,0 +1,140 @@
+//! Reloading the config file into the running tree (SIGHUP,
+//! `Butler::reload`): the file is read and resolved against the declared
+//! tree completely first; any error is logged with its file and line and
+//! nothing changes. Only a fully resolved file is applied.
+//!
+//! Applying it asks each supervisor concerned once
+//! (`SupervisorRef::reconfigure`): the root for its own policies, a
+//! supervisor for its declared children's and, for a nested supervisor or a
+//! pool, that supervisor for its own. A pool's policies are its workers'
+//! (runtime-semantics §13.4); its parent gets the pool's own shutdown
+//! budget, which follows its workers' drain.
+
+use std::path::PathBuf;
+
+use threadbutler_supervisor::{Policy, Supervisor};
+
+use crate::ops::resolution::{DeclaredPaths, Kind, LoadedConfig, Resolved, resolve};
+
+/// What a reload needs: the file, and the declared tree it names children
+/// of.
+#[derive(Debug)]
+pub(crate) struct Reloader {
+    path: PathBuf,
+    declared: DeclaredPaths,
+}
+
+/// The policies for one supervisor: its own and its children's, by name.
+type Request = (Policy, Vec<(String, Policy)>);
+
+/// The request for the supervisor at `path`, added if new.
+fn ask(requests: &mut Vec<(String, Request)>, path: String) -> &mut Request {
+    let at = match requests.iter().position(|(p, _)| *p == path) {
+        Some(at) => at,
+        None => {
+            requests.push((path, Request::default()));
+            requests.len() - 1
+        }
+    };
+    &mut requests[at].1
+}
+
+impl Reloader {
+    pub(crate) fn new(path: PathBuf, declared: DeclaredPaths) -> Self {
+        Reloader { path, declared }
+    }
+
+    /// Reads the file again and applies it to the running tree, or, if it
+    /// does not load or resolve, logs why and changes nothing.
+    pub(crate) fn reload(&self, root: &Supervisor) {
+        let resolved = LoadedConfig::read(&self.path)
+            .and_then(|l| resolve(&l, &self.declared).map(|r| (l, r)));
+        match resolved {
+            Ok((loaded, resolved)) => {
+                self.warn_next_start(&loaded, &resolved);
+                self.apply(root, &resolved);
+                tracing::info!(file = %self.path.display(), "config reloaded");
+            }
+            Err(e) => tracing::error!(
+                error = %e,
+                file = %e.file.display(),
+                line = e.line,
+                "config reload failed; keeping the current policies"
+            ),
+        }
+    }
+
+    /// Capacities and pool sizes are fixed when the program starts.
+    fn warn_next_start(&self, loaded: &LoadedConfig, resolved: &Resolved) {
+        for s in &resolved.children {
+            let Some(d) = self.declared.children.iter().find(|d| d.path == s.path) else {
+                continue;
+            };
+            let resized = match (s.pool_size, d.kind) {
+                (Some(n), Kind::Pool { size, .. }) => n != size,
+                _ => false,
+            };
+            if resized || s.capacity.is_some_and(|c| Some(c) != d.capacity) {
+                tracing::warn!(
+                    child = %self.declared.full_path(&s.path),
+                    file = %loaded.path.display(),
+                    "config reload: a capacity or pool size takes effect at the next start"
+                );
+            }
+        }
+    }
+
+    /// Sends each supervisor concerned its policies.
+    fn apply(&self, root: &Supervisor, resolved: &Resolved) {
+        let mut requests: Vec<(String, Request)> = Vec::new();
+        let r = &mut requests;
+        ask(r, self.declared.root.clone()).0.merge(&resolved.root);
+        for s in &resolved.children {
+            let full = self.declared.full_path(&s.path);
+            let (parent, name) = match s.path.rsplit_once('/') {
+                Some((parent, name)) => (self.declared.full_path(parent), name.to_owned()),
+                None => (self.declared.root.clone(), s.path.clone()),
+            };
+            match s.kind {
+                Kind::Server | Kind::Thread => ask(r, parent).1.push((name, s.policy)),
+                Kind::Supervisor => {
+                    ask(r, parent).1.push((name, s.policy));
+                    ask(r, full).0.merge(&s.policy);
+                }
+                Kind::Pool { size, grace } => {
+                    let workers = match root.supervisor(&full) {
+                        Some(pool) => pool.which_children(),
+                        None => Vec::new(),
+                    };
+                    let pool = ask(r, full);
+                    pool.0.merge(&s.policy);
+                    pool.1
+                        .extend(workers.into_iter().map(|w| (w.name, s.policy)));
+                    if let Some(sd) = s.policy.shutdown {
+                        let grace = s.policy.abandon_after.or(grace);
+                        let own = crate::servers::pool::pool_shutdown(size, sd, grace);
+                        ask(r, parent).1.push((name, Policy::new().shutdown(own)));
+                    }
+                }
+            }
+        }
+        for (path, (own, children)) in requests {
+            let Some(sup) = root.supervisor(&path) else {
+                tracing::error!(supervisor = %path, "config reload: the supervisor is gone");
+                continue;
+            };
+            match sup.reconfigure(own, children) {
+                Ok(missing) => {
+                    for child in missing {
+                        tracing::warn!(
+                            supervisor = %path,
+                            child = %child,
+                            "config reload: the child is not in the running tree (deleted, or temporary and ended)"
+                        );
+                    }
+                }
+                Err(e) => tracing::error!(supervisor = %path, error = %e, "config reload refused"),
+            }
+        }
+    }
+}

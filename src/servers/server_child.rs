@@ -1,0 +1,107 @@
+//! A server as a supervised child: each life runs one server instance on the
+//! child's worker thread, against the mailbox the hub keeps across lives.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use threadbutler_supervisor::{Child, ChildDetails, ExitReason, Life, StopMode};
+
+use crate::data::dead_letter::DeadReason;
+use crate::data::hub::Hub;
+use crate::data::mailbox::MailboxCore;
+use crate::servers::instance::{self, Factory, Launch};
+use crate::servers::server::Server;
+
+/// A server under a supervisor.
+///
+/// # Mailbox across lives
+///
+/// The mailbox is the hub's and outlives every life: a restart leaves the
+/// queue to the next life (DESIGN rule 1). Only when the supervisor stops the
+/// child for good does the mailbox close: on a final drain it refuses new
+/// sends and the life handles what is queued; on a final immediate stop, a
+/// drain's deadline, or retirement, what is left is dead-lettered.
+pub(crate) struct ServerChild<S: Server> {
+    name: Arc<str>,
+    hub: Hub,
+    core: Arc<MailboxCore<S::Msg>>,
+    factory: Factory<S>,
+    request_timeout: Duration,
+}
+
+impl<S: Server> ServerChild<S> {
+    pub(crate) fn new(
+        name: Arc<str>,
+        hub: Hub,
+        core: Arc<MailboxCore<S::Msg>>,
+        factory: Factory<S>,
+    ) -> Self {
+        let request_timeout = hub.inner().config.request_timeout;
+        ServerChild {
+            name,
+            hub,
+            core,
+            factory,
+            request_timeout,
+        }
+    }
+}
+
+impl<S: Server> ServerChild<S> {
+    /// The mailbox this server reads.
+    pub(crate) fn core(&self) -> &Arc<MailboxCore<S::Msg>> {
+        &self.core
+    }
+}
+
+impl<S: Server> Child for ServerChild<S> {
+    fn run(&self, life: Life) -> ExitReason {
+        let launch = Launch::<S> {
+            name: Arc::clone(&self.name),
+            hub: self.hub.clone(),
+            core: Arc::clone(&self.core),
+            factory: Arc::clone(&self.factory),
+            stop: life.stop,
+            heartbeat: life.heartbeat,
+            request_timeout: self.request_timeout,
+            id: life.id,
+        };
+        instance::run(launch, life.started)
+    }
+
+    fn on_final_stop(&self, mode: StopMode) -> u64 {
+        self.core.final_stop(mode)
+    }
+
+    fn on_drain_deadline(&self) -> u64 {
+        self.core.finish(DeadReason::DrainDeadline)
+    }
+
+    fn on_retired(&self) {
+        self.core.finish(DeadReason::Stopped);
+    }
+
+    fn on_removed(&self) {
+        self.hub.unregister_if(&self.name, &self.core);
+    }
+
+    fn on_revived(&self) {
+        self.core.reopen();
+    }
+
+    fn details(&self) -> ChildDetails {
+        let mut d = ChildDetails::default();
+        d.kind = "server";
+        d.queued = Some(self.core.depth());
+        d
+    }
+}
+
+impl<S: Server> fmt::Debug for ServerChild<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerChild")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}

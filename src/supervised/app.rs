@@ -1,0 +1,226 @@
+//! A running application: its root supervisor, the tally its shutdown
+//! report is made from, and its operations (signals, systemd, the overall
+//! deadline).
+//!
+//! A [`Butler`](crate::Butler) is one of these, and so is the implicit root
+//! a [`Hub`] starts for the servers spawned on it without a declared tree:
+//! both stop, drain, report and exit by the same code, so a shutdown means
+//! the same thing everywhere (DESIGN rule 11).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use threadbutler_supervisor::signals::Signals;
+use threadbutler_supervisor::{Event, EventBus, ExitReason, Supervisor, SupervisorSpec};
+
+use crate::data::hub::Hub;
+use crate::error::Error;
+use crate::ops::operations::{Ops, ReloadHook};
+use crate::ops::reload::Reloader;
+use crate::supervised::fate::Fate;
+use crate::supervised::report::{Report, Tally};
+
+/// How an application is run besides its tree.
+pub(crate) struct Running {
+    /// Tell systemd (when `NOTIFY_SOCKET` is set).
+    pub(crate) notify: bool,
+    pub(crate) signals: Signals,
+    pub(crate) reloader: Option<Reloader>,
+    pub(crate) reload: Option<ReloadHook>,
+    pub(crate) deadline: Option<Duration>,
+}
+
+impl Default for Running {
+    /// A hub's implicit root: no signals, no systemd, no reload.
+    fn default() -> Self {
+        Running {
+            notify: false,
+            signals: Signals::none(),
+            reloader: None,
+            reload: None,
+            deadline: None,
+        }
+    }
+}
+
+/// A running application. See the module docs.
+pub(crate) struct App {
+    pub(crate) root: Arc<Supervisor>,
+    pub(crate) ops: Arc<Ops>,
+    tally: Arc<Mutex<Tally>>,
+    /// The fates of the servers spawned on the hub, by name, for `join`.
+    pub(crate) spawned: Mutex<HashMap<Arc<str>, Arc<Fate>>>,
+    /// The root's path, which its children's paths start with.
+    root_path: String,
+    /// Queued work given up, by child path, since the child was added: what
+    /// a `join` reports.
+    given_up: Arc<Mutex<HashMap<String, u64>>>,
+}
+
+impl App {
+    /// Starts the tree `spec` on `hub`, with its events on `bus`; returns
+    /// once every child started.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Start`] naming the child that failed and why (the ones
+    /// already started were stopped in reverse order), or signal handling
+    /// that could not be set up.
+    pub(crate) fn start(
+        spec: SupervisorSpec,
+        bus: EventBus,
+        hub: &Hub,
+        running: Running,
+    ) -> Result<Arc<App>, Error> {
+        let tally = Arc::new(Mutex::new(Tally::default()));
+        let given_up = Arc::new(Mutex::new(HashMap::<String, u64>::new()));
+        let g = Arc::clone(&given_up);
+        bus.tap(move |e| {
+            if let Event::Drained { child, left } = e
+                && *left > 0
+            {
+                *g.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .entry(child.to_string())
+                    .or_default() += left;
+            }
+        });
+        let t = Arc::clone(&tally);
+        let root_path = spec.name().to_owned();
+        let own_path = root_path.clone();
+        bus.tap(move |e| {
+            let mut t = t.lock().unwrap_or_else(PoisonError::into_inner);
+            match e {
+                // The report is about the shutdown: a hung life replaced long
+                // before it is supervision doing its job, not an unclean end.
+                Event::ShutdownBegan { supervisor } if **supervisor == *root_path => {
+                    t.shutting_down = true
+                }
+                Event::Abandoned { child, .. } if t.shutting_down => {
+                    t.abandoned.push(child.to_string())
+                }
+                Event::Drained { child, left } if t.shutting_down && *left > 0 => {
+                    t.missed.push((child.to_string(), *left))
+                }
+                Event::Exited { child, reason, .. } if t.shutting_down => {
+                    t.exits.push((child.to_string(), reason.clone()))
+                }
+                _ => {}
+            }
+        });
+        let notifier = if running.notify {
+            crate::ops::operations::notifier_from_env()
+        } else {
+            None
+        };
+        if let Some(n) = &notifier {
+            let n = Arc::clone(n);
+            bus.tap(move |e| {
+                if let Some(status) = crate::ops::operations::status_line(e) {
+                    let _ = n.send(&status);
+                }
+            });
+        }
+        let root =
+            Arc::new(Supervisor::start(spec, bus).map_err(|reason| Error::Start { reason })?);
+        let ops = Ops::new(
+            Arc::clone(&root),
+            hub.downgrade(),
+            notifier,
+            running.reloader,
+            running.reload,
+            running.deadline,
+        );
+        if let Err(e) = ops.started(&running.signals) {
+            root.force_shutdown();
+            root.wait();
+            ops.finish();
+            return Err(Error::Start {
+                reason: ExitReason::failed(
+                    threadbutler_supervisor::Stage::Init,
+                    format!("could not set up signal handling: {e}").into(),
+                ),
+            });
+        }
+        Ok(Arc::new(App {
+            root,
+            ops,
+            tally,
+            spawned: Mutex::default(),
+            root_path: own_path,
+            given_up,
+        }))
+    }
+
+    /// The path of the root's child `name`.
+    fn path_of(&self, name: &str) -> String {
+        format!("{}/{name}", self.root_path)
+    }
+
+    /// How much queued work the stops of the root's child `name` gave up
+    /// since it was added.
+    pub(crate) fn given_up(&self, name: &str) -> u64 {
+        let g = self.given_up.lock().unwrap_or_else(PoisonError::into_inner);
+        g.get(&self.path_of(name)).copied().unwrap_or(0)
+    }
+
+    /// A new child `name` of the root: its own count starts now.
+    pub(crate) fn forget_given_up(&self, name: &str) {
+        let mut g = self.given_up.lock().unwrap_or_else(PoisonError::into_inner);
+        g.remove(&self.path_of(name));
+    }
+
+    /// Begins an orderly shutdown; returns at once.
+    pub(crate) fn shutdown(&self) {
+        self.ops.begin_shutdown();
+        self.root.shutdown();
+    }
+
+    /// Cuts a shutdown short: remaining drains become immediate stops.
+    pub(crate) fn force_shutdown(&self) {
+        self.ops.begin_shutdown();
+        self.root.force_shutdown();
+    }
+
+    /// Waits until the tree ended and reports how.
+    pub(crate) fn wait(&self, hub: &Hub) -> Result<Report, Error> {
+        let reason = self.root.wait();
+        self.report(reason, hub)
+    }
+
+    /// Like [`wait`](Self::wait), for at most `timeout`.
+    pub(crate) fn wait_timeout(
+        &self,
+        hub: &Hub,
+        timeout: Duration,
+    ) -> Option<Result<Report, Error>> {
+        let reason = self.root.wait_timeout(timeout)?;
+        Some(self.report(reason, hub))
+    }
+
+    /// The report of a tree that ended for `reason`.
+    fn report(&self, reason: ExitReason, hub: &Hub) -> Result<Report, Error> {
+        self.ops.finish();
+        let tally = self.tally.lock().unwrap_or_else(PoisonError::into_inner);
+        let report = Report {
+            reason,
+            tree: self.root.status(),
+            abandoned: tally.abandoned.clone(),
+            drain_deadline_missed: tally.missed.clone(),
+            mailboxes: hub
+                .names()
+                .into_iter()
+                .filter_map(|n| hub.stats(&n).map(|s| (n.to_string(), s)))
+                .collect(),
+            exits: tally.exits.clone(),
+        };
+        if report.reason.is_failure() {
+            Err(Error::Failed {
+                reason: report.reason,
+            })
+        } else {
+            Ok(report)
+        }
+    }
+}

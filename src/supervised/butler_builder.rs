@@ -1,0 +1,335 @@
+//! [`ButlerBuilder`]: declares a supervised application (its tree, signals,
+//! config file, hub options) and starts it.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use crossbeam_channel::Receiver;
+use threadbutler_supervisor::signals::Signals;
+use threadbutler_supervisor::{
+    BoxError, Event, EventBus, ExitReason, FnChild, Intensity, Life, Strategy,
+};
+
+use crate::data::dead_letter::DeadLetter;
+use crate::data::hub::{Hub, HubBuilder, Root};
+use crate::data::mailbox::Capacity;
+use crate::error::Error;
+use crate::ops::config::Config;
+use crate::ops::operations::ReloadHook;
+use crate::servers::instance::{fallible, plain};
+use crate::servers::server::Server;
+use crate::supervised::app::{App, Running};
+
+use crate::ops::resolution::LoadedConfig;
+use crate::supervised::butler::Butler;
+use crate::supervised::child_options::ChildOptions;
+use crate::supervised::child_scope::ChildScope;
+#[cfg(feature = "async")]
+use crate::supervised::declaration::async_server_maker;
+use crate::supervised::declaration::{
+    ChildDeclaration, SupervisorDeclaration, pool_maker, server_maker,
+};
+use crate::supervised::tree_builder::{SupervisorBuilder, declare_methods, supervision_methods};
+
+/// Declares a supervised application; [`start`](ButlerBuilder::start) runs it.
+///
+/// ```
+/// use std::time::Duration;
+/// use threadbutler::prelude::*;
+///
+/// pub struct Add(pub u64);
+/// pub struct Total(pub Reply<u64>);
+/// threadbutler::messages! { pub enum CounterMsg for Counter { Add, Total } }
+///
+/// #[derive(Default)]
+/// pub struct Counter { sum: u64 }
+/// impl Server for Counter {
+///     fn handle(&mut self, msg: CounterMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
+///         match msg {
+///             CounterMsg::Add(Add(n)) => self.sum += n,
+///             CounterMsg::Total(Total(r)) => r.send(self.sum),
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let app = Butler::builder("counterd")
+///     .server("counter", Counter::default)
+///         .restart(Restart::Permanent)
+///         .heartbeat(Duration::from_secs(1))
+///         .shutdown(Shutdown::Drain(Duration::from_secs(5)))
+///     .start()?;                                  // returns when every server started
+/// app.hub().send(Add(5))?;
+/// assert_eq!(app.hub().request(Total)?, 5);
+/// app.shutdown();
+/// let report = app.wait()?;                       // drained, reverse start order
+/// assert_eq!(report.exit_code(), 0);
+/// # Ok::<(), threadbutler::Error>(())
+/// ```
+#[must_use]
+pub struct ButlerBuilder {
+    tree: SupervisorDeclaration,
+    hub: HubBuilder,
+    config: Option<LoadedConfig>,
+    signals: Signals,
+    reload: Option<ReloadHook>,
+    deadline: Option<Duration>,
+    /// The tree's events, from before the start on.
+    bus: EventBus,
+    /// The clock the tree's supervisors read.
+    clock: Option<threadbutler_supervisor::SharedClock>,
+}
+
+impl ButlerBuilder {
+    pub(crate) fn tree_mut(&mut self) -> &mut SupervisorDeclaration {
+        &mut self.tree
+    }
+
+    pub(crate) fn scope(self) -> ChildScope<ButlerBuilder> {
+        ChildScope { builder: self }
+    }
+
+    declare_methods!(ButlerBuilder);
+    supervision_methods!();
+
+    /// Handles OS signals by `signals` (none by default):
+    /// `Signals::graceful()` drains on SIGTERM and SIGINT (a second one
+    /// forces), reloads on SIGHUP, logs the status tree on SIGUSR1 and stops
+    /// immediately on SIGQUIT. See [`crate::operations`].
+    pub fn signals(mut self, signals: Signals) -> Self {
+        self.signals = signals;
+        self
+    }
+
+    /// A hook called on reload (SIGHUP with `Signals::graceful()`), on the
+    /// signal thread, before the config file's policies are re-read.
+    pub fn on_reload(mut self, hook: impl Fn(&Hub) + Send + Sync + 'static) -> Self {
+        self.reload = Some(Arc::new(hook));
+        self
+    }
+
+    /// The clock every supervisor of the tree reads for restart windows,
+    /// backoffs, heartbeat checks and stop deadlines (DESIGN rule 12); by
+    /// default the real one. Give a [`ManualClock`](crate::ManualClock) to
+    /// test a tree's policies in virtual time: a minute of backoff passes
+    /// when the test says so.
+    pub fn clock(mut self, clock: std::sync::Arc<dyn threadbutler_supervisor::Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// An overall deadline for a shutdown, from when it begins: past it the
+    /// shutdown is forced (every drain becomes immediate; children that
+    /// still do not stop are abandoned), so the process gets to exit.
+    pub fn shutdown_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The default capacity of the servers' mailboxes (default 1024).
+    pub fn default_capacity(mut self, capacity: Capacity) -> Self {
+        self.hub = self.hub.default_capacity(capacity);
+        self
+    }
+
+    /// The hub's default request timeout (default 5 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.hub = self.hub.request_timeout(timeout);
+        self
+    }
+
+    /// Where dead letters go, besides the counters and the log.
+    pub fn on_dead_letter(mut self, sink: impl Fn(DeadLetter) + Send + Sync + 'static) -> Self {
+        self.hub = self.hub.on_dead_letter(sink);
+        self
+    }
+
+    /// Reads policies from a TOML file (see [`crate::config`]): the root
+    /// supervisor's, and each declared child's by its name or its path
+    /// below the root (`"db/reader"`), overriding what the code declares.
+    /// They are laid over the declaration at [`start`](Self::start),
+    /// whatever the order of the calls; a reload (SIGHUP) reads the file
+    /// again.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] with the file, line, key and what was expected, for
+    /// an unreadable file, an unknown key, a bad duration or an impossible
+    /// policy. Nothing is started. A table that names no declared child (or
+    /// several), or a key that does not apply to the child named, is the
+    /// same error from [`start`](Self::start).
+    pub fn config_file(mut self, path: impl AsRef<Path>) -> Result<Self, Error> {
+        let loaded = LoadedConfig::read(path.as_ref()).map_err(|e| Error::Config {
+            detail: e.to_string(),
+        })?;
+        self.config = Some(loaded);
+        Ok(self)
+    }
+
+    /// The config file loaded by [`config_file`](Self::config_file), if
+    /// any: its `[log]` table is what [`crate::logging::init`] takes.
+    pub fn config(&self) -> Option<&Config> {
+        self.config.as_ref().map(|c| &c.config)
+    }
+
+    /// The program's own settings: the config file's `[app]` table
+    /// deserialized into `T` (see [`Config::app_section`]);
+    /// `None` without a file or without the table.
+    ///
+    /// ```
+    /// use serde::Deserialize;
+    /// use threadbutler::Butler;
+    ///
+    /// #[derive(Deserialize)]
+    /// #[serde(deny_unknown_fields)]
+    /// struct Settings {
+    ///     socket: String,
+    /// }
+    ///
+    /// let path = std::env::temp_dir().join(format!("app-config-doc-{}.toml", std::process::id()));
+    /// std::fs::write(&path, "[app]\nsocket = \"/run/app.sock\"\n")?;
+    /// let builder = Butler::builder("app").config_file(&path)?;
+    /// let settings: Option<Settings> = builder.app_config()?;
+    /// assert_eq!(settings.map(|s| s.socket).as_deref(), Some("/run/app.sock"));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] with the file and line when the table does not fit
+    /// `T`.
+    pub fn app_config<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>, Error> {
+        let Some(loaded) = &self.config else {
+            return Ok(None);
+        };
+        Config::app_section(&loaded.text, &loaded.path).map_err(|e| Error::Config {
+            detail: e.to_string(),
+        })
+    }
+
+    /// Every lifecycle event of the tree, from its start on: the receiver
+    /// gets the events of the start itself (each child's `Starting`,
+    /// `Started`, and for a failed start the failing child's `Exited` with
+    /// the reason, then the rollback's `Exited` and `Stopped`), so that a
+    /// start that fails can be read in order, then every later event as
+    /// [`Butler::subscribe`] would give it. Call it before
+    /// [`start`](Self::start); each call is a receiver of its own. By the
+    /// time `start` returns, every event of the start has been delivered.
+    ///
+    /// ```
+    /// use threadbutler::prelude::*;
+    /// # pub struct Ping;
+    /// # threadbutler::messages! { pub enum WebMsg for Web { Ping } }
+    /// # threadbutler::messages! { pub enum DbMsg for Db { Ping2 } }
+    /// # pub struct Ping2;
+    /// pub struct Web;
+    /// pub struct Db;
+    /// # impl Server for Web {
+    /// #     fn handle(&mut self, _: WebMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    /// # impl Server for Db {
+    /// #     fn handle(&mut self, _: DbMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    ///
+    /// let builder = Butler::builder("app")
+    ///     .server("web", || Web)
+    ///     .try_server("db", || Err::<Db, _>("no database"));
+    /// let events = builder.subscribe();
+    /// assert!(builder.start().is_err());
+    /// let events: Vec<Event> = events.try_iter().collect();
+    /// let seen: Vec<String> = events.iter().map(|e| format!("{} {}", e.kind(), e.subject())).collect();
+    /// assert_eq!(
+    ///     seen,
+    ///     [
+    ///         "Starting app/web",
+    ///         "Started app/web",
+    ///         "Starting app/db",
+    ///         "Exited app/db", // its reason: init failed: no database
+    ///         "Exited app/web", // the rollback, in reverse order
+    ///         "Stopped app/web",
+    ///     ]
+    /// );
+    /// let Event::Exited { reason, .. } = &events[3] else { unreachable!("checked above") };
+    /// assert_eq!(reason.to_string(), "init failed: no database");
+    /// ```
+    pub fn subscribe(&self) -> Receiver<Event> {
+        self.bus.subscribe()
+    }
+
+    /// Registers every server's mailbox on a new hub and starts the tree:
+    /// every child in declaration order, each waited for. Returns once all
+    /// started.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for a misused builder or an invalid policy (before
+    /// anything starts); [`Error::Start`] naming the child that failed and
+    /// why, after the ones already started were stopped in reverse order.
+    pub fn start(mut self) -> Result<Butler, Error> {
+        let reloader = match self.config.take() {
+            Some(loaded) => Some(self.tree.configure(&loaded)?),
+            None => None,
+        };
+        let mut errors = Vec::new();
+        self.tree.errors(&mut errors);
+        if !errors.is_empty() {
+            return Err(Error::Config {
+                detail: errors.join("; "),
+            });
+        }
+        let hub = self.hub.build();
+        let name = self.tree.name.clone();
+        let mut spec = self.tree.build(&hub)?;
+        if let Some(clock) = self.clock.take() {
+            spec = spec.clock(clock);
+        }
+        spec.validate().map_err(|detail| Error::Config { detail })?;
+        // The hub's root is this tree: nothing spawned on the hub while it
+        // starts makes an implicit one.
+        *hub.inner()
+            .root
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Root::Declared;
+        let running = Running {
+            notify: true,
+            signals: self.signals,
+            reloader,
+            reload: self.reload,
+            deadline: self.deadline,
+        };
+        let app = App::start(spec, self.bus, &hub, running)?;
+        *hub.inner()
+            .root
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) =
+            Root::Running(Arc::clone(&app) as Arc<dyn std::any::Any + Send + Sync>);
+        Ok(Butler { name, hub, app })
+    }
+}
+
+impl fmt::Debug for ButlerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ButlerBuilder")
+            .field("name", &self.tree.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Butler {
+    /// Declares an application named `name` (the root supervisor's name).
+    pub fn builder(name: &str) -> ButlerBuilder {
+        ButlerBuilder {
+            tree: SupervisorDeclaration::new(name),
+            hub: Hub::builder(name),
+            config: None,
+            signals: Signals::none(),
+            reload: None,
+            deadline: None,
+            clock: None,
+            bus: EventBus::new(),
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The [`ChildScope`] of an application's builder: a declared child's
+//! options, further declarations, and the application's own settings.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::Receiver;
+use threadbutler_supervisor::signals::Signals;
+use threadbutler_supervisor::{
+    Backoff, BoxError, Event, ExitReason, FnChild, Intensity, Life, Restart,
+};
+
+use crate::data::dead_letter::DeadLetter;
+use crate::data::hub::Hub;
+use crate::data::mailbox::Capacity;
+use crate::error::Error;
+use crate::servers::instance::{fallible, plain};
+use crate::servers::server::Server;
+use crate::supervised::butler::Butler;
+use crate::supervised::butler_builder::ButlerBuilder;
+use crate::supervised::child_options::ChildOptions;
+use crate::supervised::child_scope::ChildScope;
+#[cfg(feature = "async")]
+use crate::supervised::declaration::async_server_maker;
+use crate::supervised::declaration::{
+    ChildDeclaration, SupervisorDeclaration, pool_maker, server_maker,
+};
+use crate::supervised::tree_builder::{SupervisorBuilder, child_option_methods, declare_methods};
+use threadbutler_supervisor::Shutdown;
+
+impl ChildScope<ButlerBuilder> {
+    fn tree_mut(&mut self) -> &mut SupervisorDeclaration {
+        self.builder.tree_mut()
+    }
+
+    fn scope(self) -> Self {
+        self
+    }
+
+    declare_methods!(ButlerBuilder);
+    child_option_methods!();
+
+    /// See [`ButlerBuilder::signals`].
+    pub fn signals(self, signals: Signals) -> Self {
+        self.builder.signals(signals).scope()
+    }
+
+    /// See [`ButlerBuilder::on_reload`].
+    pub fn on_reload(self, hook: impl Fn(&Hub) + Send + Sync + 'static) -> Self {
+        self.builder.on_reload(hook).scope()
+    }
+
+    /// See [`ButlerBuilder::clock`].
+    pub fn clock(self, clock: Arc<dyn threadbutler_supervisor::Clock>) -> Self {
+        self.builder.clock(clock).scope()
+    }
+
+    /// See [`ButlerBuilder::shutdown_deadline`].
+    pub fn shutdown_deadline(self, deadline: Duration) -> Self {
+        self.builder.shutdown_deadline(deadline).scope()
+    }
+
+    /// See [`ButlerBuilder::default_capacity`].
+    pub fn default_capacity(self, capacity: Capacity) -> Self {
+        self.builder.default_capacity(capacity).scope()
+    }
+
+    /// See [`ButlerBuilder::request_timeout`].
+    pub fn request_timeout(self, timeout: Duration) -> Self {
+        self.builder.request_timeout(timeout).scope()
+    }
+
+    /// See [`ButlerBuilder::on_dead_letter`].
+    pub fn on_dead_letter(self, sink: impl Fn(DeadLetter) + Send + Sync + 'static) -> Self {
+        self.builder.on_dead_letter(sink).scope()
+    }
+
+    /// See [`ButlerBuilder::config_file`].
+    ///
+    /// # Errors
+    ///
+    /// As [`ButlerBuilder::config_file`].
+    pub fn config_file(self, path: impl AsRef<Path>) -> Result<Self, Error> {
+        Ok(self.builder.config_file(path)?.scope())
+    }
+
+    /// See [`ButlerBuilder::subscribe`].
+    pub fn subscribe(&self) -> Receiver<Event> {
+        self.builder.subscribe()
+    }
+
+    /// See [`ButlerBuilder::start`].
+    ///
+    /// # Errors
+    ///
+    /// As [`ButlerBuilder::start`].
+    pub fn start(self) -> Result<Butler, Error> {
+        self.builder.start()
+    }
+}
+
+impl From<ChildScope<ButlerBuilder>> for ButlerBuilder {
+    fn from(scope: ChildScope<ButlerBuilder>) -> Self {
+        scope.builder
+    }
+}
