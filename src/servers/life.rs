@@ -30,7 +30,7 @@
 //! # Drivers
 //!
 //! What differs between kinds of server is only how their hooks are
-//! called, and that is a [`Driver`]: the sync one (`instance.rs`) calls
+//! called, and that is a [`Driver`]: the sync one (`sync_life.rs`) calls
 //! them directly; the async one (`async_server/child.rs`) drives each in its
 //! life's current-thread runtime. Both keep their books in one
 //! [`CtxBase`] (name, id, mailbox, and the [`Reader`] with the stop signal

@@ -6,11 +6,12 @@
 pub mod async_server;
 pub(crate) mod ctx;
 pub(crate) mod ctx_base;
-pub(crate) mod instance;
+pub(crate) mod factory;
 pub(crate) mod life;
 pub(crate) mod pool;
 pub(crate) mod reader;
 pub(crate) mod receive;
 pub(crate) mod server;
 pub(crate) mod server_child;
+pub(crate) mod sync_life;
 pub mod task;

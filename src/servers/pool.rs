@@ -24,7 +24,7 @@ use threadbutler_supervisor::{
 use crate::data::dead_letter::DeadReason;
 use crate::data::hub::Hub;
 use crate::data::mailbox::MailboxCore;
-use crate::servers::instance::Factory;
+use crate::servers::factory::Factory;
 use crate::servers::server::Server;
 use crate::servers::server_child::ServerChild;
 

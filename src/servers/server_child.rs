@@ -1,5 +1,6 @@
-//! A server as a supervised child: each life runs one server instance on the
-//! child's worker thread, against the mailbox the hub keeps across lives.
+//! A server as a supervised child: each of the child's lives runs the
+//! server on the child's worker thread, against the mailbox the hub keeps
+//! across lives.
 
 use std::fmt;
 use std::sync::Arc;
@@ -10,8 +11,9 @@ use threadbutler_supervisor::{Child, ChildDetails, ExitReason, Life, StopMode};
 use crate::data::dead_letter::DeadReason;
 use crate::data::hub::Hub;
 use crate::data::mailbox::MailboxCore;
-use crate::servers::instance::{self, Factory, Launch};
+use crate::servers::factory::Factory;
 use crate::servers::server::Server;
+use crate::servers::sync_life::{self, Launch};
 
 /// A server under a supervisor.
 ///
@@ -67,7 +69,7 @@ impl<S: Server> Child for ServerChild<S> {
             request_timeout: self.request_timeout,
             id: life.id,
         };
-        instance::run(launch, life.started)
+        sync_life::run(launch, life.started)
     }
 
     fn on_final_stop(&self, mode: StopMode) -> u64 {

@@ -12,7 +12,7 @@ use threadbutler_supervisor::{BoxError, Event, StatusNode, SupervisorRef};
 use crate::data::address::Address;
 use crate::data::hub::Hub;
 use crate::error::Error;
-use crate::servers::instance::{Factory, fallible, plain};
+use crate::servers::factory::{Factory, fallible, plain};
 use crate::servers::server::Server;
 use crate::supervised::app::App;
 use crate::supervised::child_options::ChildOptions;
@@ -134,7 +134,7 @@ impl Butler {
     /// thread of its own: waiting there could deadlock with a supervisor
     /// that is stopping that very server.
     pub fn reload(&self) {
-        if crate::servers::instance::on_server_thread() {
+        if crate::servers::life::on_server_thread() {
             let ops = Arc::clone(&self.app.ops);
             let spawned = std::thread::Builder::new()
                 .name("threadbutler-reload".into())

@@ -18,7 +18,7 @@ use crate::data::mailbox::Capacity;
 use crate::error::Error;
 use crate::ops::config::Config;
 use crate::ops::operations::ReloadHook;
-use crate::servers::instance::{fallible, plain};
+use crate::servers::factory::{fallible, plain};
 use crate::servers::server::Server;
 use crate::supervised::app::{App, Running};
 

@@ -15,7 +15,7 @@ use crate::data::dead_letter::DeadLetter;
 use crate::data::hub::Hub;
 use crate::data::mailbox::Capacity;
 use crate::error::Error;
-use crate::servers::instance::{fallible, plain};
+use crate::servers::factory::{fallible, plain};
 use crate::servers::server::Server;
 use crate::supervised::butler::Butler;
 use crate::supervised::butler_builder::ButlerBuilder;

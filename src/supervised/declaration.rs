@@ -11,7 +11,7 @@ use crate::data::hub::Hub;
 #[cfg(feature = "async")]
 use crate::data::mailbox::WakeFn;
 use crate::error::{Error, SpawnError};
-use crate::servers::instance::Factory;
+use crate::servers::factory::Factory;
 use crate::servers::server::Server;
 use crate::servers::server_child::ServerChild;
 

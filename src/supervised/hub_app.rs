@@ -19,7 +19,7 @@ use threadbutler_supervisor::{EventBus, ExitReason, SupervisorSpec};
 
 use crate::data::hub::{Hub, Root};
 use crate::error::{Error, SpawnError};
-use crate::servers::instance;
+use crate::servers::life;
 use crate::supervised::app::{App, Running};
 use crate::supervised::fate::Fate;
 use crate::supervised::report::Report;
@@ -128,7 +128,7 @@ impl Hub {
         let fate = self.fate(&app, name).ok_or_else(|| Error::UnknownServer {
             name: name.to_owned(),
         })?;
-        if instance::on_server_thread() && thread::current().name() == Some(name) {
+        if life::on_server_thread() && thread::current().name() == Some(name) {
             return Err(Error::WouldDeadlock);
         }
         Ok(StopReport::ended(name, &fate, app.given_up(name)))
@@ -203,7 +203,7 @@ impl Hub {
     /// [`request_shutdown`](Hub::request_shutdown) there); as
     /// [`Butler::wait`](crate::Butler::wait) otherwise.
     pub fn shutdown(&self) -> Result<Report, Error> {
-        if instance::on_server_thread() {
+        if life::on_server_thread() {
             return Err(Error::WouldDeadlock);
         }
         self.request_shutdown();

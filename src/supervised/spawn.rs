@@ -18,7 +18,7 @@ use crate::data::dead_letter::DeadReason;
 use crate::data::hub::Hub;
 use crate::data::mailbox::Capacity;
 use crate::error::SpawnError;
-use crate::servers::instance::{Factory, fallible, plain};
+use crate::servers::factory::{Factory, fallible, plain};
 use crate::servers::server::Server;
 use crate::servers::server_child::ServerChild;
 use crate::supervised::child_options::ChildOptions;

@@ -12,7 +12,7 @@ use threadbutler_supervisor::{
 };
 
 use crate::data::mailbox::Capacity;
-use crate::servers::instance::{fallible, plain};
+use crate::servers::factory::{fallible, plain};
 use crate::servers::server::Server;
 use threadbutler_supervisor::Shutdown;
 

@@ -34,7 +34,7 @@ use crate::data::dead_letter::DeadReason;
 use crate::data::hub::Hub;
 use crate::data::mailbox::MailboxCore;
 use crate::servers::ctx_base::CtxBase;
-use crate::servers::instance::Factory;
+use crate::servers::factory::Factory;
 use crate::servers::life::{self, Driver, Failure};
 
 /// An async server under a supervisor.

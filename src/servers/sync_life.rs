@@ -1,6 +1,6 @@
 //! A sync server's life: its hooks called directly, on the thread the life
 //! runs on, under the life runner (`life.rs`, which holds the order of
-//! events); and how every kind of server is built ([`Factory`]).
+//! events).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,33 +12,9 @@ use crate::data::hub::Hub;
 use crate::data::mailbox::MailboxCore;
 use crate::servers::ctx::Ctx;
 use crate::servers::ctx_base::CtxBase;
-pub(crate) use crate::servers::life::on_server_thread;
+use crate::servers::factory::Factory;
 use crate::servers::life::{self, Driver, Failure};
 use crate::servers::server::Server;
-
-/// Builds a server; called on its own thread at every (re)start. An `Err`
-/// is a failed start at [`Stage::Init`](crate::Stage::Init) with that
-/// error. Plain factories (`Fn() -> S`) and fallible ones
-/// (`Fn() -> Result<S, E>`) both become one of these, so every kind of
-/// server has one way to be built.
-pub(crate) type Factory<S> = Arc<dyn Fn() -> Result<S, BoxError> + Send + Sync>;
-
-/// A factory that cannot refuse.
-pub(crate) fn plain<S, F>(factory: F) -> Factory<S>
-where
-    F: Fn() -> S + Send + Sync + 'static,
-{
-    Arc::new(move || Ok(factory()))
-}
-
-/// A factory that may refuse: its error becomes the failed start's.
-pub(crate) fn fallible<S, E, F>(factory: F) -> Factory<S>
-where
-    E: Into<BoxError>,
-    F: Fn() -> Result<S, E> + Send + Sync + 'static,
-{
-    Arc::new(move || factory().map_err(Into::into))
-}
 
 /// Everything a sync server's life needs, moved onto its thread.
 pub(crate) struct Launch<S: Server> {
