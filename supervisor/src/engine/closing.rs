@@ -6,11 +6,15 @@
 //!
 //! Children stop in reverse start order, one after another: the next stop
 //! begins once the one before ended or was abandoned. A child already
-//! stopping when the closing begins (a hung child being replaced) is not
-//! waited for in turn; its stop becomes final if the closing is, and the
-//! closing ends once it too ended. A child waiting out a backoff is not
-//! running: it is retired at once, unless a final drain owes its queue a
-//! life (§11.16).
+//! stopping when the closing begins (a hung child being replaced, a group
+//! restart's stop) is not waited for in turn, and the closing ends once it
+//! too ended. If the closing is final, that stop becomes final the moment
+//! the closing begins, not when the child's turn comes: until then its
+//! grace runs, and a stop for a restart that ends (or is abandoned) before
+//! it was made final keeps no drain's promise. A successor started to keep
+//! that promise is a stop under way too when the turn comes. A child
+//! waiting out a backoff is not running: it is retired at once, unless a
+//! final drain owes its queue a life (§11.16).
 
 use std::sync::Arc;
 
@@ -40,6 +44,9 @@ impl Engine {
         fast_restart::lock(&self.gate).open = false;
         self.book_local_restarts();
         self.group = None;
+        // The instant the closing begins, read before anyone hears of it:
+        // a clock moved by a listener of `ShutdownBegan` is the next step's.
+        let now = self.now();
         if final_ {
             self.emit(Event::ShutdownBegan {
                 supervisor: Arc::clone(&self.path),
@@ -64,6 +71,9 @@ impl Engine {
                 .map(|s| s.key)
                 .collect(),
         });
+        if final_ {
+            self.finalize_restart_stops(now);
+        }
     }
 
     /// Looks at this supervisor's own stop: begins the closing it asks
@@ -73,6 +83,7 @@ impl Engine {
             return;
         };
         let final_ = intent == StopIntent::Final;
+        let now = self.now();
         match &mut self.closing {
             None => {
                 self.begin_closing(final_, ExitReason::Shutdown);
@@ -94,21 +105,13 @@ impl Engine {
                     .filter(|k| !c.remaining.contains(k))
                     .collect();
                 c.trailing.extend(done);
-                let stopping: Vec<usize> = (0..self.slots.len())
-                    .filter(|&i| {
-                        matches!(&self.slots[i].phase,
-                            Phase::Stopping(st) if st.intent == StopIntent::Restart)
-                    })
-                    .collect();
-                for i in stopping {
-                    self.finalize_stop(i);
-                }
                 if announce {
                     // It was giving up; now it is shut down as well.
                     self.emit(Event::ShutdownBegan {
                         supervisor: Arc::clone(&self.path),
                     });
                 }
+                self.finalize_restart_stops(now);
             }
             Some(_) => {}
         }
@@ -149,6 +152,15 @@ impl Engine {
             } else {
                 StopIntent::Restart
             };
+            if self.slots[i].resume.is_some() {
+                // A life started to go on with a final drain (kept promise
+                // of a stop made final before its turn): under way already,
+                // within that drain's deadline; not waited for in turn.
+                if let Some(c) = self.closing.as_mut() {
+                    c.trailing.push(k);
+                }
+                continue;
+            }
             match &mut self.slots[i].phase {
                 Phase::Stopping(st) => {
                     // Stopping already (not by us): not waited for in turn,
@@ -156,7 +168,10 @@ impl Engine {
                     let earlier = std::mem::replace(&mut st.then, Then::Rest);
                     st.then = keep_answer(earlier, Then::Rest);
                     if intent == StopIntent::Final && st.intent == StopIntent::Restart {
-                        self.finalize_stop(i);
+                        // A stop for a restart that began after the closing
+                        // (a heartbeat missed while waiting for its turn).
+                        let now = self.now();
+                        self.finalize_stop(i, now);
                     }
                     if let Some(c) = self.closing.as_mut() {
                         c.trailing.push(k);
@@ -220,14 +235,29 @@ impl Engine {
         }
     }
 
-    /// A stop for a restart that a final closing reached: it becomes final
-    /// by the child's shutdown mode. The life stopping was asked to stop at
+    /// Every stop for a restart under way when a closing begins final (or
+    /// turns final) becomes final at `now`, that instant: none is left for
+    /// a deadline to end as a restart's stop before its turn comes.
+    fn finalize_restart_stops(&mut self, now: std::time::Instant) {
+        let stopping: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| {
+                matches!(&self.slots[i].phase,
+                    Phase::Stopping(st) if st.intent == StopIntent::Restart)
+            })
+            .collect();
+        for i in stopping {
+            self.finalize_stop(i, now);
+        }
+    }
+
+    /// A stop for a restart that a final closing reached at `now`: it
+    /// becomes final by the child's shutdown mode, and a drain's promise
+    /// runs from `now`. The life stopping was asked to stop at
     /// once already; it is asked again so that its intent turns final (a
     /// nested supervisor then finishes its children's work). A drain's
     /// promise holds: once the life ended or was abandoned, a successor
     /// drains what is queued (the restart was due anyway).
-    fn finalize_stop(&mut self, i: usize) {
-        let now = self.now();
+    fn finalize_stop(&mut self, i: usize, now: std::time::Instant) {
         let mode = if self.forced() {
             StopMode::Immediate
         } else {

@@ -237,9 +237,13 @@ impl Vt {
     /// then moves the clock by [`EPOCH`] (nothing is due then: no child
     /// failed yet, and a child that is idle is never hung).
     pub fn start(spec: SupervisorSpec) -> Vt {
-        let clock = Arc::new(ManualClock::new());
+        Vt::start_on(spec, Arc::new(ManualClock::new()), EventBus::new())
+    }
+
+    /// [`start`](Self::start) on a clock and a bus the test made (to tap
+    /// the bus, say, on the engine's own thread).
+    pub fn start_on(spec: SupervisorSpec, clock: Arc<ManualClock>, bus: EventBus) -> Vt {
         let spec = spec.clock(clock.clone());
-        let bus = EventBus::new();
         let events = Events::new(bus.subscribe());
         let root = within("Supervisor::start", move || Supervisor::start(spec, bus))
             .unwrap_or_else(|e| panic!("the tree did not start: {e}"));
