@@ -6,14 +6,55 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use threadbutler_supervisor::{Child, ChildDetails, ExitReason, Life, StopMode};
+use threadbutler_supervisor::{Child, ExitReason, Life};
 
-use crate::data::dead_letter::DeadReason;
 use crate::data::hub::Hub;
 use crate::data::mailbox::MailboxCore;
 use crate::servers::factory::Factory;
 use crate::servers::server::Server;
 use crate::servers::sync_life::{self, Launch};
+
+/// The hooks by which a supervisor tells a server child (sync or async)
+/// what becomes of its mailbox, written once for every kind: a final stop
+/// closes it (and an immediate one sweeps it), a drain's deadline and the
+/// child's retirement finish it, a revival reopens it, the removal takes it
+/// off the hub; the status row shows its depth. For a type with `name`,
+/// `hub` and `core` fields.
+macro_rules! mailbox_hooks {
+    ($kind:literal) => {
+        fn on_final_stop(&self, mode: threadbutler_supervisor::StopMode) -> u64 {
+            self.core.final_stop(mode)
+        }
+
+        fn on_drain_deadline(&self) -> u64 {
+            self.core
+                .finish(crate::data::dead_letter::DeadReason::DrainDeadline)
+        }
+
+        fn on_retired(&self) {
+            self.core
+                .finish(crate::data::dead_letter::DeadReason::Stopped);
+        }
+
+        fn on_removed(&self) {
+            self.hub.unregister_if(&self.name, &self.core);
+        }
+
+        fn on_revived(&self) {
+            self.core.reopen();
+        }
+
+        fn details(&self) -> threadbutler_supervisor::ChildDetails {
+            let mut d = threadbutler_supervisor::ChildDetails::default();
+            d.kind = $kind;
+            d.queued = Some(self.core.depth());
+            d
+        }
+    };
+}
+// Used by the async server child too, which the `async` feature brings.
+#[cfg_attr(not(feature = "async"), allow(unused_imports))]
+pub(crate) use mailbox_hooks;
 
 /// A server under a supervisor.
 ///
@@ -72,32 +113,7 @@ impl<S: Server> Child for ServerChild<S> {
         sync_life::run(launch, life.started)
     }
 
-    fn on_final_stop(&self, mode: StopMode) -> u64 {
-        self.core.final_stop(mode)
-    }
-
-    fn on_drain_deadline(&self) -> u64 {
-        self.core.finish(DeadReason::DrainDeadline)
-    }
-
-    fn on_retired(&self) {
-        self.core.finish(DeadReason::Stopped);
-    }
-
-    fn on_removed(&self) {
-        self.hub.unregister_if(&self.name, &self.core);
-    }
-
-    fn on_revived(&self) {
-        self.core.reopen();
-    }
-
-    fn details(&self) -> ChildDetails {
-        let mut d = ChildDetails::default();
-        d.kind = "server";
-        d.queued = Some(self.core.depth());
-        d
-    }
+    mailbox_hooks!("server");
 }
 
 impl<S: Server> fmt::Debug for ServerChild<S> {

@@ -20,9 +20,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use threadbutler_supervisor::{
-    BoxError, Child, ChildDetails, ExitReason, Life, StopMode, StopSignal,
-};
+use threadbutler_supervisor::{BoxError, Child, ExitReason, Life, StopMode, StopSignal};
 use tokio::runtime::Runtime;
 use tokio::sync::Notify;
 use tokio::task::{JoinHandle, LocalSet};
@@ -30,12 +28,12 @@ use tokio::task::{JoinHandle, LocalSet};
 use super::ctx::AsyncCtx;
 use super::serve::serve;
 use super::server::AsyncServer;
-use crate::data::dead_letter::DeadReason;
 use crate::data::hub::Hub;
 use crate::data::mailbox::MailboxCore;
 use crate::servers::ctx_base::CtxBase;
 use crate::servers::factory::Factory;
 use crate::servers::life::{self, Driver, Failure};
+use crate::servers::server_child::mailbox_hooks;
 
 /// An async server under a supervisor.
 pub(crate) struct AsyncServerChild<S: AsyncServer> {
@@ -178,30 +176,5 @@ impl<S: AsyncServer> Child for AsyncServerChild<S> {
         life::run(driver, life.started)
     }
 
-    fn on_final_stop(&self, mode: StopMode) -> u64 {
-        self.core.final_stop(mode)
-    }
-
-    fn on_drain_deadline(&self) -> u64 {
-        self.core.finish(DeadReason::DrainDeadline)
-    }
-
-    fn on_retired(&self) {
-        self.core.finish(DeadReason::Stopped);
-    }
-
-    fn on_removed(&self) {
-        self.hub.unregister_if(&self.name, &self.core);
-    }
-
-    fn on_revived(&self) {
-        self.core.reopen();
-    }
-
-    fn details(&self) -> ChildDetails {
-        let mut d = ChildDetails::default();
-        d.kind = "async server";
-        d.queued = Some(self.core.depth());
-        d
-    }
+    mailbox_hooks!("async server");
 }
