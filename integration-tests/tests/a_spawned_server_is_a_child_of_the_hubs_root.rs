@@ -23,6 +23,14 @@ impl Tally {
     fn new() -> Self {
         Tally { sum: 0, gate: None }
     }
+
+    /// One that holds each job at `gate` until the test lets it go.
+    fn gated(gate: &Gate) -> Self {
+        Tally {
+            sum: 0,
+            gate: Some(gate.clone()),
+        }
+    }
 }
 
 impl Server for Tally {
@@ -99,10 +107,7 @@ fn by_default_a_spawned_server_is_temporary_and_a_stop_drains_it() {
     let gate = Gate::new();
     let g = gate.clone();
     let tally = hub
-        .server("tally", move || Tally {
-            sum: 0,
-            gate: Some(g.clone()),
-        })
+        .server("tally", move || Tally::gated(&g))
         .shutdown(Shutdown::Drain(PATIENCE))
         .spawn()
         .expect("starts");
@@ -180,10 +185,7 @@ fn a_join_after_a_drain_past_its_deadline_reports_what_was_given_up() {
     let gate = Gate::new();
     let g = gate.clone();
     let tally = hub
-        .server("tally", move || Tally {
-            sum: 0,
-            gate: Some(g.clone()),
-        })
+        .server("tally", move || Tally::gated(&g))
         .shutdown(Shutdown::Drain(Duration::from_millis(20)))
         .spawn()
         .expect("starts");

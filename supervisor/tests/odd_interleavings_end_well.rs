@@ -525,8 +525,7 @@ fn a_shutdown_during_a_group_restart_says_each_waiting_member_stopped() {
 struct SlowDrop;
 impl Drop for SlowDrop {
     fn drop(&mut self) {
-        // allow-sleep: the slow thread-local destructor under test, not a wait
-        thread::sleep(Duration::from_secs(2));
+        thread::sleep(Duration::from_secs(2)); // allow-sleep: the slow destructor under test, not a wait
     }
 }
 thread_local! {
