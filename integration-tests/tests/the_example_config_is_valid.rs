@@ -1,12 +1,12 @@
 //! `examples/config.toml` documents every key; it must stay loadable, and a
-//! program declaring its server must start with it. `examples/jobd.toml`
+//! program declaring its server must start with it. `jobd/jobd.toml`
 //! must load too (jobd itself starts with it in `jobd_*` tests' configs).
 
 use threadbutler::config::Config;
 use threadbutler::prelude::*;
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/config.toml");
-const JOBD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/jobd.toml");
+const JOBD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../jobd/jobd.toml");
 
 pub struct Nothing;
 threadbutler::messages! { pub enum CounterMsg for Counter { Nothing } }

@@ -1,5 +1,5 @@
-//! Running the reference daemon `jobd` (examples/jobd.rs, built as
-//! `src/bin/jobd.rs`) as a process: a scratch directory for its socket,
+//! Running the reference daemon `jobd` (the `jobd` crate's binary; its
+//! tests in `jobd/tests/` pass `env!("CARGO_BIN_EXE_jobd")`) as a process: a scratch directory for its socket,
 //! results file, logs and config; its stdout and stderr as they arrive
 //! (the [`Stream`](crate::daemon::Stream)s of [`crate::daemon`]); clients on its Unix socket;
 //! signals; its exit status; and its results file and log, parsed.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use super::Scratch;
 
 /// jobd's config file, as the tests write it (keys: examples/config.toml,
-/// and the `[app]` table of examples/jobd.rs).
+/// and the `[app]` table of jobd/src/lib.rs).
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// `[servers.workers] pool_size`.

@@ -5,7 +5,7 @@
 //! shows one worker restart per panic and hang, and one heartbeat miss per
 //! hang.
 //!
-//! The spec is the module doc of examples/jobd.rs ("The protocol", "The
+//! The spec is the module doc of jobd/src/lib.rs ("The protocol", "The
 //! results file", "Output and exit"): a panic or a hang costs one worker a
 //! restart, never a job twice; every accepted job gets exactly one line;
 //! SIGTERM stops the intake, drains the queue and exits 0 after a clean

@@ -22,7 +22,7 @@ use std::sync::{Mutex, PoisonError};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use serde::Serialize;
 
-use super::job::JobId;
+use crate::job::JobId;
 
 /// How a job ended, as its results line says.
 #[derive(Debug, Clone, PartialEq)]

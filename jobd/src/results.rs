@@ -19,9 +19,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use threadbutler::prelude::*;
 
-use super::batch::Batch;
-use super::job::JobId;
-use super::ledger::{Ledger, Outcome};
+use crate::batch::Batch;
+use crate::job::JobId;
+use crate::ledger::{Ledger, Outcome};
 
 /// How many lines wait at most before they are written out.
 const BATCH: usize = 256;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use threadbutler::config::Config;
 
-use super::settings::Settings;
+use crate::settings::Settings;
 
 /// Runs the client; returns the exit code: 0 when every answer was a
 /// success, 1 when one was an `err`, 2 when jobd could not be reached.

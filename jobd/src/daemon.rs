@@ -9,13 +9,13 @@ use std::time::Duration;
 use threadbutler::prelude::*;
 use threadbutler::{Error, Report, Signals};
 
-use super::intake::{Desk, Intake, serve};
-use super::job::Job;
-use super::ledger::{Ledger, Outcome};
-use super::results::{Results, SharedBatch};
-use super::settings::Settings;
-use super::stats::{AppSlot, Stats};
-use super::workers::{WorkMsg, Worker, record};
+use crate::intake::{Desk, Intake, serve};
+use crate::job::Job;
+use crate::ledger::{Ledger, Outcome};
+use crate::results::{Results, SharedBatch};
+use crate::settings::Settings;
+use crate::stats::{AppSlot, Stats};
+use crate::workers::{WorkMsg, Worker, record};
 
 const USAGE: &str = "usage: jobd [--config FILE] [--demo]\n       jobd submit [--socket PATH | --config FILE] [LINE...]";
 
@@ -23,7 +23,7 @@ const USAGE: &str = "usage: jobd [--config FILE] [--demo]\n       jobd submit [-
 pub fn main() -> ! {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("submit") {
-        std::process::exit(super::submit::main(&args[1..]));
+        std::process::exit(crate::submit::main(&args[1..]));
     }
     let (mut config, mut demo) = (None, false);
     let mut it = args.iter();
@@ -84,7 +84,7 @@ fn run(
     let log = builder.config().map(|c| c.log.clone()).unwrap_or_default();
     let logs = threadbutler::logging::init("jobd", &log)?;
     let mode = settings.socket_mode.0;
-    let socket = Arc::new(super::socket::bind(&settings.socket, mode).map_err(failed)?);
+    let socket = Arc::new(crate::socket::bind(&settings.socket, mode).map_err(failed)?);
 
     let ledger = Arc::new(Ledger::default());
     // Set once `start()` returned: for `status`, and for the dead-letter sink.
@@ -148,7 +148,7 @@ fn run(
             .map(|c| format!(" --config {}", c.display()))
             .unwrap_or_default();
         println!(
-            "jobd: submit a job: cargo run --example jobd -- submit{with} '1 words README.md' 'wait 1'"
+            "jobd: submit a job: cargo run -p jobd -- submit{with} '1 words README.md' 'wait 1'"
         );
         println!(
             "jobd: kinds: ID hash PATH | ID words PATH | ID sleep 2s | ID panic | ID hang; also `status`"
@@ -291,7 +291,7 @@ fn feed_demo(socket: &Path, dir: Option<&Path>) -> Result<(), String> {
         "wait d6".to_owned(),
         "status".to_owned(),
     ];
-    super::submit::exchange(socket, &requests, Duration::from_secs(20), |r, answer| {
+    crate::submit::exchange(socket, &requests, Duration::from_secs(20), |r, answer| {
         let shown = match answer.char_indices().nth(160) {
             Some((cut, _)) => format!("{}...", &answer[..cut]),
             None => answer.to_owned(),

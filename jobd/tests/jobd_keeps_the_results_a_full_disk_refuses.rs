@@ -2,7 +2,7 @@
 //! with "no space left on device") costs no result silently: jobd keeps the
 //! lines, tries them again with each new result and at the drain, logs the
 //! ids it could not write, and exits 75 rather than 0
-//! (examples/jobd/results.rs, "Nothing is lost to a failing disk";
+//! (jobd/src/results.rs, "Nothing is lost to a failing disk";
 //! docs/runtime-semantics.md §12.6 for the code).
 
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! The README's first Quick start command, `cargo run --example jobd`:
+//! The README's first Quick start command, `cargo run -p jobd`:
 //! jobd with its code's defaults (here only its paths are set, so that the
 //! test does not touch the user's socket) prints how to submit a job, runs
 //! one, and stops cleanly on Ctrl-C (SIGINT, `Signals::graceful()`,

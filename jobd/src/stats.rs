@@ -7,7 +7,7 @@ use serde::Serialize;
 use threadbutler::StatusNode;
 use threadbutler::prelude::*;
 
-use super::ledger::{Counts, Ledger};
+use crate::ledger::{Counts, Ledger};
 
 /// Asks for the status as JSON.
 pub struct Status(pub Reply<String>);

@@ -2,10 +2,10 @@
 //! signals, and loses nothing.
 //!
 //! ```text
-//! cargo run --example jobd                          # defaults; prints how to submit
-//! cargo run --example jobd -- --config examples/jobd.toml
-//! cargo run --example jobd -- submit '1 words README.md' '2 sleep 1s' status
-//! cargo run --example jobd -- --demo                # feeds itself, drains, exits 0
+//! cargo run -p jobd                          # defaults; prints how to submit
+//! cargo run -p jobd -- --config jobd/jobd.toml
+//! cargo run -p jobd -- submit '1 words README.md' '2 sleep 1s' status
+//! cargo run -p jobd -- --demo                # feeds itself, drains, exits 0
 //! ```
 //!
 //! # What runs
@@ -21,7 +21,7 @@
 //! intake stops taking jobs first, the workers drain the queue, and the
 //! results file is synced last. Restart, backoff, heartbeat and drain
 //! policies, the pool's size and restart intensity, and logging come from the
-//! config file (`examples/jobd.toml` documents every key); the socket and
+//! config file (`jobd/jobd.toml` documents every key); the socket and
 //! the results file from its `[app]` table.
 //!
 //! # The protocol
@@ -80,32 +80,20 @@
 //! missed its deadline or a worker was abandoned during it, 78 for a bad
 //! config, 1 when it could not start or the tree gave up.
 
-#[path = "jobd/batch.rs"]
 mod batch;
-#[path = "jobd/daemon.rs"]
 mod daemon;
-#[path = "jobd/intake.rs"]
 mod intake;
-#[path = "jobd/job.rs"]
 mod job;
-#[path = "jobd/ledger.rs"]
 mod ledger;
-#[path = "jobd/line_reader.rs"]
 mod line_reader;
-#[path = "jobd/results.rs"]
 mod results;
-#[path = "jobd/settings.rs"]
 mod settings;
-#[path = "jobd/socket.rs"]
 mod socket;
-#[path = "jobd/stats.rs"]
 mod stats;
-#[path = "jobd/submit.rs"]
 mod submit;
-#[path = "jobd/workers.rs"]
 mod workers;
 
 /// Runs jobd with the command line's arguments and exits with its code.
-pub fn main() {
+pub fn main() -> ! {
     daemon::main()
 }

@@ -1,7 +1,7 @@
 //! A job that cannot finish within the drain (a sleep longer than the
 //! drain's deadline, a hang that starts just before SIGTERM) still gets its
 //! one line: `dead`, unfinished when jobd stopped. jobd's results server
-//! stops last and settles every job nobody settled (examples/jobd.rs, "The
+//! stops last and settles every job nobody settled (jobd/src/lib.rs, "The
 //! results file"). Workers abandoned during the shutdown make the exit 75
 //! (docs/runtime-semantics.md §12.6, §11.16).
 

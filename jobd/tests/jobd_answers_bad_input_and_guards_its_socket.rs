@@ -8,7 +8,7 @@
 //! and a regular file at the path is refused and kept. Each test ends with
 //! SIGTERM and exit 0.
 //!
-//! The spec is the module doc of examples/jobd.rs: "The protocol" (ids,
+//! The spec is the module doc of jobd/src/lib.rs: "The protocol" (ids,
 //! `err` answers, lines over 64 KiB, a line cut short, `status`), "The
 //! socket" (mode, a live socket refused, a non-socket refused) and
 //! "Output and exit" (exit 1 when it could not start, 0 after a clean

@@ -4,7 +4,7 @@
 //! a crash inside a write could leave) is cut off, the lines already
 //! written are kept byte for byte, and new results are appended after them.
 //!
-//! The spec is the module doc of examples/jobd.rs: "The results file"
+//! The spec is the module doc of jobd/src/lib.rs: "The results file"
 //! (append-only, lines written whole, a torn last line cut off at start)
 //! and "The socket" (a socket file left by a killed run is stale and
 //! replaced). SIGTERM then exits 0 ("Output and exit";

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use threadbutler::prelude::*;
 
-use super::job::{Job, JobId};
-use super::ledger::{Ledger, Outcome};
-use super::results::{Record, Results};
+use crate::job::{Job, JobId};
+use crate::ledger::{Ledger, Outcome};
+use crate::results::{Record, Results};
 
 threadbutler::messages! { pub enum WorkMsg for Worker { Job } }
 

@@ -4,8 +4,8 @@
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Write};
 
-use super::job::JobId;
-use super::ledger::Outcome;
+use crate::job::JobId;
+use crate::ledger::Outcome;
 
 /// Lines not yet in the file. A write that fails part-way (a full disk)
 /// gives back the lines that made it whole; the rest stay for the next

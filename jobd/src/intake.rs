@@ -14,12 +14,12 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, bounded};
 
 use threadbutler::prelude::*;
 
-use super::job::{self, Request};
-use super::ledger::Ledger;
-use super::line_reader::{MAX_LINE, Read, read_line};
-use super::socket::Socket;
-use super::stats::{Stats, Status};
-use super::workers::Worker;
+use crate::job::{self, Request};
+use crate::ledger::Ledger;
+use crate::line_reader::{MAX_LINE, Read, read_line};
+use crate::socket::Socket;
+use crate::stats::{Stats, Status};
+use crate::workers::Worker;
 
 // The intake takes no messages: its work comes from the socket.
 threadbutler::messages! { pub enum IntakeMsg for Intake {} }
