@@ -2,86 +2,100 @@
 //! dead-letter sink, and the end.
 
 use std::io::{BufReader, IsTerminal};
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use threadbutler::config::LogOutput;
 use threadbutler::prelude::*;
 use threadbutler::{Error, Report, Signals};
+
+use crate::cli::{self, Command, Run};
+use crate::demo::DemoDir;
+use crate::ending;
 
 use crate::intake::{Desk, Intake, serve};
 use crate::job::Job;
 use crate::ledger::{Ledger, Outcome};
 use crate::results::{Results, SharedBatch};
-use crate::settings::Settings;
+use crate::settings::{Settings, anchor_dir};
 use crate::stats::{AppSlot, Stats};
 use crate::workers::{WorkMsg, Worker, record};
 
-const USAGE: &str = "usage: jobd [--config FILE] [--demo]\n       jobd submit [--socket PATH | --config FILE] [LINE...]";
-
-/// Parses the command line, runs, exits with the code.
+/// Parses the command line, runs what it asks for, exits with its code.
 pub fn main() -> ! {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("submit") {
-        std::process::exit(crate::submit::main(&args[1..]));
-    }
-    let (mut config, mut demo) = (None, false);
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--config" => match it.next() {
-                Some(p) => config = Some(PathBuf::from(p)),
-                None => usage("--config needs a file"),
-            },
-            "--demo" => demo = true,
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0)
-            }
-            other => usage(&format!("unknown argument {other:?}")),
-        }
-    }
-    match run(config.as_deref(), demo) {
-        Ok((report, logs, 0)) => report.exit_flushing(logs),
-        Ok((report, logs, unwritten)) => {
-            // Results lost to the disk: not a clean end, whatever the drain
-            // did.
-            eprintln!("jobd: {unwritten} results could not be written (see the log)");
-            let code = report.exit_code().max(threadbutler::UNCLEAN_EXIT);
-            logs.flush();
-            std::process::exit(code)
-        }
+    let command = match cli::parse(std::env::args_os().skip(1)) {
+        Ok(c) => c,
         Err(e) => {
-            eprintln!("jobd: {e}");
-            std::process::exit(e.exit_code())
+            eprintln!("jobd: {e}\n(jobd --help tells the usage)");
+            std::process::exit(cli::USAGE_EXIT)
         }
+    };
+    let code = match command {
+        Command::Help(text) => {
+            println!("{text}");
+            0
+        }
+        Command::Version => {
+            println!("jobd {}", env!("CARGO_PKG_VERSION"));
+            0
+        }
+        Command::Submit { target, lines } => crate::submit::main(&target, lines),
+        Command::Health { target, probe } => crate::submit::health(&target, probe),
+        Command::Run(options) => daemon(options),
+    };
+    std::process::exit(code)
+}
+
+/// Runs the daemon; returns the exit code, having printed the last line.
+fn daemon(mut options: Run) -> i32 {
+    let demo = match options.demo.then(DemoDir::new).transpose() {
+        Ok(demo) => demo,
+        Err(e) => {
+            eprintln!("jobd: the demo's directory: {e}");
+            return 1;
+        }
+    };
+    if let Some(demo) = &demo
+        && options.config.is_none()
+    {
+        options.config = Some(demo.config());
     }
+    let (ending, logs) = match run(&options, demo.as_ref()) {
+        Ok((outcome, logs, unwritten)) => (ending::of_run(&outcome, unwritten), Some(logs)),
+        Err(e) => (ending::of_error(&e), None),
+    };
+    if ending.code == 0 {
+        println!("{}", ending.line);
+    } else {
+        eprintln!("{}", ending.line);
+    }
+    if let Some(logs) = logs {
+        logs.flush();
+    }
+    ending.code
 }
 
-fn usage(problem: &str) -> ! {
-    eprintln!("jobd: {problem}\n{USAGE}");
-    std::process::exit(64) // EX_USAGE
-}
+type Ran = (Result<Report, Error>, threadbutler::logging::LogGuard, u64);
 
-fn run(
-    config: Option<&Path>,
-    demo: bool,
-) -> Result<(Report, threadbutler::logging::LogGuard, usize), Error> {
+fn run(options: &Run, demo: Option<&DemoDir>) -> Result<Ran, Error> {
+    let config = options.config.as_deref();
     let mut builder = Butler::builder("jobd").signals(Signals::graceful());
     if let Some(path) = config {
         builder = builder.config_file(path)?; // a bad file: exit 78, file:line on stderr
     }
     let mut settings: Settings = builder.app_config()?.unwrap_or_default();
-    let demo_dir =
-        demo.then(|| std::env::temp_dir().join(format!("jobd-demo-{}", std::process::id())));
-    if let Some(dir) = &demo_dir
-        && config.is_none()
-    {
-        std::fs::create_dir_all(dir).map_err(|e| failed(format!("{}: {e}", dir.display())))?;
-        settings.socket = dir.join("jobd.sock");
-        settings.results = dir.join("results.tsv");
+    if let Some(path) = config {
+        settings.anchor(path);
     }
-    let log = builder.config().map(|c| c.log.clone()).unwrap_or_default();
+    if let Some(socket) = &options.socket {
+        settings.socket = socket.clone();
+    }
+    let mut log = builder.config().map(|c| c.log.clone()).unwrap_or_default();
+    if let (Some(path), Some(LogOutput::Files { dir, .. })) = (config, &mut log.output)
+        && dir.is_relative()
+    {
+        *dir = anchor_dir(path).join(&*dir);
+    }
     let logs = threadbutler::logging::init("jobd", &log)?;
     let mode = settings.socket_mode.0;
     let socket = Arc::new(crate::socket::bind(&settings.socket, mode).map_err(failed)?);
@@ -90,13 +104,6 @@ fn run(
     // Set once `start()` returned: for `status`, and for the dead-letter sink.
     let app_slot = AppSlot::default();
     let results_slot = Arc::new(OnceLock::<Address<Results>>::new());
-    // The demo sees its hung job in 0.3-0.45 s and gives up on it 0.3 s later.
-    let quick = demo && config.is_none();
-    let heartbeat = Duration::from_millis(if quick { 300 } else { 2000 });
-    if quick {
-        // The root supervisor's own setting: before its first child.
-        builder = builder.abandon_after(Duration::from_millis(300));
-    }
     // Code defaults; the config file overrides any of them by name (or path).
     let builder = builder
         .on_dead_letter({
@@ -117,7 +124,7 @@ fn run(
             let ledger = ledger.clone();
             move || Worker::new(ledger.clone())
         })
-        .heartbeat(heartbeat)
+        .heartbeat(Duration::from_secs(2))
         .backoff(Backoff::exponential(
             Duration::from_millis(10),
             Duration::from_secs(1),
@@ -143,37 +150,25 @@ fn run(
         settings.socket.display(),
         settings.results.display()
     );
-    if !demo {
-        let with = config
-            .map(|c| format!(" --config {}", c.display()))
-            .unwrap_or_default();
-        println!(
-            "jobd: submit a job: cargo run -p jobd -- submit{with} '1 words README.md' 'wait 1'"
-        );
-        println!(
-            "jobd: kinds: ID hash PATH | ID words PATH | ID sleep 2s | ID panic | ID hang; also `status`"
-        );
-        println!("jobd: Ctrl-C or SIGTERM drains the queue and stops");
-        if settings.stdin && !std::io::stdin().is_terminal() {
-            let desk =
-                Desk::of(app.hub(), Arc::clone(&ledger)).map_err(|e| failed(e.to_string()))?;
-            read_stdin(desk);
+    match demo {
+        Some(demo) => demo.feed(&app, &settings.socket),
+        None => {
+            let with = config
+                .map(|c| format!(" --config {}", c.display()))
+                .unwrap_or_default();
+            println!(
+                "jobd: submit a job: cargo run -p jobd -- submit{with} '1 words README.md' 'wait 1'"
+            );
+            println!(
+                "jobd: kinds: ID hash PATH | ID words PATH | ID sleep 2s | ID panic | ID hang; also `status`"
+            );
+            println!("jobd: Ctrl-C or SIGTERM drains the queue and stops");
+            if settings.stdin && !std::io::stdin().is_terminal() {
+                let desk =
+                    Desk::of(app.hub(), Arc::clone(&ledger)).map_err(|e| failed(e.to_string()))?;
+                read_stdin(desk);
+            }
         }
-    } else {
-        let events = app.subscribe();
-        if let Err(e) = feed_demo(&settings.socket, demo_dir.as_deref()) {
-            eprintln!("jobd: the demo's client failed: {e}");
-        }
-        // The hung worker is given up on (abandoned) and replaced 0.3 s after
-        // its heartbeat miss; a shutdown before that would be unclean (75).
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        let abandoned = std::iter::from_fn(|| events.recv_deadline(deadline).ok())
-            .find(|e| matches!(e, Event::Abandoned { .. } | Event::GaveUp { .. }));
-        println!(
-            "demo> {}",
-            abandoned.map_or_else(|| "no abandonment within 20 s".into(), |e| e.to_string())
-        );
-        app.shutdown();
     }
 
     let outcome = app.wait();
@@ -183,20 +178,11 @@ fn run(
         "jobd: stopped: {} jobs (ok {}, failed {}, dead {}); {} lines refused",
         c.accepted, c.ok, c.failed, c.dead, c.refused
     );
-    if demo {
-        print_results(&settings.results);
-        if let Some(dir) = &demo_dir {
-            let _ = std::fs::remove_dir_all(dir);
-        }
+    if let Some(demo) = demo {
+        demo.print_results(&settings.results);
     }
-    match outcome {
-        // Settled jobs whose line is not in the file (a failing disk).
-        Ok(report) => Ok((report, logs, c.writing as usize)),
-        Err(e) => {
-            logs.flush();
-            Err(e)
-        }
-    }
+    // Settled jobs whose line is not in the file (a failing disk).
+    Ok((outcome, logs, c.writing))
 }
 
 fn failed(detail: String) -> Error {
@@ -265,49 +251,5 @@ fn read_stdin(desk: Desk) {
         });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "no stdin thread: jobs on stdin are not read");
-    }
-}
-
-/// The demo's client: every kind of job, a bad line, then waits for all.
-fn feed_demo(socket: &Path, dir: Option<&Path>) -> Result<(), String> {
-    let dir = dir.map_or_else(std::env::temp_dir, Path::to_path_buf);
-    let text = dir.join("words.txt");
-    std::fs::write(&text, "the quick brown fox\njumps over the lazy dog\n")
-        .map_err(|e| format!("{}: {e}", text.display()))?;
-    let t = text.display();
-    let requests = [
-        format!("d1 words {t}"),
-        format!("d2 hash {t}"),
-        "d3 sleep 100ms".to_owned(),
-        "d4 panic".to_owned(),
-        "d5 hang".to_owned(),
-        "d6 words /nonexistent/file".to_owned(),
-        "d7 frobnicate".to_owned(),
-        "wait d1".to_owned(),
-        "wait d2".to_owned(),
-        "wait d3".to_owned(),
-        "wait d4".to_owned(),
-        "wait d5".to_owned(),
-        "wait d6".to_owned(),
-        "status".to_owned(),
-    ];
-    crate::submit::exchange(socket, &requests, Duration::from_secs(20), |r, answer| {
-        let shown = match answer.char_indices().nth(160) {
-            Some((cut, _)) => format!("{}...", &answer[..cut]),
-            None => answer.to_owned(),
-        };
-        println!("demo> {r}\n      {shown}");
-    })
-}
-
-fn print_results(path: &Path) {
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            println!("jobd: {}:", path.display());
-            for line in text.lines() {
-                println!("  {line}");
-            }
-        }
-        Err(e) => println!("jobd: cannot read {}: {e}", path.display()),
     }
 }

@@ -18,7 +18,7 @@ use crate::job::{self, Request};
 use crate::ledger::Ledger;
 use crate::line_reader::{MAX_LINE, Read, read_line};
 use crate::socket::Socket;
-use crate::stats::{Stats, Status};
+use crate::stats::{Health, Stats, Status};
 use crate::workers::Worker;
 
 // The intake takes no messages: its work comes from the socket.
@@ -269,6 +269,13 @@ fn answer(
         Request::Status => match desk.stats.request(Status) {
             Ok(json) => json,
             Err(e) => format!("err status unavailable: {e}"),
+        },
+        Request::Health(probe) => match desk.stats.request(|reply| Health(probe, reply)) {
+            Ok(answer) => answer,
+            Err(e) => format!(
+                "err not {}: the stats server is unavailable: {e}",
+                probe.word()
+            ),
         },
     })
 }

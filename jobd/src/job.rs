@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::cli::Probe;
+
 /// A job's id: 1 to 64 characters of `A-Z a-z 0-9 _ . : -`.
 pub type JobId = Arc<str>;
 
@@ -21,6 +23,8 @@ pub enum Request {
     Wait(JobId),
     /// Answer with the status as JSON.
     Status,
+    /// Answer `ok live`/`ok ready` or `err not ...` (`jobd health`).
+    Health(Probe),
 }
 
 /// A job: its id and what to do.
@@ -63,6 +67,13 @@ pub fn parse(line: &str) -> Result<Request, String> {
     let rest: Vec<&str> = words.collect();
     match (first, rest.as_slice()) {
         ("status", []) => return Ok(Request::Status),
+        ("health", ["live"]) => return Ok(Request::Health(Probe::Live)),
+        ("health", ["ready"]) => return Ok(Request::Health(Probe::Ready)),
+        ("health", _) => {
+            return Err(format!(
+                "usage: `health live` or `health ready`, got {line:?}"
+            ));
+        }
         ("wait", [id]) => return Ok(Request::Wait(job_id(id)?)),
         ("status" | "wait", _) => {
             return Err(format!("usage: `wait ID` or `status`, got {line:?}"));
@@ -211,6 +222,8 @@ mod tests {
         assert_eq!(job("5  hang "), Kind::Hang);
         assert_eq!(parse("status"), Ok(Request::Status));
         assert_eq!(parse("wait 7"), Ok(Request::Wait(Arc::from("7"))));
+        assert_eq!(parse("health ready"), Ok(Request::Health(Probe::Ready)));
+        assert!(parse("health").unwrap_err().contains("usage"));
     }
 
     #[test]

@@ -81,7 +81,10 @@
 //! config, 1 when it could not start or the tree gave up.
 
 mod batch;
+mod cli;
 mod daemon;
+mod demo;
+mod ending;
 mod intake;
 mod job;
 mod ledger;

@@ -1,8 +1,9 @@
 //! jobd's own settings: the `[app]` table of its config file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use threadbutler::config::Config;
 
 /// Where jobd listens and writes, from `[app]`; every key is optional.
 #[derive(Debug, Clone, Deserialize)]
@@ -38,6 +39,46 @@ impl Default for Settings {
     }
 }
 
+impl Settings {
+    /// Reads the `[app]` table of the config file at `path` (its code
+    /// defaults without one), its relative paths anchored at the file's
+    /// directory: what a client (`jobd submit`, `jobd health`) needs.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be read, or its `[app]` table is bad (file and line).
+    pub fn from_file(path: &Path) -> Result<Settings, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let shown = path.display().to_string();
+        let settings: Option<Settings> =
+            Config::app_section(&text, &shown).map_err(|e| e.to_string())?;
+        let mut settings = settings.unwrap_or_default();
+        settings.anchor(path);
+        Ok(settings)
+    }
+
+    /// Makes the relative paths that came from the config file at
+    /// `config` relative to that file's directory, not to the working
+    /// directory (the default paths are absolute already).
+    pub fn anchor(&mut self, config: &Path) {
+        let dir = anchor_dir(config);
+        for path in [&mut self.socket, &mut self.results] {
+            if path.is_relative() {
+                *path = dir.join(&*path);
+            }
+        }
+    }
+}
+
+/// The directory that relative paths in the config file at `config`
+/// resolve against: the file's own directory.
+pub fn anchor_dir(config: &Path) -> PathBuf {
+    match config.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 /// A socket's permission bits, read from an octal string up to "0777" that
 /// lets the owner read and write; checked when the file is loaded, so a
 /// bad one is reported with the file and line.
@@ -64,8 +105,6 @@ impl TryFrom<String> for SocketMode {
 
 #[cfg(test)]
 mod tests {
-    use threadbutler::config::Config;
-
     use super::*;
 
     #[test]
@@ -84,5 +123,23 @@ mod tests {
             assert_eq!(err.line, Some(3), "{err}");
             assert!(err.to_string().contains(says), "{err}");
         }
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_config_files_directory() {
+        let mut s: Settings = Config::app_section(
+            "[app]\nsocket = \"run/jobd.sock\"\nresults = \"/var/lib/jobd/results.tsv\"\n",
+            "jobd.toml",
+        )
+        .expect("valid")
+        .expect("has [app]");
+        s.anchor(Path::new("/etc/jobd/jobd.toml"));
+        assert_eq!(s.socket, Path::new("/etc/jobd/run/jobd.sock"));
+        assert_eq!(
+            s.results,
+            Path::new("/var/lib/jobd/results.tsv"),
+            "absolute: kept"
+        );
+        assert_eq!(anchor_dir(Path::new("jobd.toml")), Path::new("."));
     }
 }

@@ -1,8 +1,9 @@
-//! `jobd submit`: a small client. Sends request lines to a running jobd
+//! `jobd submit` and `jobd health`: a small client. Sends request lines to a running jobd
 //! and prints one answer per line.
 //!
 //! ```text
 //! jobd submit [--socket PATH | --config FILE] [LINE...]    (no LINE: lines from stdin)
+//! jobd health [--live | --ready] [--socket PATH | --config FILE]
 //! ```
 
 use std::io::{BufRead, BufReader, Write};
@@ -10,14 +11,13 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use threadbutler::config::Config;
-
+use crate::cli::{Probe, Target};
 use crate::settings::Settings;
 
 /// Runs the client; returns the exit code: 0 when every answer was a
 /// success, 1 when one was an `err`, 2 when jobd could not be reached.
-pub fn main(args: &[String]) -> i32 {
-    match run(args) {
+pub fn main(target: &Target, lines: Vec<String>) -> i32 {
+    match run(target, lines) {
         Ok(all_ok) => i32::from(!all_ok),
         Err(e) => {
             eprintln!("jobd submit: {e}");
@@ -26,35 +26,54 @@ pub fn main(args: &[String]) -> i32 {
     }
 }
 
-fn run(args: &[String]) -> Result<bool, String> {
-    let mut socket = None;
-    let mut lines = Vec::new();
-    let mut args = args.iter();
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--socket" => socket = Some(PathBuf::from(args.next().ok_or("--socket needs a path")?)),
-            "--config" => {
-                let path = args.next().ok_or("--config needs a file")?;
-                let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-                let s: Option<Settings> =
-                    Config::app_section(&text, path).map_err(|e| e.to_string())?;
-                socket = Some(s.unwrap_or_default().socket);
-            }
-            line => lines.push(line.to_owned()),
-        }
-    }
+fn run(target: &Target, mut lines: Vec<String>) -> Result<bool, String> {
+    let socket = socket_of(target)?;
     if lines.is_empty() {
         for l in std::io::stdin().lock().lines() {
             lines.push(l.map_err(|e| format!("stdin: {e}"))?);
         }
     }
-    let path = socket.unwrap_or_else(|| Settings::default().socket);
     let mut all_ok = true;
-    exchange(&path, &lines, Duration::from_secs(3600), |_, answer| {
+    exchange(&socket, &lines, Duration::from_secs(3600), |_, answer| {
         all_ok &= !answer.starts_with("err ");
         println!("{answer}");
     })?;
     Ok(all_ok)
+}
+
+/// Asks the jobd at `target` one health question; returns the exit code:
+/// 0 healthy, 1 not, 2 jobd could not be reached.
+pub fn health(target: &Target, probe: Probe) -> i32 {
+    let asked = socket_of(target).and_then(|socket| {
+        let mut answer = String::new();
+        let line = format!("health {}", probe.word());
+        exchange(&socket, &[line], Duration::from_secs(10), |_, a| {
+            answer = a.to_owned();
+        })?;
+        Ok(answer)
+    });
+    match asked {
+        Ok(answer) => {
+            println!("{answer}");
+            i32::from(!answer.starts_with("ok "))
+        }
+        Err(e) => {
+            eprintln!("jobd health: {e}");
+            2
+        }
+    }
+}
+
+/// The socket a client talks to: `--socket`, else the config file's
+/// `app.socket` (relative to the file), else the default.
+fn socket_of(target: &Target) -> Result<PathBuf, String> {
+    if let Some(socket) = &target.socket {
+        return Ok(socket.clone());
+    }
+    Ok(match &target.config {
+        Some(config) => Settings::from_file(config)?.socket,
+        None => Settings::default().socket,
+    })
 }
 
 /// Sends each of `lines` to the jobd at `socket` and reads its answer

@@ -37,7 +37,7 @@ fn results_a_full_disk_refuses_are_kept_retried_and_reported() {
     let transcript = jobd.transcript();
     assert_eq!(code, Some(75), "results were lost\n{transcript}");
     assert!(
-        transcript.contains("jobd: 2 results could not be written"),
+        transcript.contains("jobd: exit 75: stopped on request, but not cleanly: 2 result line(s) could not be written"),
         "{transcript}"
     );
     let log = jobd.log().join("\n");

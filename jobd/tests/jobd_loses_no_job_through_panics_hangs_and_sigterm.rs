@@ -199,10 +199,14 @@ fn jobd_loses_no_job_through_panics_hangs_and_sigterm() {
         "jobd: stopped: {TOTAL} jobs (ok {}, failed {FAILS}, dead {dead})",
         TOTAL - FAILS - dead
     );
+    assert!(
+        jobd.out.seen.iter().any(|l| l.starts_with(&stopped)),
+        "stdout counts the jobs\n{transcript}"
+    );
     let last = jobd.out.seen.last().map_or("", String::as_str);
     assert!(
-        last.starts_with(&stopped),
-        "the last stdout line counts the jobs\n{transcript}"
+        last.starts_with("jobd: exit 0: "),
+        "the last line says how it ended\n{transcript}"
     );
 
     // The log: one restart per panic and hang, one miss per hang, all of
