@@ -1,7 +1,7 @@
 //! jobd's command line: what to do, parsed by `lexopt` (D43).
 //!
 //! ```text
-//! jobd [--config FILE] [--socket PATH] [--demo]
+//! jobd [--config FILE] [--socket PATH] [--demo] [--check]
 //! jobd submit [--config FILE] [--socket PATH] [--] [LINE...]
 //! jobd health [--live | --ready] [--config FILE] [--socket PATH]
 //! jobd help [submit | health]      jobd --help      jobd --version
@@ -52,6 +52,8 @@ pub struct Run {
     pub socket: Option<PathBuf>,
     /// Feed itself a demo, drain, exit (`--demo`).
     pub demo: bool,
+    /// Only check the config file and exit (`--check`).
+    pub check: bool,
 }
 
 /// Where a client finds jobd: `--socket`, else the config file's
@@ -89,6 +91,7 @@ jobd: a supervised job server on a Unix socket (threadbutler's reference daemon)
 
 usage:
   jobd [--config FILE] [--socket PATH] [--demo]     run the daemon
+  jobd --check --config FILE                        check the file's keys and values (exit 0, or 78 naming file and line)
   jobd submit [OPTIONS] [--] [LINE...]              send request lines to a running jobd
   jobd health [--live | --ready] [OPTIONS]          probe a running jobd (exit 0: healthy)
   jobd help [submit | health]                       this text, or a subcommand's
@@ -150,6 +153,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
             Long("config") => run.config = Some(parser.value().map_err(text)?.into()),
             Long("socket") => run.socket = Some(parser.value().map_err(text)?.into()),
             Long("demo") => run.demo = true,
+            Long("check") => run.check = true,
             Short('h') | Long("help") => return Ok(Command::Help(HELP)),
             Short('V') | Long("version") => return Ok(Command::Version),
             Value(word) if run == Run::default() => {
@@ -237,6 +241,7 @@ mod tests {
                 config: Some("c.toml".into()),
                 socket: Some("s".into()),
                 demo: true,
+                check: false,
             }))
         );
         assert_eq!(parsed(&["-V"]), Ok(Command::Version));

@@ -5,9 +5,9 @@ use std::io::{BufReader, IsTerminal};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use threadbutler::config::LogOutput;
+use threadbutler::config::{LogConfig, LogOutput};
 use threadbutler::prelude::*;
-use threadbutler::{Error, Report, Signals};
+use threadbutler::{ButlerBuilder, Error, Report, Signals};
 
 use crate::cli::{self, Command, Run};
 use crate::demo::DemoDir;
@@ -48,6 +48,9 @@ pub fn main() -> ! {
 
 /// Runs the daemon; returns the exit code, having printed the last line.
 fn daemon(mut options: Run) -> i32 {
+    if options.check {
+        return check(&options);
+    }
     let demo = match options.demo.then(DemoDir::new).transpose() {
         Ok(demo) => demo,
         Err(e) => {
@@ -77,7 +80,9 @@ fn daemon(mut options: Run) -> i32 {
 
 type Ran = (Result<Report, Error>, threadbutler::logging::LogGuard, u64);
 
-fn run(options: &Run, demo: Option<&DemoDir>) -> Result<Ran, Error> {
+/// The builder with the config file's policies, jobd's settings and the
+/// log setup, every relative path anchored at the config file.
+fn load(options: &Run) -> Result<(ButlerBuilder, Settings, LogConfig), Error> {
     let config = options.config.as_deref();
     let mut builder = Butler::builder("jobd").signals(Signals::graceful());
     if let Some(path) = config {
@@ -96,6 +101,35 @@ fn run(options: &Run, demo: Option<&DemoDir>) -> Result<Ran, Error> {
     {
         *dir = anchor_dir(path).join(&*dir);
     }
+    Ok((builder, settings, log))
+}
+
+/// `jobd --check`: loads the config file as a run would, starts nothing.
+fn check(options: &Run) -> i32 {
+    match load(options) {
+        Ok((_, settings, _)) => {
+            let file = options
+                .config
+                .as_ref()
+                .map_or_else(|| "the code defaults".into(), |c| c.display().to_string());
+            println!(
+                "jobd: {file} is valid: socket {}, results {}",
+                settings.socket.display(),
+                settings.results.display()
+            );
+            0
+        }
+        Err(e) => {
+            let ending = ending::of_error(&e);
+            eprintln!("{}", ending.line);
+            ending.code
+        }
+    }
+}
+
+fn run(options: &Run, demo: Option<&DemoDir>) -> Result<Ran, Error> {
+    let config = options.config.as_deref();
+    let (builder, settings, log) = load(options)?;
     let logs = threadbutler::logging::init("jobd", &log)?;
     let mode = settings.socket_mode.0;
     let socket = Arc::new(crate::socket::bind(&settings.socket, mode).map_err(failed)?);

@@ -6,7 +6,21 @@
 //! cargo run -p jobd -- --config jobd/jobd.toml
 //! cargo run -p jobd -- submit '1 words README.md' '2 sleep 1s' status
 //! cargo run -p jobd -- --demo                # feeds itself, drains, exits 0
+//! cargo run -p jobd -- health --ready         # a probe: exit 0 while started and not draining
+//! cargo run -p jobd -- --help                 # every subcommand and option
 //! ```
+//!
+//! # The command line
+//!
+//! `jobd [--config FILE] [--socket PATH] [--demo]` runs the daemon;
+//! `jobd submit [--config FILE | --socket PATH] [--] [LINE...]` sends
+//! request lines (from stdin without LINE) and prints the answers;
+//! `jobd health [--live | --ready]` asks a running jobd for a probe (exit 0
+//! healthy, 1 not, 2 unreachable); `--help` (also per subcommand) and
+//! `--version`. A bad command line exits 64. Relative paths in the config
+//! file (`app.socket`, `app.results`, the log directory) resolve against
+//! the file's directory, not the working directory; `--socket` overrides
+//! `app.socket`.
 //!
 //! # What runs
 //!
@@ -39,6 +53,7 @@
 //! | `ID hang` | `ok ID`; the job blocks for good without a heartbeat: the worker is replaced, the job is dead |
 //! | `wait ID` | `done ID OUTCOME` once the job's line is in the results file (at once if it already is) |
 //! | `status` | one line of JSON: `{"jobs": {...counts...}, "tree": {...status tree...}}` |
+//! | `health live`, `health ready` | `ok live` / `ok ready`, or `err not ...: REASON` (see "Health") |
 //! | anything else | `err REASON`, naming the problem; the connection stays open |
 //!
 //! An `ID` is 1 to 64 characters of `A-Z a-z 0-9 _ . : -`, unique for the
@@ -76,9 +91,23 @@
 //!
 //! Stdout: `jobd: listening on PATH (mode 0600); results in PATH` once
 //! started, then how to submit; at the end `jobd: stopped: N jobs (ok A,
-//! failed B, dead C); R lines refused`. Exit code: 0 after a clean drain, 75 when a drain
-//! missed its deadline or a worker was abandoned during it, 78 for a bad
-//! config, 1 when it could not start or the tree gave up.
+//! failed B, dead C); R lines refused`, and last one line saying how it
+//! stopped and why the exit code is what it is (`jobd: exit 75: stopped on
+//! request, but not cleanly: jobd/workers/workers-0 gave up 3 queued
+//! item(s) ...`; on stderr unless the code is 0). Exit code: 0 after a clean
+//! drain, 75 when a drain missed its deadline, a worker was abandoned during
+//! it, or result lines could not be written, 78 for a bad config, 64 for a
+//! bad command line, 1 when it could not start or the tree gave up.
+//!
+//! # Health
+//!
+//! `health live` answers `ok live` while no worker is busy past its
+//! heartbeat without progress (a stuck job is replaced by the supervisor;
+//! a failing liveness probe means that did not help); `health ready`
+//! answers `ok ready` while the tree and the intake run (not starting, not
+//! draining). Otherwise `err not live: ...` / `err not ready: ...` with the
+//! reason. `jobd health` is the probe command for systemd and Kubernetes
+//! (`deploy/`).
 
 mod batch;
 mod cli;
