@@ -84,7 +84,21 @@ fn run(
     let log = builder.config().map(|c| c.log.clone()).unwrap_or_default();
     let logs = threadbutler::logging::init("jobd", &log)?;
     let mode = settings.socket_mode.0;
-    let socket = Arc::new(crate::socket::bind(&settings.socket, mode).map_err(failed)?);
+    // A socket path too long for `sun_path` (a default in a long TMPDIR, or
+    // given on the command line) is a config error, like one in the file.
+    crate::settings::check_socket_path(&settings.socket)
+        .map_err(|detail| Error::Config { detail })?;
+    // The locks first (socket, then results file), so that a second jobd
+    // stops before it touches anything; held for the whole run.
+    let claim = crate::socket::claim(&settings.socket, settings.file_mode.0).map_err(failed)?;
+    let results_lock = crate::lock::Lock::own_file(
+        &settings.results,
+        settings.file_mode.0,
+        "results file",
+        "app.results",
+    )
+    .map_err(failed)?;
+    let socket = Arc::new(crate::socket::bind(claim, mode).map_err(failed)?);
 
     let ledger = Arc::new(Ledger::default());
     // Set once `start()` returned: for `status`, and for the dead-letter sink.
@@ -106,7 +120,8 @@ fn run(
         .server("results", {
             let (path, ledger) = (settings.results.clone(), ledger.clone());
             let batch = SharedBatch::default();
-            move || Results::new(path.clone(), ledger.clone(), batch.clone())
+            let file_mode = settings.file_mode.0;
+            move || Results::new(path.clone(), ledger.clone(), batch.clone()).with_mode(file_mode)
         })
         .shutdown(Shutdown::Drain(Duration::from_secs(10)))
         .server("stats", {
@@ -178,6 +193,7 @@ fn run(
 
     let outcome = app.wait();
     socket.remove();
+    drop(results_lock);
     let c = ledger.counts();
     println!(
         "jobd: stopped: {} jobs (ok {}, failed {}, dead {}); {} lines refused",

@@ -86,6 +86,8 @@ mod intake;
 mod job;
 mod ledger;
 mod line_reader;
+mod lock;
+mod own_file;
 mod results;
 mod settings;
 mod socket;
