@@ -219,4 +219,21 @@ mod tests {
         assert_eq!(std::fs::read(&target).expect("kept").len(), 100);
         let _ = std::fs::remove_dir_all(dir);
     }
+
+    #[test]
+    fn someone_elses_file_is_refused() {
+        // Only root can give a file away; as another user there is no
+        // file of someone else's that this test could open for writing.
+        if own_uid().expect("/proc/self") != 0 {
+            return;
+        }
+        let dir = scratch("owner");
+        let theirs = dir.join("theirs");
+        std::fs::write(&theirs, "theirs").expect("written");
+        std::os::unix::fs::chown(&theirs, Some(65534), None).expect("root gives it away");
+        let err = open_own(&theirs, 0o600, "test file").expect_err("not ours");
+        assert!(err.contains("belongs to uid 65534"), "{err}");
+        assert_eq!(std::fs::read_to_string(&theirs).expect("kept"), "theirs");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

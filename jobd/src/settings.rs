@@ -161,6 +161,17 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_config_file_loads_with_its_defaults() {
+        let file: Settings = Config::app_section(include_str!("../jobd.toml"), "jobd/jobd.toml")
+            .expect("jobd/jobd.toml's [app] is valid")
+            .expect("it has [app]");
+        let defaults = Settings::default();
+        assert_eq!(file.socket_mode, defaults.socket_mode);
+        assert_eq!(file.file_mode, defaults.file_mode);
+        assert_eq!(file.stdin, defaults.stdin);
+    }
+
+    #[test]
     fn a_bad_file_mode_or_a_long_socket_path_is_refused_at_load_with_its_line() {
         let ok: Settings = Config::app_section("[app]\nfile_mode = \"0640\"\n", "jobd.toml")
             .expect("valid")
