@@ -126,6 +126,25 @@ impl Lock {
         &self.file
     }
 
+    /// Renames the locked file to `to` (replacing what is there), keeping
+    /// the lock: how a compacted copy, written to a temporary path and
+    /// locked there, takes the place of the file it replaces without a
+    /// moment in which the path names an unlocked file.
+    ///
+    /// # Errors
+    ///
+    /// The rename failed; the lock and its path are unchanged.
+    #[allow(
+        dead_code,
+        reason = "for the journal's compaction (issue #12), and tests"
+    )]
+    pub fn rename_to(&mut self, to: &Path) -> std::io::Result<()> {
+        std::fs::rename(&self.path, to)?;
+        tracing::info!(from = %self.path.display(), to = %to.display(), "locked file renamed");
+        self.path = to.to_owned();
+        Ok(())
+    }
+
     /// Removes a lock file (of [`pid_file`](Self::pid_file)) if the file at
     /// its path is still this one; the lock itself is held until drop.
     /// Nothing for a data file's lock.
@@ -223,8 +242,15 @@ mod tests {
         assert!(err.contains("choose another app.results"), "{err}");
         drop(first);
         assert!(!lock_path.exists(), "a released lock file is removed");
-        drop(held);
+        // A copy locked at a temporary path replaces the data file, locked.
+        let mut copy =
+            Lock::own_file(&dir.join("tmp"), 0o600, "results file", "app.results").expect("free");
+        copy.rename_to(&data).expect("renamed");
+        let err = Lock::own_file(&data, 0o600, "results file", "app.results").expect_err("held");
+        assert!(err.contains("in use by another jobd"), "{err}");
+        drop((held, copy));
         assert!(data.exists(), "a data file is kept");
+        Lock::own_file(&data, 0o600, "results file", "app.results").expect("free again");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -29,9 +29,7 @@ impl Default for Settings {
         let user = std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
             .unwrap_or_else(|_| {
-                use std::os::unix::fs::MetadataExt;
-                std::fs::metadata("/proc/self")
-                    .map_or_else(|_| "jobd".into(), |m| format!("uid{}", m.uid()))
+                crate::own_file::own_uid().map_or_else(|_| "jobd".into(), |uid| format!("uid{uid}"))
             });
         let tmp = std::env::temp_dir();
         Settings {

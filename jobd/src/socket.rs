@@ -40,11 +40,10 @@ pub struct Claim {
 ///
 /// # Errors
 ///
-/// Another jobd holds it (the message names `path` and its pid), the path
-/// is too long for a socket, or the lock file is not jobd's own (see
+/// Another jobd holds it (the message names `path` and its pid), or the
+/// lock file is not jobd's own (see
 /// [`crate::own_file::open_own`]).
 pub fn claim(path: &Path, file_mode: u32) -> Result<Claim, String> {
-    check_socket_path(path)?;
     let mut lock_path = path.as_os_str().to_owned();
     lock_path.push(".lock");
     let lock = Lock::pid_file(Path::new(&lock_path), path, file_mode, "app.socket")?;

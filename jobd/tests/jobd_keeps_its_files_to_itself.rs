@@ -100,6 +100,39 @@ fn a_results_path_that_is_a_symlink_is_refused_and_its_target_kept() {
             .file_type()
             .is_symlink()
     );
+
+    // The same for the socket's lock file, and for the socket itself (a
+    // link there is "not a socket": neither followed nor removed).
+    settings.results = scratch.join("results.tsv.real");
+    let lock = lock_file(&settings.socket);
+    std::os::unix::fs::symlink(&target, &lock).expect("symlink");
+    let mut jobd = Jobd::spawn(JOBD, &settings);
+    let code = jobd.exit_code();
+    let transcript = jobd.transcript();
+    assert_eq!(code, Some(1), "{transcript}");
+    let shown = lock.display().to_string();
+    assert!(
+        transcript.contains(&format!("lock file {shown} is a symbolic link")),
+        "{transcript}"
+    );
+    std::fs::remove_file(&lock).expect("the link is kept");
+    std::os::unix::fs::symlink(&target, &settings.socket).expect("symlink");
+    let mut jobd = Jobd::spawn(JOBD, &settings);
+    let code = jobd.exit_code();
+    let transcript = jobd.transcript();
+    assert_eq!(code, Some(1), "{transcript}");
+    assert!(transcript.contains("is not a socket"), "{transcript}");
+    assert!(
+        std::fs::symlink_metadata(&settings.socket)
+            .expect("the link is kept")
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).expect("the target is there"),
+        precious,
+        "the links' target is byte for byte as it was"
+    );
 }
 
 #[test]
