@@ -95,6 +95,11 @@ fn load(options: &Run) -> Result<(ButlerBuilder, Settings, LogConfig), Error> {
     if let Some(socket) = &options.socket {
         settings.socket = socket.clone();
     }
+    // A socket path too long for `sun_path` (a default in a long TMPDIR, one
+    // anchored at the config file's directory, or given on the command line)
+    // is a config error, like one in the file.
+    crate::settings::check_socket_path(&settings.socket)
+        .map_err(|detail| Error::Config { detail })?;
     let mut log = builder.config().map(|c| c.log.clone()).unwrap_or_default();
     if let (Some(path), Some(LogOutput::Files { dir, .. })) = (config, &mut log.output)
         && dir.is_relative()
@@ -132,7 +137,17 @@ fn run(options: &Run, demo: Option<&DemoDir>) -> Result<Ran, Error> {
     let (builder, settings, log) = load(options)?;
     let logs = threadbutler::logging::init("jobd", &log)?;
     let mode = settings.socket_mode.0;
-    let socket = Arc::new(crate::socket::bind(&settings.socket, mode).map_err(failed)?);
+    // The locks first (socket, then results file), so that a second jobd
+    // stops before it touches anything; held for the whole run.
+    let claim = crate::socket::claim(&settings.socket, settings.file_mode.0).map_err(failed)?;
+    let results_lock = crate::lock::Lock::own_file(
+        &settings.results,
+        settings.file_mode.0,
+        "results file",
+        "app.results",
+    )
+    .map_err(failed)?;
+    let socket = Arc::new(crate::socket::bind(claim, mode).map_err(failed)?);
 
     let ledger = Arc::new(Ledger::default());
     // Set once `start()` returned: for `status`, and for the dead-letter sink.
@@ -147,7 +162,8 @@ fn run(options: &Run, demo: Option<&DemoDir>) -> Result<Ran, Error> {
         .server("results", {
             let (path, ledger) = (settings.results.clone(), ledger.clone());
             let batch = SharedBatch::default();
-            move || Results::new(path.clone(), ledger.clone(), batch.clone())
+            let file_mode = settings.file_mode.0;
+            move || Results::new(path.clone(), ledger.clone(), batch.clone()).with_mode(file_mode)
         })
         .shutdown(Shutdown::Drain(Duration::from_secs(10)))
         .server("stats", {
@@ -207,6 +223,7 @@ fn run(options: &Run, demo: Option<&DemoDir>) -> Result<Ran, Error> {
 
     let outcome = app.wait();
     socket.remove();
+    drop(results_lock);
     let c = ledger.counts();
     println!(
         "jobd: stopped: {} jobs (ok {}, failed {}, dead {}); {} lines refused",

@@ -63,9 +63,13 @@ pub fn of_run(outcome: &Result<Report, Error>, unwritten: u64) -> Ending {
 /// The ending of a run that could not start or whose tree gave up.
 pub fn of_error(e: &Error) -> Ending {
     let code = e.exit_code();
-    let why = match code {
-        78 => "the configuration is bad (nothing was started)",
-        _ => "jobd could not start, or its supervision tree gave up (restart intensity exceeded)",
+    let why = match e {
+        Error::Config { .. } => "the configuration is bad (nothing was started)",
+        Error::Start { .. } | Error::Spawn(_) => "jobd could not start",
+        Error::Failed { .. } => {
+            "the supervision tree gave up (more restarts than its intensity allows)"
+        }
+        _ => "jobd failed",
     };
     Ending {
         code,

@@ -78,6 +78,23 @@
 //! what still cannot be written is logged by id and makes the exit 75. Lines are written whole; at start a
 //! torn last line left by a crash (a line without its newline) is cut off.
 //!
+//! It is jobd's own file or it is not used: it is opened without following
+//! a symbolic link (`O_NOFOLLOW`), and the open file must be a regular file
+//! owned by jobd's user with exactly one link (no second name that could
+//! be someone else's file). A link, a hard-linked file, a FIFO, a device, a
+//! directory or someone else's file is refused at start (exit 1, stderr
+//! names the path and what it is) and left as it was; the torn-line repair
+//! works only on the file so opened. A missing file is created with mode
+//! 0600 exactly, whatever the umask (`file_mode` in `[app]`, which also
+//! sets the mode of the journal and of the socket's lock file); an existing
+//! file with a wider mode is used as it is, with a warning in the log (jobd
+//! does not change the mode of a file it did not create: chmod it).
+//!
+//! One jobd per results file: it holds an exclusive lock on it (`flock`)
+//! for the whole run. A second jobd on the same results file stops at start
+//! (exit 1) with `jobd: ... PATH is in use by another jobd (pid N); stop it
+//! or choose another app.results`, having changed nothing.
+//!
 //! # The socket
 //!
 //! Created with mode 0600 (`socket_mode` in `[app]`): it is bound in a
@@ -85,7 +102,21 @@
 //! reachable with a wider mode. A socket file left by a killed run is found
 //! stale (nothing answers) and replaced; one that answers belongs to a
 //! running jobd and the start is refused (exit 1), as is a path that is not a
-//! socket.
+//! socket (a symbolic link included: it is never followed nor removed).
+//!
+//! One jobd per socket: before it looks at the socket path, jobd takes an
+//! exclusive lock on the lock file `PATH.lock` beside it (created like the
+//! results file, holding jobd's pid), held for the whole run and removed at
+//! the end if it is still this run's. A second jobd, even one started at
+//! the same instant, stops at start (exit 1) with `jobd: ... PATH is in use
+//! by another jobd (pid N); stop it or choose another app.socket`, without
+//! touching the first one's socket. The lock is the kernel's: a killed jobd
+//! leaves a lock file that the next one simply takes.
+//!
+//! A socket's path has at most 107 bytes on Linux (`sun_path` holds 108,
+//! with the final NUL). A longer `socket` in the config file is a config
+//! error (exit 78, with the file and line); so is a default path that comes
+//! out too long (a long `TMPDIR`), naming the path and its length.
 //!
 //! # Output and exit
 //!
@@ -118,6 +149,8 @@ mod intake;
 mod job;
 mod ledger;
 mod line_reader;
+mod lock;
+mod own_file;
 mod results;
 mod settings;
 mod socket;

@@ -12,9 +12,9 @@
 //! lose only the last batch, whole lines; the torn tail a crash in the
 //! kernel's write could leave is cut at the next start.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use threadbutler::prelude::*;
@@ -47,6 +47,8 @@ pub struct Results {
     file: Option<File>,
     /// The last write failed (logged once, until one succeeds).
     failing: bool,
+    /// The permission bits the file is created with.
+    mode: u32,
 }
 
 impl Results {
@@ -58,7 +60,14 @@ impl Results {
             batch,
             file: None,
             failing: false,
+            mode: crate::own_file::DEFAULT_MODE,
         }
+    }
+
+    /// The file is created with permission bits `mode` (default 0600).
+    pub fn with_mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
+        self
     }
 
     /// Writes what waits; the lines that made it are answered. A failure is
@@ -70,7 +79,7 @@ impl Results {
             return;
         }
         if batch.torn {
-            match repair(&self.path) {
+            match repair(file) {
                 Ok(_) => batch.torn = false,
                 Err(e) => {
                     tracing::warn!(file = %self.path.display(), error = %e, "cannot cut a partial line yet");
@@ -105,7 +114,11 @@ impl Results {
 
 impl Server for Results {
     fn on_start(&mut self, _: &mut Ctx<Self>) -> Result<(), BoxError> {
-        if let Some(cut) = repair(&self.path)? {
+        // Never through a link, only jobd's own regular file (own_file.rs).
+        let mut file = crate::own_file::open_own(&self.path, self.mode, "results file")?;
+        if let Some(cut) =
+            repair(&mut file).map_err(|e| format!("results file {}: {e}", self.path.display()))?
+        {
             tracing::warn!(file = %self.path.display(), bytes = cut, "cut a torn last line left by a crash");
         }
         // Whatever an earlier life's failed write tore is cut now.
@@ -113,11 +126,6 @@ impl Server for Results {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .torn = false;
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(|e| format!("cannot open the results file {}: {e}", self.path.display()))?;
         self.file = Some(file);
         // Lines an earlier life could not write come first.
         self.write_out();
@@ -168,19 +176,17 @@ impl Server for Results {
     }
 }
 
-/// Cuts a last line without its newline (a crash mid-write) off the file
-/// at `path`; returns how many bytes were cut, `None` when it was whole or
-/// does not exist.
+/// Cuts a last line without its newline (a crash mid-write) off the open
+/// `file` (opened for reading and writing, by [`open_own`]: never a path
+/// opened again); returns how many bytes were cut, `None` when it was
+/// whole.
+///
+/// [`open_own`]: crate::own_file::open_own
 ///
 /// # Errors
 ///
 /// The file could not be read or truncated.
-pub fn repair(path: &Path) -> std::io::Result<Option<u64>> {
-    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
+pub fn repair(file: &mut File) -> std::io::Result<Option<u64>> {
     let len = file.metadata()?.len();
     // Scan back from the end, a block at a time, for the last newline.
     let mut end = len;
@@ -209,12 +215,20 @@ pub fn repair(path: &Path) -> std::io::Result<Option<u64>> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn file_with(name: &str, text: &str) -> PathBuf {
         let p = std::env::temp_dir().join(format!("jobd-repair-{}-{name}", std::process::id()));
         std::fs::write(&p, text).expect("temp dir is writable");
         p
+    }
+
+    fn repair(path: &Path) -> std::io::Result<Option<u64>> {
+        let mut file =
+            crate::own_file::open_own(path, 0o600, "test file").map_err(std::io::Error::other)?;
+        super::repair(&mut file)
     }
 
     #[test]
@@ -235,9 +249,5 @@ mod tests {
         for p in [torn, whole, no_newline, long_tail] {
             let _ = std::fs::remove_file(p);
         }
-        assert_eq!(
-            repair(Path::new("/nonexistent/jobd")).expect("missing is fine"),
-            None
-        );
     }
 }

@@ -2,14 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use threadbutler::config::Config;
 
 /// Where jobd listens and writes, from `[app]`; every key is optional.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
-    /// The Unix socket's path.
+    /// The Unix socket's path; at most [`MAX_SOCKET_PATH`] bytes (checked
+    /// when the file is loaded, see [`SocketPath`]).
+    #[serde(deserialize_with = "SocketPath::path")]
     pub socket: PathBuf,
     /// The socket's permission bits, written as an octal string ("0600").
     pub socket_mode: SocketMode,
@@ -17,6 +19,9 @@ pub struct Settings {
     pub results: PathBuf,
     /// Read jobs from stdin when it is not a terminal.
     pub stdin: bool,
+    /// The permission bits jobd's files (results file, journal, the
+    /// socket's lock file) are created with, as an octal string ("0600").
+    pub file_mode: FileMode,
 }
 
 impl Default for Settings {
@@ -25,9 +30,7 @@ impl Default for Settings {
         let user = std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
             .unwrap_or_else(|_| {
-                use std::os::unix::fs::MetadataExt;
-                std::fs::metadata("/proc/self")
-                    .map_or_else(|_| "jobd".into(), |m| format!("uid{}", m.uid()))
+                crate::own_file::own_uid().map_or_else(|_| "jobd".into(), |uid| format!("uid{uid}"))
             });
         let tmp = std::env::temp_dir();
         Settings {
@@ -35,6 +38,7 @@ impl Default for Settings {
             socket_mode: SocketMode(0o600),
             results: tmp.join(format!("jobd-{user}-results.tsv")),
             stdin: true,
+            file_mode: FileMode(crate::own_file::DEFAULT_MODE),
         }
     }
 }
@@ -90,17 +94,85 @@ impl TryFrom<String> for SocketMode {
     type Error = String;
 
     fn try_from(text: String) -> Result<Self, String> {
-        let mode = u32::from_str_radix(text.trim_start_matches("0o"), 8)
-            .ok()
-            .filter(|m| *m <= 0o777)
-            .ok_or_else(|| format!("expected an octal mode like \"0600\", found {text:?}"))?;
-        if mode & 0o600 != 0o600 {
-            return Err(format!(
-                "{text:?} does not let the owner read and write the socket"
-            ));
-        }
-        Ok(SocketMode(mode))
+        owner_rw_mode(&text, "the socket").map(SocketMode)
     }
+}
+
+/// The permission bits of jobd's files, read and checked as
+/// [`SocketMode`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct FileMode(pub u32);
+
+impl TryFrom<String> for FileMode {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        owner_rw_mode(&text, "its files").map(FileMode)
+    }
+}
+
+/// An octal mode up to "0777" (a leading "0o" allowed) that lets the owner
+/// read and write `what`.
+fn owner_rw_mode(text: &str, what: &str) -> Result<u32, String> {
+    let mode = u32::from_str_radix(text.trim_start_matches("0o"), 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .ok_or_else(|| format!("expected an octal mode like \"0600\", found {text:?}"))?;
+    if mode & 0o600 != 0o600 {
+        return Err(format!(
+            "{text:?} does not let the owner read and write {what}"
+        ));
+    }
+    Ok(mode)
+}
+
+/// The longest path a Unix socket can have on Linux: `sun_path` holds 108
+/// bytes, the last one the terminating NUL.
+pub const MAX_SOCKET_PATH: usize = 107;
+
+/// A socket path that fits in `sun_path` ([`MAX_SOCKET_PATH`] bytes);
+/// checked when the file is loaded, so a long one is reported with the
+/// file and line.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "PathBuf")]
+pub struct SocketPath(pub PathBuf);
+
+impl TryFrom<PathBuf> for SocketPath {
+    type Error = String;
+
+    fn try_from(path: PathBuf) -> Result<Self, String> {
+        check_socket_path(&path)?;
+        Ok(SocketPath(path))
+    }
+}
+
+impl SocketPath {
+    /// Deserializes a [`SocketPath`] into the plain path (for
+    /// `deserialize_with`).
+    fn path<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+        SocketPath::deserialize(d).map(|p| p.0)
+    }
+}
+
+/// Checks that `path` fits in a Unix socket address.
+///
+/// # Errors
+///
+/// The path is too long (the message names it and its length) or empty.
+pub fn check_socket_path(path: &Path) -> Result<(), String> {
+    use std::os::unix::ffi::OsStrExt;
+    let len = path.as_os_str().as_bytes().len();
+    if len == 0 {
+        return Err("an empty socket path".into());
+    }
+    if len > MAX_SOCKET_PATH {
+        return Err(format!(
+            "the socket path {} is {len} bytes; a Unix socket's path is at most {MAX_SOCKET_PATH} bytes here (choose a shorter app.socket)",
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -141,5 +213,43 @@ mod tests {
             "absolute: kept"
         );
         assert_eq!(anchor_dir(Path::new("jobd.toml")), Path::new("."));
+    }
+
+    #[test]
+    fn the_documented_config_file_loads_with_its_defaults() {
+        let file: Settings = Config::app_section(include_str!("../jobd.toml"), "jobd/jobd.toml")
+            .expect("jobd/jobd.toml's [app] is valid")
+            .expect("it has [app]");
+        let defaults = Settings::default();
+        assert_eq!(file.socket_mode, defaults.socket_mode);
+        assert_eq!(file.file_mode, defaults.file_mode);
+        assert_eq!(file.stdin, defaults.stdin);
+    }
+
+    #[test]
+    fn a_bad_file_mode_or_a_long_socket_path_is_refused_at_load_with_its_line() {
+        let ok: Settings = Config::app_section("[app]\nfile_mode = \"0640\"\n", "jobd.toml")
+            .expect("valid")
+            .expect("has [app]");
+        assert_eq!(ok.file_mode, FileMode(0o640));
+        assert_eq!(Settings::default().file_mode, FileMode(0o600));
+        let fits = format!("/{}", "s".repeat(MAX_SOCKET_PATH - 1));
+        let ok: Settings =
+            Config::app_section(&format!("[app]\nsocket = \"{fits}\"\n"), "jobd.toml")
+                .expect("107 bytes fit")
+                .expect("has [app]");
+        assert_eq!(ok.socket, PathBuf::from(fits));
+        let long = format!("/{}", "s".repeat(MAX_SOCKET_PATH));
+        for (line, says) in [
+            ("file_mode = \"0200\"".to_owned(), "does not let the owner"),
+            ("file_mode = \"rw\"".to_owned(), "expected an octal mode"),
+            (format!("socket = \"{long}\""), "is 108 bytes"),
+            ("socket = \"\"".to_owned(), "empty socket path"),
+        ] {
+            let file = format!("[app]\nstdin = true\n{line}\n");
+            let err = Config::app_section::<Settings>(&file, "jobd.toml").expect_err(&line);
+            assert_eq!(err.line, Some(3), "{err}");
+            assert!(err.to_string().contains(says), "{err}");
+        }
     }
 }

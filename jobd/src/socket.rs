@@ -7,9 +7,17 @@
 //!   given its mode there, then renamed into place. Nobody else can reach it
 //!   before it has its final mode (binding at the final path and then
 //!   calling `chmod` would leave a window with the umask's mode).
-//! - Two jobds started at the same instant on one path can both find it free;
-//!   the second rename wins. Serializing that needs a lock file (`flock`),
-//!   which std does not offer without `unsafe`; jobd does not try.
+//! - Two jobds started at the same instant on one path: each first takes the
+//!   lock file `<socket path>.lock` ([`claim`], an exclusive `flock` held for
+//!   the whole run), and only the holder checks, removes a stale socket and
+//!   binds. The second is refused before it looks at the socket, so it never
+//!   removes or replaces the first one's.
+//! - A stale socket is removed only if it is a socket (`symlink_metadata`:
+//!   a link is not followed and is refused as "not a socket") that nothing
+//!   answers on, checked under the lock.
+//! - The path must fit in `sun_path`: checked before binding, since the
+//!   socket is bound at a shorter temporary path and renamed, which would
+//!   otherwise leave a socket nobody can connect to.
 
 use std::fs::{self, DirBuilder};
 use std::io::ErrorKind;
@@ -17,8 +25,36 @@ use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt}
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
+use crate::lock::Lock;
+use crate::settings::check_socket_path;
+
+/// The socket's lock file, held: only its holder may bind the path.
+#[derive(Debug)]
+pub struct Claim {
+    path: PathBuf,
+    lock: Lock,
+}
+
+/// Takes the lock file `<path>.lock` (created with `file_mode`, holding
+/// jobd's pid) that keeps a second jobd off the socket at `path`.
+///
+/// # Errors
+///
+/// Another jobd holds it (the message names `path` and its pid), or the
+/// lock file is not jobd's own (see
+/// [`crate::own_file::open_own`]).
+pub fn claim(path: &Path, file_mode: u32) -> Result<Claim, String> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock = Lock::pid_file(Path::new(&lock_path), path, file_mode, "app.socket")?;
+    Ok(Claim {
+        path: path.to_owned(),
+        lock,
+    })
+}
+
 /// A bound socket, removed from the file system when dropped (if the file
-/// at its path is still this one).
+/// at its path is still this one), with its lock file.
 #[derive(Debug)]
 pub struct Socket {
     /// The listener.
@@ -26,16 +62,23 @@ pub struct Socket {
     /// Where it is.
     pub path: PathBuf,
     inode: (u64, u64),
+    claim: Claim,
 }
 
-/// Binds a socket at `path` with permission bits `mode`.
+/// Binds a socket at the claimed path with permission bits `mode`.
 ///
 /// # Errors
 ///
-/// A message for the operator: a running jobd answers at `path`, `path` is
-/// something other than a socket, or the socket could not be made.
-pub fn bind(path: &Path, mode: u32) -> Result<Socket, String> {
+/// A message for the operator: a running jobd answers at the path, the
+/// path is something other than a socket or too long, or the socket could
+/// not be made.
+pub fn bind(claim: Claim, mode: u32) -> Result<Socket, String> {
+    let owned = claim.path.clone();
+    let path = owned.as_path();
     let shown = path.display();
+    // Defence in depth: the settings checked it, but a bind must not start
+    // half-way (bound and renamed to a path nobody can connect to).
+    check_socket_path(path)?;
     match fs::symlink_metadata(path) {
         Ok(meta) if !meta.file_type().is_socket() => {
             return Err(format!(
@@ -79,6 +122,9 @@ pub fn bind(path: &Path, mode: u32) -> Result<Socket, String> {
         })?;
     let made = (|| {
         let tmp = private.join("s");
+        check_socket_path(&tmp).map_err(|e| {
+            format!("{shown}: the temporary path it is first bound at is too long: {e}")
+        })?;
         let listener =
             UnixListener::bind(&tmp).map_err(|e| format!("{shown}: cannot bind: {e}"))?;
         fs::set_permissions(&tmp, fs::Permissions::from_mode(mode))
@@ -86,10 +132,12 @@ pub fn bind(path: &Path, mode: u32) -> Result<Socket, String> {
         fs::rename(&tmp, path)
             .map_err(|e| format!("{shown}: cannot move the socket into place: {e}"))?;
         let meta = fs::symlink_metadata(path).map_err(|e| format!("{shown}: {e}"))?;
+        tracing::info!(socket = %shown, mode = %format!("{mode:04o}"), "socket bound");
         Ok(Socket {
             listener,
             path: path.to_owned(),
             inode: (meta.dev(), meta.ino()),
+            claim,
         })
     })();
     let _ = fs::remove_dir_all(&private);
@@ -98,7 +146,8 @@ pub fn bind(path: &Path, mode: u32) -> Result<Socket, String> {
 
 impl Socket {
     /// Removes the socket file, if the file at its path is still this
-    /// socket (a later jobd may have replaced it). The listener stays open
+    /// socket (a later jobd may have replaced it), then the lock file, if
+    /// it is still this run's. The listener stays open and the lock held
     /// until dropped.
     pub fn remove(&self) {
         if let Ok(meta) = fs::symlink_metadata(&self.path)
@@ -106,6 +155,7 @@ impl Socket {
         {
             let _ = fs::remove_file(&self.path);
         }
+        self.claim.lock.remove();
     }
 }
 

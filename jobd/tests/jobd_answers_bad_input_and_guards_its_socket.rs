@@ -288,7 +288,7 @@ fn the_socket_is_owner_only_and_a_second_jobd_on_it_is_refused() {
             .err
             .seen
             .iter()
-            .any(|l| l.contains(&socket) && l.contains("another jobd is running")),
+            .any(|l| l.contains(&socket) && l.contains("is in use by another jobd")),
         "stderr names the socket and the running jobd\n{transcript}"
     );
     let after = std::fs::read(&settings.results).expect("results");

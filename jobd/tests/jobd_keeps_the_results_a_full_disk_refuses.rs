@@ -1,24 +1,32 @@
-//! A results file that refuses writes (here `/dev/full`: every write fails
-//! with "no space left on device") costs no result silently: jobd keeps the
+//! A results file that refuses writes (here a file already as large as
+//! jobd's file size limit, `ulimit -f`: every write fails with "file too
+//! large", as on a full disk) costs no result silently: jobd keeps the
 //! lines, tries them again with each new result and at the drain, logs the
 //! ids it could not write, and exits 75 rather than 0
 //! (jobd/src/results.rs, "Nothing is lost to a failing disk";
 //! docs/runtime-semantics.md §12.6 for the code).
 
-use std::path::PathBuf;
-
 use integration_tests::jobd::{Jobd, Scratch, Settings, job_count};
 
 const JOBD: &str = env!("CARGO_BIN_EXE_jobd");
 
+/// The file size limit: 2048 blocks of 512 bytes (POSIX `ulimit -f`).
+const LIMIT: usize = 2048 * 512;
+
 #[test]
 fn results_a_full_disk_refuses_are_kept_retried_and_reported() {
-    let full = PathBuf::from("/dev/full");
-    assert!(full.exists(), "this test needs Linux's /dev/full");
     let scratch = Scratch::new("devfull");
     let mut settings = Settings::new(&scratch);
-    settings.results = full;
-    let mut jobd = Jobd::start(JOBD, &settings);
+    // Whole lines of earlier runs, 64 bytes each, up to the limit exactly.
+    let earlier: String = (0..LIMIT / 64)
+        .map(|n| format!("{:<63}\n", format!("old-{n:06}\tok\tslept=0ms")))
+        .collect();
+    assert_eq!(earlier.len(), LIMIT);
+    settings.results = scratch.file("results.tsv", &earlier);
+    // SIGXFSZ ignored: a write past the limit then fails (EFBIG) instead
+    // of killing jobd.
+    let mut jobd = Jobd::spawn_with_shell(JOBD, &settings, "trap '' XFSZ; ulimit -f 2048");
+    jobd.wait_listening();
     let mut conn = jobd.connect();
     conn.submit("one", "sleep 1ms");
     conn.submit("two", "panic");
@@ -49,5 +57,10 @@ fn results_a_full_disk_refuses_are_kept_retried_and_reported() {
     assert!(
         lost.contains("\"one\"") && lost.contains("\"two\""),
         "{lost}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&settings.results).expect("the results file"),
+        earlier,
+        "nothing torn was left in the file"
     );
 }

@@ -41,6 +41,38 @@ impl Jobd {
         }
     }
 
+    /// As [`spawn`](Self::spawn), run through `sh -c 'SETUP; exec jobd
+    /// ...'`: `setup` changes what jobd inherits (its umask, a resource
+    /// limit, an ignored signal).
+    pub fn spawn_with_shell(exe: &str, settings: &Settings, setup: &str) -> Jobd {
+        let mut cmd = Command::new("sh");
+        clean_env(&mut cmd)
+            .arg("-c")
+            .arg(format!("{setup}; exec \"$0\" \"$@\""))
+            .arg(exe)
+            .arg("--config")
+            .arg(settings.write());
+        Jobd {
+            process: Process::spawn("jobd", &mut cmd, Some(settings.log_file())),
+            settings: settings.clone(),
+        }
+    }
+
+    /// As [`spawn`](Self::spawn), with the process's umask set to `umask`
+    /// first, so that the modes of the files jobd creates can be checked
+    /// against it.
+    pub fn spawn_with_umask(exe: &str, settings: &Settings, umask: u32) -> Jobd {
+        Jobd::spawn_with_shell(exe, settings, &format!("umask {umask:03o}"))
+    }
+
+    /// Waits for `jobd: listening on ...` on stdout (see
+    /// [`start`](Self::start)).
+    pub fn wait_listening(&mut self) {
+        self.wait_out("`jobd: listening on`", |l| {
+            l.starts_with("jobd: listening on ")
+        });
+    }
+
     /// As [`spawn`](Self::spawn), then waits for `jobd: listening on ...`
     /// on stdout: the socket is then ready for clients.
     pub fn start(exe: &str, settings: &Settings) -> Jobd {

@@ -33,6 +33,8 @@ pub struct Settings {
     /// Write only `[app]` (the paths): every policy and the log setup keep
     /// jobd's code defaults (logs on stderr).
     pub code_defaults: bool,
+    /// `[app] file_mode`, when set (jobd's default otherwise: "0600").
+    pub file_mode: Option<String>,
 }
 
 impl Settings {
@@ -53,11 +55,30 @@ impl Settings {
             logs: scratch.join("logs"),
             config: scratch.join("jobd.toml"),
             code_defaults: false,
+            file_mode: None,
         }
     }
 
     /// The config file's text.
     pub fn text(&self) -> String {
+        let mut text = self.base_text();
+        if let Some(mode) = &self.file_mode {
+            text += &format!("file_mode = \"{mode}\"\n");
+        }
+        text
+    }
+
+    /// The 1-based line of the config file's text that starts with
+    /// `prefix` (e.g. `"socket ="`), for checking an error's line.
+    pub fn line_of(&self, prefix: &str) -> usize {
+        let text = self.text();
+        let found = text.lines().position(|l| l.starts_with(prefix));
+        found.unwrap_or_else(|| panic!("no line starting with {prefix:?} in\n{text}")) + 1
+    }
+
+    /// The text without the optional keys (`[app]` last, so that they can
+    /// be added at the end).
+    fn base_text(&self) -> String {
         if self.code_defaults {
             return format!(
                 "[app]\nsocket = \"{}\"\nresults = \"{}\"\n",
