@@ -16,6 +16,7 @@ use crate::ending;
 use crate::intake::{Desk, Intake, serve};
 use crate::job::Job;
 use crate::ledger::{Ledger, Outcome};
+use crate::limits::JobLimits;
 use crate::results::{Results, SharedBatch};
 use crate::settings::{Settings, anchor_dir};
 use crate::stats::{AppSlot, Stats};
@@ -150,6 +151,7 @@ fn run(options: &Run, demo: Option<&DemoDir>) -> Result<Ran, Error> {
     let socket = Arc::new(crate::socket::bind(claim, mode).map_err(failed)?);
 
     let ledger = Arc::new(Ledger::default());
+    let limits = Arc::new(JobLimits::of(&settings).map_err(|detail| Error::Config { detail })?);
     // Set once `start()` returned: for `status`, and for the dead-letter sink.
     let app_slot = AppSlot::default();
     let results_slot = Arc::new(OnceLock::<Address<Results>>::new());
@@ -171,8 +173,8 @@ fn run(options: &Run, demo: Option<&DemoDir>) -> Result<Ran, Error> {
             move || Stats::new(ledger.clone(), app.clone())
         })
         .pool("workers", 4, {
-            let ledger = ledger.clone();
-            move || Worker::new(ledger.clone())
+            let (ledger, limits) = (ledger.clone(), limits.clone());
+            move || Worker::new(ledger.clone(), limits.clone())
         })
         .heartbeat(Duration::from_secs(2))
         .backoff(Backoff::exponential(
@@ -181,10 +183,10 @@ fn run(options: &Run, demo: Option<&DemoDir>) -> Result<Ran, Error> {
         ))
         .shutdown(Shutdown::Drain(Duration::from_secs(30)))
         .pool_intensity(100, Duration::from_secs(10))
-        .server("intake", {
-            let (socket, ledger) = (socket.clone(), ledger.clone());
-            move || Intake::new(socket.clone(), ledger.clone())
-        })
+        .server(
+            "intake",
+            Intake::factory(socket.clone(), ledger.clone(), &settings),
+        )
         .shutdown_deadline(Duration::from_secs(60));
     let app = Arc::new(builder.start()?);
     let results = app

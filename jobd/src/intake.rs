@@ -1,22 +1,21 @@
-//! The intake: the socket's accept loop, one reader thread per connection,
-//! and the request/answer session they (and stdin) run.
+//! The intake: the server that owns the socket's accept loop (accept.rs)
+//! and its connections (connections.rs), and the request/answer session
+//! they (and stdin) run.
 
-use std::collections::HashMap;
-use std::io::{BufReader, BufWriter, Write};
-use std::net::Shutdown;
-use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::io::{BufReader, ErrorKind, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
-use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded};
 
 use threadbutler::prelude::*;
 
+use crate::accept::accept_loop;
+use crate::connections::Connections;
 use crate::job::{self, Request};
 use crate::ledger::Ledger;
-use crate::line_reader::{MAX_LINE, Read, read_line};
+use crate::line_reader::{LineSource, MAX_LINE, Read, read_line};
+use crate::settings::Settings;
 use crate::socket::Socket;
 use crate::stats::{Health, Stats, Status};
 use crate::workers::Worker;
@@ -48,65 +47,84 @@ impl Desk {
     }
 }
 
-/// Owns the socket while it runs: accepts connections and serves each on a
-/// thread of its own. Stopping it closes every connection (their readers
-/// end) and stops accepting; the socket file stays until jobd exits.
+/// The intake server. Its first start spawns the accept loop, which runs
+/// until jobd exits; a stop turns the intake to refusing: open and new
+/// connections are still served (and `wait` and `status` answered), but
+/// every job is answered `err ID: not accepted: jobd is shutting down`. So
+/// no connection is cut while its answers wait to be written: each is
+/// closed when its client ends it (or goes idle), its answers flushed
+/// first. A later start (a restart) takes jobs again.
 pub struct Intake {
+    shared: Arc<Shared>,
+}
+
+/// What every life of the intake shares.
+struct Shared {
     socket: Arc<Socket>,
     ledger: Arc<Ledger>,
-    open: Arc<Open>,
-    /// The accept loop, and a channel that disconnects when it returns.
-    acceptor: Option<(JoinHandle<()>, Receiver<()>)>,
-}
-
-/// The connections of one intake life.
-#[derive(Default)]
-struct Open {
-    stopping: AtomicBool,
-    next: AtomicU64,
-    streams: Mutex<HashMap<u64, UnixStream>>,
-}
-
-impl Open {
-    fn streams(&self) -> std::sync::MutexGuard<'_, HashMap<u64, UnixStream>> {
-        // Map insert/remove only: a panic cannot leave it half-changed.
-        self.streams.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+    connections: Arc<Connections>,
+    /// Cuts the accept loop's backoff short; its disconnection (the
+    /// intake's declaration is dropped, as jobd exits) ends the loop.
+    wake: Sender<()>,
+    /// The other end, until the first start hands it to the accept loop.
+    waker: Mutex<Option<Receiver<()>>>,
 }
 
 impl Intake {
-    /// An intake for `socket`, booking jobs in `ledger`.
-    pub fn new(socket: Arc<Socket>, ledger: Arc<Ledger>) -> Self {
-        Intake {
+    /// The factory of the intake's lives on `socket`, booking jobs in
+    /// `ledger`, with the connection limits of `settings`.
+    pub fn factory(
+        socket: Arc<Socket>,
+        ledger: Arc<Ledger>,
+        settings: &Settings,
+    ) -> impl Fn() -> Intake + Send + Sync + 'static {
+        let (wake, waker) = bounded(1);
+        let shared = Arc::new(Shared {
             socket,
+            connections: Arc::new(Connections::new(
+                settings.max_connections.get(),
+                settings.read_timeout,
+                Arc::clone(&ledger),
+            )),
             ledger,
-            open: Arc::default(),
-            acceptor: None,
+            wake,
+            waker: Mutex::new(Some(waker)),
+        });
+        move || Intake {
+            shared: Arc::clone(&shared),
         }
     }
 }
 
 impl Server for Intake {
     fn on_start(&mut self, ctx: &mut Ctx<Self>) -> Result<(), BoxError> {
-        let listener = self.socket.listener.try_clone()?;
-        let desk = Desk::of(ctx.hub(), Arc::clone(&self.ledger))?;
-        let open = Arc::clone(&self.open);
-        let (ended_tx, ended) = bounded::<()>(0);
-        let acceptor = std::thread::Builder::new()
-            .name("jobd-acceptor".into())
-            .spawn(move || {
-                let _ended = ended_tx; // dropped when the loop returns
-                for stream in listener.incoming() {
-                    if open.stopping.load(Ordering::Acquire) {
-                        return;
-                    }
-                    match stream {
-                        Ok(s) => connection(s, &open, &desk),
-                        Err(e) => tracing::warn!(error = %e, "accept failed"),
-                    }
-                }
-            })?;
-        self.acceptor = Some((acceptor, ended));
+        let shared = &self.shared;
+        let desk = Desk::of(ctx.hub(), Arc::clone(&shared.ledger))?;
+        shared.connections.set_stopping(false);
+        // Only the first life finds the waker: the accept loop outlives
+        // every life.
+        let mut waker = shared.waker.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(wake) = waker.take() {
+            let spawned = shared.socket.listener.try_clone().and_then(|listener| {
+                let connections = Arc::clone(&shared.connections);
+                let wake = wake.clone();
+                std::thread::Builder::new()
+                    .name("jobd-acceptor".into())
+                    .spawn(move || {
+                        accept_loop(&listener, &wake, |s| connections.take(s, &desk));
+                        tracing::debug!("the accept loop ended");
+                    })
+            });
+            if let Err(e) = spawned {
+                *waker = Some(wake);
+                return Err(e.into());
+            }
+        }
+        tracing::info!(
+            socket = %shared.socket.path.display(),
+            open = shared.connections.open(),
+            "intake taking jobs"
+        );
         Ok(())
     }
 
@@ -115,75 +133,31 @@ impl Server for Intake {
     }
 
     fn on_stop(&mut self, why: &ExitReason, _: &mut Ctx<Self>) {
-        self.open.stopping.store(true, Ordering::Release);
-        // Connections first: their readers end, and they submit nothing more.
-        let streams = std::mem::take(&mut *self.open.streams());
-        for s in streams.values() {
-            let _ = s.shutdown(Shutdown::Both);
-        }
-        // Wakes the accept loop, which then sees `stopping`. If the socket
-        // file was removed or replaced, nothing reaches the loop: it is left
-        // blocked (it takes no more jobs) rather than waited for.
-        let _ = UnixStream::connect(&self.socket.path);
-        if let Some((acceptor, ended)) = self.acceptor.take() {
-            match ended.recv_timeout(Duration::from_secs(1)) {
-                Err(RecvTimeoutError::Timeout) => tracing::warn!(
-                    socket = %self.socket.path.display(),
-                    "the accept loop could not be woken through the socket file; left behind"
-                ),
-                _ => {
-                    if acceptor.join().is_err() {
-                        tracing::error!("the accept loop panicked");
-                    }
-                }
-            }
-        }
-        tracing::info!(reason = %why, closed = streams.len(), "intake stopped taking jobs");
-    }
-}
-
-/// Serves one accepted connection on a thread of its own.
-fn connection(stream: UnixStream, open: &Arc<Open>, desk: &Desk) {
-    let n = open.next.fetch_add(1, Ordering::Relaxed);
-    let (Ok(reader), Ok(registered)) = (stream.try_clone(), stream.try_clone()) else {
-        tracing::warn!("could not clone a connection's handle; closing it");
-        return;
-    };
-    open.streams().insert(n, registered);
-    if open.stopping.load(Ordering::Acquire) {
-        // Accepted as the intake stopped: on_stop may have missed it.
-        let _ = stream.shutdown(Shutdown::Both);
-    }
-    let (open, desk) = (Arc::clone(open), desk.clone());
-    let spawned = std::thread::Builder::new()
-        .name(format!("jobd-conn-{n}"))
-        .spawn(move || {
-            tracing::debug!(connection = n, "connection opened");
-            if let Err(e) = serve(
-                BufReader::new(reader),
-                BufWriter::new(stream),
-                &desk,
-                &open.stopping,
-            ) {
-                tracing::debug!(connection = n, error = %e, "connection ended on an error");
-            }
-            open.streams().remove(&n);
-            tracing::debug!(connection = n, "connection closed");
-        });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "no thread for a connection; closing it");
+        let shared = &self.shared;
+        shared.connections.set_stopping(true);
+        // A backoff in progress ends now: new connections get their
+        // answer without waiting it out.
+        let _ = shared.wake.try_send(());
+        tracing::info!(
+            reason = %why,
+            open = shared.connections.open(),
+            "intake stopped taking jobs: open and new connections are answered `shutting down` until jobd exits"
+        );
     }
 }
 
 /// Reads request lines from `from` and writes one answer line each to `to`,
-/// until `from` ends. Answers are flushed whenever no more input is
-/// buffered, so a client that pipelines gets them in batches and one that
-/// waits gets each at once. Once `stopping` is set, jobs are refused.
+/// until `from` ends, or a line does not arrive whole within `from`'s time
+/// limit (answered `err idle: ...; closing`). Answers are flushed whenever
+/// no more input is buffered, so a client that pipelines gets them in
+/// batches and one that waits gets each at once; all are flushed before it
+/// returns `Ok`. Once `stopping` is set, jobs are refused.
 ///
 /// # Errors
 ///
-/// Reading or writing failed (the peer went away).
-pub fn serve<R: std::io::Read>(
+/// Reading or writing failed (the peer went away, or took no answer
+/// within the write timeout).
+pub fn serve<R: LineSource>(
     mut from: BufReader<R>,
     mut to: impl Write,
     desk: &Desk,
@@ -192,7 +166,22 @@ pub fn serve<R: std::io::Read>(
     let ledger = &desk.ledger;
     let mut line = Vec::new();
     loop {
-        let answer = match read_line(&mut from, MAX_LINE, &mut line)? {
+        // The clock runs per line, from the end of the last answer: a
+        // client waiting on `wait ID` is not idle.
+        from.get_mut().start_line();
+        let read = match read_line(&mut from, MAX_LINE, &mut line) {
+            Err(e) if e.kind() == ErrorKind::TimedOut => {
+                let Some(limit) = from.get_ref().line_limit() else {
+                    return Err(e);
+                };
+                let limit = humantime::format_duration(limit);
+                tracing::debug!(%limit, "closing an idle connection");
+                writeln!(to, "err idle: no complete line in {limit}; closing")?;
+                return to.flush();
+            }
+            read => read?,
+        };
+        let answer = match read {
             Read::End { partial } => {
                 if partial > 0 {
                     tracing::debug!(

@@ -1,12 +1,13 @@
 //! A request line, parsed, and what running a job means.
 
-use std::fs::File;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::cli::Probe;
+use crate::job_file;
+use crate::limits::{Budget, JobLimits};
 
 /// A job's id: 1 to 64 characters of `A-Z a-z 0-9 _ . : -`.
 pub type JobId = Arc<str>;
@@ -126,15 +127,18 @@ fn job_id(text: &str) -> Result<JobId, String> {
 }
 
 impl Kind {
-    /// Runs the job on the calling thread: `Ok(detail)` when it did its
-    /// work, `Err(error)` when it could not (an unreadable file). Calls
-    /// `beat` at least every 50 ms of work, so a long job is not taken for a
-    /// hung one. `Panic` panics and `Hang` never returns, on purpose.
-    pub fn run(&self, beat: &mut dyn FnMut()) -> Result<String, String> {
+    /// Runs the job on the calling thread under `limits`: `Ok(detail)` when
+    /// it did its work, `Err(error)` when it could not (an unreadable or
+    /// refused file, a limit reached). Calls `beat` at least every 50 ms of
+    /// work, so a long job is not taken for a hung one, and checks the
+    /// job's deadline as often. `Panic` panics and `Hang` never returns, on
+    /// purpose.
+    pub fn run(&self, limits: &JobLimits, beat: &mut dyn FnMut()) -> Result<String, String> {
+        let budget = limits.start();
         match self {
             Kind::Hash(path) => {
                 let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-                read_chunks(path, beat, |chunk| {
+                read_chunks(path, limits, &budget, beat, |chunk| {
                     for b in chunk {
                         hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
                     }
@@ -143,7 +147,7 @@ impl Kind {
             }
             Kind::Words(path) => {
                 let (mut words, mut in_word) = (0u64, false);
-                read_chunks(path, beat, |chunk| {
+                read_chunks(path, limits, &budget, beat, |chunk| {
                     for b in chunk {
                         let space = b.is_ascii_whitespace();
                         if !space && !in_word {
@@ -161,7 +165,16 @@ impl Kind {
                     if left.is_zero() {
                         break;
                     }
-                    std::thread::sleep(left.min(Duration::from_millis(50)));
+                    budget.check(|| {
+                        let slept = *d - left;
+                        format!(
+                            "after sleeping {} of {}",
+                            humantime::format_duration(round_ms(slept)),
+                            humantime::format_duration(*d)
+                        )
+                    })?;
+                    let nap = left.min(budget.left()).min(Duration::from_millis(50));
+                    std::thread::sleep(nap); // allow-sleep: the job's work is to sleep, in beats
                     beat();
                 }
                 Ok(format!("slept={}", humantime::format_duration(*d)))
@@ -176,20 +189,40 @@ impl Kind {
     }
 }
 
+/// `d` to whole milliseconds, for messages.
+fn round_ms(d: Duration) -> Duration {
+    Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Reads the file at `path` (see [`job_file::open`]) in chunks, handing
+/// each to `each`, beating after each, and stopping at the deadline or the
+/// byte limit (a file that grows while it is read).
 fn read_chunks(
-    path: &PathBuf,
+    path: &Path,
+    limits: &JobLimits,
+    budget: &Budget,
     beat: &mut dyn FnMut(),
     mut each: impl FnMut(&[u8]),
 ) -> Result<(), String> {
-    let mut file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let mut file = job_file::open(path, limits)?;
     let mut buf = vec![0; 64 * 1024];
+    let mut total: u64 = 0;
     loop {
+        budget.check(|| format!("after {total} bytes of {}", path.display()))?;
         let n = match file.read(&mut buf) {
             Ok(0) => return Ok(()),
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };
+        total += n as u64;
+        if total > limits.max_file_bytes {
+            return Err(format!(
+                "{} is over the limit of {} bytes (app.max_file_bytes): more was read",
+                path.display(),
+                limits.max_file_bytes
+            ));
+        }
         each(&buf[..n]);
         beat();
     }
@@ -247,25 +280,29 @@ mod tests {
         let path = std::env::temp_dir().join(format!("jobd-job-{}.txt", std::process::id()));
         std::fs::write(&path, "one two\n three\t").expect("temp dir is writable");
         let mut beats = 0;
-        let words = Kind::Words(path.clone()).run(&mut || beats += 1);
+        let words = Kind::Words(path.clone()).run(&JobLimits::default(), &mut || beats += 1);
         assert_eq!(words.as_deref(), Ok("words=3"));
         assert!(beats >= 1, "a chunk read beats");
         // FNV-1a 64 of the empty input is its offset basis.
         std::fs::write(&path, "").expect("temp dir is writable");
-        let hash = Kind::Hash(path.clone()).run(&mut || {});
+        let hash = Kind::Hash(path.clone()).run(&JobLimits::default(), &mut || {});
         assert_eq!(hash.as_deref(), Ok("fnv1a64=cbf29ce484222325"));
         std::fs::write(&path, "a").expect("temp dir is writable");
-        let hash = Kind::Hash(path.clone()).run(&mut || {});
+        let hash = Kind::Hash(path.clone()).run(&JobLimits::default(), &mut || {});
         assert_eq!(
             hash.as_deref(),
             Ok("fnv1a64=af63dc4c8601ec8c"),
             "FNV-1a 64 of \"a\""
         );
         std::fs::remove_file(&path).expect("exists");
-        let missing = Kind::Words(path).run(&mut || {}).expect_err("gone");
+        let missing = Kind::Words(path)
+            .run(&JobLimits::default(), &mut || {})
+            .expect_err("gone");
         assert!(missing.starts_with("cannot open"), "{missing}");
         assert_eq!(
-            Kind::Sleep(Duration::ZERO).run(&mut || {}).as_deref(),
+            Kind::Sleep(Duration::ZERO)
+                .run(&JobLimits::default(), &mut || {})
+                .as_deref(),
             Ok("slept=0s")
         );
     }

@@ -29,7 +29,7 @@
 //! | `results` | server | appends one line per job to the results file; writes out each batch, syncs on drain |
 //! | `stats` | server | answers `status` with the status tree and the job counts as JSON |
 //! | `workers` | pool | runs jobs; a panic or a hang costs one worker a restart, never a job twice |
-//! | `intake` | server | owns the Unix socket: accepts connections, one reader thread each |
+//! | `intake` | server | owns the Unix socket: accepts connections (at most `max_connections`), one thread each |
 //!
 //! They start in that order and stop in reverse: on SIGTERM or Ctrl-C the
 //! intake stops taking jobs first, the workers drain the queue, and the
@@ -62,6 +62,47 @@
 //! without being buffered: the rest of it is skipped. A line cut short by a
 //! disconnect is dropped; it touches no one else's jobs. During a shutdown,
 //! jobs are refused (`err ID: not accepted: jobd is shutting down`).
+//!
+//! # Limits
+//!
+//! Every key is in `[app]` (`jobd/jobd.toml` shows the defaults).
+//!
+//! - **Connections** (`max_connections`, 256): one more is answered
+//!   `err busy: N connections open (the limit is M); try again later` and
+//!   closed; it counts as `refused`.
+//! - **Idle or trickling clients** (`read_timeout`, `"60s"`): each request
+//!   line must arrive whole within it, counted from the previous answer
+//!   (per line, not per byte; a client blocked on its `wait ID` is not
+//!   idle). Past it: `err idle: no complete line in 60s; closing`, and the
+//!   connection is closed. A client that takes no answer for that long is
+//!   closed too.
+//! - **Out of file descriptors or memory**: the accept loop backs off
+//!   (10 ms doubling to 1 s) and logs at most one `accept failed` line per
+//!   10 s, counting the failures since the last one.
+//! - **Jobs** (`job_timeout`, `"10m"`): a job running longer is settled
+//!   `failed` (`deadline of 10m (app.job_timeout) passed after N bytes of
+//!   PATH`); the clock starts when a worker takes the job.
+//! - **Files** (`max_file_bytes`, 1 GiB): `hash` and `words` read regular
+//!   files only (`failed`: `PATH is a FIFO, not a regular file`, likewise a
+//!   directory, device or socket; a FIFO never blocks the worker), of at
+//!   most that many bytes (`failed`, naming the limit).
+//! - **Who can read what** (`root`, none): anyone who can reach the socket
+//!   (its owner; its group with `socket_mode = "0660"`) can have jobd hash
+//!   and count the words of files, and so learn their hash, word count and
+//!   whether they exist. Without `root` that is **any file jobd's user can
+//!   read**. With `root`, only regular files inside that directory: a path
+//!   (relative ones start at the root) is resolved (symlinks, `..`) and
+//!   refused unless it stays inside (`failed`: `PATH is outside the root
+//!   ...`); the file actually opened is checked again.
+//!
+//! # Shutdown and the intake
+//!
+//! On SIGTERM the intake stops taking jobs but keeps serving: every job
+//! already accepted keeps its `ok ID` (answers are flushed before a
+//! connection is closed), and until jobd exits every job line on an open
+//! or a new connection is answered `err ID: not accepted: jobd is shutting
+//! down` (`status` and `wait` are still answered). A connection is closed
+//! when its client ends it or goes idle, or when jobd exits.
 //!
 //! # The results file
 //!
@@ -140,14 +181,18 @@
 //! reason. `jobd health` is the probe command for systemd and Kubernetes
 //! (`deploy/`).
 
+mod accept;
 mod batch;
 mod cli;
+mod connections;
 mod daemon;
 mod demo;
 mod ending;
 mod intake;
 mod job;
+mod job_file;
 mod ledger;
+mod limits;
 mod line_reader;
 mod lock;
 mod own_file;

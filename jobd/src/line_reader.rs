@@ -1,7 +1,11 @@
-//! Reading newline-delimited requests with a bound on the line length: a
-//! line over the bound is skipped as it streams in, never buffered whole.
+//! Reading newline-delimited requests with bounds: a line over the length
+//! bound is skipped as it streams in, never buffered whole; on a socket, a
+//! line must arrive whole within a time limit (per line, not per byte, so
+//! a client trickling a byte at a time cannot hold its connection forever).
 
 use std::io::{BufRead, ErrorKind};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
 
 /// The longest request line, without its newline.
 pub const MAX_LINE: usize = 64 * 1024;
@@ -61,6 +65,70 @@ pub fn read_line(from: &mut impl BufRead, max: usize, line: &mut Vec<u8>) -> std
     }
 }
 
+/// Where request lines come from: a stream that may limit how long one
+/// line takes to arrive.
+pub trait LineSource: std::io::Read {
+    /// Starts the clock for the next line (no-op without a limit).
+    fn start_line(&mut self) {}
+
+    /// The time limit per line, if any. A read past it fails with
+    /// `ErrorKind::TimedOut`.
+    fn line_limit(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// Stdin has no time limit: it is the operator's.
+impl LineSource for std::io::Stdin {}
+
+/// A connection's reading half, whose every line must arrive whole within
+/// `limit` of [`start_line`](LineSource::start_line): each read waits at
+/// most for what is left of the line's time.
+#[derive(Debug)]
+pub struct LineDeadline<'a> {
+    stream: &'a UnixStream,
+    limit: Duration,
+    deadline: Instant,
+}
+
+impl<'a> LineDeadline<'a> {
+    /// Reads `stream`, each line within `limit`.
+    pub fn new(stream: &'a UnixStream, limit: Duration) -> Self {
+        LineDeadline {
+            stream,
+            limit,
+            deadline: Instant::now() + limit,
+        }
+    }
+}
+
+impl std::io::Read for LineDeadline<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let timed_out = || std::io::Error::new(ErrorKind::TimedOut, "no complete line in time");
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(timed_out());
+        }
+        self.stream.set_read_timeout(Some(left))?;
+        match std::io::Read::read(&mut self.stream, buf) {
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                Err(timed_out())
+            }
+            other => other,
+        }
+    }
+}
+
+impl LineSource for LineDeadline<'_> {
+    fn start_line(&mut self) {
+        self.deadline = Instant::now() + self.limit;
+    }
+
+    fn line_limit(&self) -> Option<Duration> {
+        Some(self.limit)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::BufReader;
@@ -90,6 +158,22 @@ mod tests {
             read_line(&mut r, 10, &mut line).expect("read"),
             Read::End { partial: 0 }
         );
+    }
+
+    #[test]
+    fn a_line_that_does_not_arrive_whole_in_time_times_out() {
+        use std::io::Write;
+        let (server, mut client) = UnixStream::pair().expect("a socket pair");
+        let mut source = LineDeadline::new(&server, Duration::from_millis(100));
+        client.write_all(b"ok\npart").expect("written");
+        let mut r = BufReader::new(&mut source);
+        let mut line = Vec::new();
+        r.get_mut().start_line();
+        assert_eq!(read_line(&mut r, 10, &mut line).expect("read"), Read::Line);
+        r.get_mut().start_line();
+        let err = read_line(&mut r, 10, &mut line).expect_err("no newline comes");
+        assert_eq!(err.kind(), ErrorKind::TimedOut);
+        assert_eq!(r.get_ref().line_limit(), Some(Duration::from_millis(100)));
     }
 
     #[test]

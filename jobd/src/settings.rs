@@ -1,9 +1,11 @@
 //! jobd's own settings: the `[app]` table of its config file.
 
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
-use threadbutler::config::Config;
+use threadbutler::config::{Config, HumanDuration};
 
 /// Where jobd listens and writes, from `[app]`; every key is optional.
 #[derive(Debug, Clone, Deserialize)]
@@ -22,6 +24,31 @@ pub struct Settings {
     /// The permission bits jobd's files (results file, journal, the
     /// socket's lock file) are created with, as an octal string ("0600").
     pub file_mode: FileMode,
+    /// The most connections served at once; one more is answered `err
+    /// busy` and closed.
+    pub max_connections: NonZeroUsize,
+    /// How long a connection may take to send one whole request line
+    /// (and to take one answer) before it is closed.
+    #[serde(deserialize_with = "positive")]
+    pub read_timeout: Duration,
+    /// How long one job may run; past it, it is settled `failed`.
+    #[serde(deserialize_with = "positive")]
+    pub job_timeout: Duration,
+    /// How many bytes a `hash` or `words` job may read.
+    pub max_file_bytes: u64,
+    /// The directory file jobs are confined to; `None`: any file jobd's
+    /// user can read.
+    pub root: Option<PathBuf>,
+}
+
+/// A human duration (`"300ms"`, `"10m"`) greater than zero.
+fn positive<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    use serde::de::Error;
+    let HumanDuration(d) = HumanDuration::deserialize(d)?;
+    if d.is_zero() {
+        return Err(D::Error::custom("must be greater than zero"));
+    }
+    Ok(d)
 }
 
 impl Default for Settings {
@@ -39,6 +66,11 @@ impl Default for Settings {
             results: tmp.join(format!("jobd-{user}-results.tsv")),
             stdin: true,
             file_mode: FileMode(crate::own_file::DEFAULT_MODE),
+            max_connections: NonZeroUsize::new(256).expect("256 is not zero"),
+            read_timeout: Duration::from_secs(60),
+            job_timeout: Duration::from_secs(600),
+            max_file_bytes: 1 << 30,
+            root: None,
         }
     }
 }
@@ -70,6 +102,11 @@ impl Settings {
             if path.is_relative() {
                 *path = dir.join(&*path);
             }
+        }
+        if let Some(root) = &mut self.root
+            && root.is_relative()
+        {
+            *root = dir.join(&*root);
         }
     }
 }
@@ -250,6 +287,33 @@ mod tests {
             let err = Config::app_section::<Settings>(&file, "jobd.toml").expect_err(&line);
             assert_eq!(err.line, Some(3), "{err}");
             assert!(err.to_string().contains(says), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_limits_are_read_and_bad_ones_refused_with_their_line() {
+        let ok: Settings = Config::app_section(
+            "[app]\nmax_connections = 3\nread_timeout = \"300ms\"\njob_timeout = \"2s\"\n\
+             max_file_bytes = 10\nroot = \"/srv\"\n",
+            "jobd.toml",
+        )
+        .expect("valid")
+        .expect("has [app]");
+        assert_eq!(ok.max_connections.get(), 3);
+        assert_eq!(ok.read_timeout, Duration::from_millis(300));
+        assert_eq!(ok.job_timeout, Duration::from_secs(2));
+        assert_eq!(ok.max_file_bytes, 10);
+        assert_eq!(ok.root, Some(PathBuf::from("/srv")));
+        for (line, says) in [
+            ("max_connections = 0", "nonzero"),
+            ("read_timeout = \"0s\"", "greater than zero"),
+            ("job_timeout = \"soon\"", "expected a duration"),
+            ("max_file_bytes = -1", "expected u64"),
+        ] {
+            let file = format!("[app]\nstdin = true\n{line}\n");
+            let err = Config::app_section::<Settings>(&file, "jobd.toml").expect_err(line);
+            assert_eq!(err.line, Some(3), "{err}");
+            assert!(err.to_string().contains(says), "{line}: {err}");
         }
     }
 }

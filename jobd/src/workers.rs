@@ -6,6 +6,7 @@ use threadbutler::prelude::*;
 
 use crate::job::{Job, JobId};
 use crate::ledger::{Ledger, Outcome};
+use crate::limits::JobLimits;
 use crate::results::{Record, Results};
 
 threadbutler::messages! { pub enum WorkMsg for Worker { Job } }
@@ -13,15 +14,17 @@ threadbutler::messages! { pub enum WorkMsg for Worker { Job } }
 /// One worker of the `workers` pool.
 pub struct Worker {
     ledger: Arc<Ledger>,
+    limits: Arc<JobLimits>,
     /// The results server's mailbox, looked up once at the start.
     results: Option<Address<Results>>,
 }
 
 impl Worker {
-    /// A worker booking its jobs in `ledger`.
-    pub fn new(ledger: Arc<Ledger>) -> Self {
+    /// A worker booking its jobs in `ledger`, running them under `limits`.
+    pub fn new(ledger: Arc<Ledger>, limits: Arc<JobLimits>) -> Self {
         Worker {
             ledger,
+            limits,
             results: None,
         }
     }
@@ -55,7 +58,7 @@ impl Server for Worker {
         let WorkMsg::Job(Job { id, kind }) = msg;
         self.ledger.start(&id, ctx.id());
         tracing::trace!(job = %id, ?kind, "job started");
-        let outcome = match kind.run(&mut || ctx.beat()) {
+        let outcome = match kind.run(&self.limits, &mut || ctx.beat()) {
             Ok(detail) => Outcome::Ok(detail),
             Err(error) => Outcome::Failed(error),
         };

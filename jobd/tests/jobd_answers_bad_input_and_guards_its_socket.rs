@@ -359,16 +359,12 @@ fn a_regular_file_at_the_socket_path_is_refused_and_kept() {
 
 #[test]
 fn a_removed_socket_file_does_not_hold_up_the_stop() {
-    // The accept loop is woken through the socket file; with the file gone
-    // the intake leaves the loop behind instead of waiting for it.
+    // The intake's stop never waits for the accept loop (it keeps
+    // answering `shutting down` until jobd exits), so a socket file that is
+    // gone holds nothing up.
     let scratch = Scratch::new("rmsock");
     let settings = Settings::new(&scratch);
     let mut jobd = Jobd::start(JOBD, &settings);
     std::fs::remove_file(&settings.socket).expect("the socket file exists");
     stop_cleanly(&mut jobd);
-    let transcript = jobd.transcript();
-    assert!(
-        transcript.contains("could not be woken through the socket file"),
-        "{transcript}"
-    );
 }

@@ -76,11 +76,33 @@ impl Jobd {
     /// As [`spawn`](Self::spawn), then waits for `jobd: listening on ...`
     /// on stdout: the socket is then ready for clients.
     pub fn start(exe: &str, settings: &Settings) -> Jobd {
-        let mut jobd = Jobd::spawn(exe, settings);
-        jobd.wait_out("`jobd: listening on`", |l| {
+        let jobd = Jobd::spawn(exe, settings);
+        jobd.listening()
+    }
+
+    /// As [`start`](Self::start), with jobd's limit of open files lowered
+    /// to `files` (`ulimit -n` in a shell that then execs jobd, so the pid
+    /// is jobd's).
+    pub fn start_with_open_files(exe: &str, settings: &Settings, files: u32) -> Jobd {
+        let mut cmd = Command::new("sh");
+        clean_env(&mut cmd)
+            .arg("-c")
+            .arg(format!("ulimit -n {files} && exec \"$0\" \"$@\""))
+            .arg(exe)
+            .arg("--config")
+            .arg(settings.write());
+        Jobd {
+            process: Process::spawn("jobd", &mut cmd, Some(settings.log_file())),
+            settings: settings.clone(),
+        }
+        .listening()
+    }
+
+    fn listening(mut self) -> Jobd {
+        self.wait_out("`jobd: listening on`", |l| {
             l.starts_with("jobd: listening on ")
         });
-        jobd
+        self
     }
 
     /// A new client on its socket.

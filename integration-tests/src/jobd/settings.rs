@@ -35,6 +35,16 @@ pub struct Settings {
     pub code_defaults: bool,
     /// `[app] file_mode`, when set (jobd's default otherwise: "0600").
     pub file_mode: Option<String>,
+    /// `[app] max_connections`, when set.
+    pub max_connections: Option<usize>,
+    /// `[app] read_timeout`, when set.
+    pub read_timeout: Option<String>,
+    /// `[app] job_timeout`, when set.
+    pub job_timeout: Option<String>,
+    /// `[app] max_file_bytes`, when set.
+    pub max_file_bytes: Option<u64>,
+    /// `[app] root`, when set.
+    pub root: Option<PathBuf>,
 }
 
 impl Settings {
@@ -56,7 +66,33 @@ impl Settings {
             config: scratch.join("jobd.toml"),
             code_defaults: false,
             file_mode: None,
+            max_connections: None,
+            read_timeout: None,
+            job_timeout: None,
+            max_file_bytes: None,
+            root: None,
         }
+    }
+
+    /// The `[app]` keys of the limits that are set, one per line.
+    fn limits(&self) -> String {
+        let mut keys = String::new();
+        if let Some(n) = self.max_connections {
+            keys += &format!("max_connections = {n}\n");
+        }
+        if let Some(t) = &self.read_timeout {
+            keys += &format!("read_timeout = \"{t}\"\n");
+        }
+        if let Some(t) = &self.job_timeout {
+            keys += &format!("job_timeout = \"{t}\"\n");
+        }
+        if let Some(n) = self.max_file_bytes {
+            keys += &format!("max_file_bytes = {n}\n");
+        }
+        if let Some(root) = &self.root {
+            keys += &format!("root = \"{}\"\n", root.display());
+        }
+        keys
     }
 
     /// The config file's text.
@@ -81,9 +117,10 @@ impl Settings {
     fn base_text(&self) -> String {
         if self.code_defaults {
             return format!(
-                "[app]\nsocket = \"{}\"\nresults = \"{}\"\n",
+                "[app]\nsocket = \"{}\"\nresults = \"{}\"\n{}",
                 self.socket.display(),
-                self.results.display()
+                self.results.display(),
+                self.limits()
             );
         }
         format!(
@@ -106,7 +143,7 @@ intensity = {{ max_restarts = 1000, period = "10s" }}
 socket = "{socket}"
 results = "{results}"
 socket_mode = "{mode}"
-"#,
+{limits}"#,
             abandon = self.abandon_after,
             logs = self.logs.display(),
             pool = self.pool_size,
@@ -117,6 +154,7 @@ socket_mode = "{mode}"
             socket = self.socket.display(),
             results = self.results.display(),
             mode = self.socket_mode,
+            limits = self.limits(),
         )
     }
 
