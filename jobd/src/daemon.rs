@@ -11,6 +11,7 @@ use threadbutler::{Error, Report, Signals};
 
 use crate::intake::{Desk, Intake, serve};
 use crate::job::Job;
+use crate::journal::Journal;
 use crate::ledger::{Ledger, Outcome};
 use crate::results::{Results, SharedBatch};
 use crate::settings::Settings;
@@ -86,7 +87,11 @@ fn run(
     let mode = settings.socket_mode.0;
     let socket = Arc::new(crate::socket::bind(&settings.socket, mode).map_err(failed)?);
 
-    let ledger = Arc::new(Ledger::default());
+    let ledger = Arc::new(Ledger::new(settings.results.clone()));
+    let journal = settings.journal_path();
+    // Before the intake opens: the ids of the results file, and the jobs an
+    // earlier run journaled without a result line.
+    let replay = crate::replay::load(&settings.results, &journal, &ledger).map_err(failed)?;
     // Set once `start()` returned: for `status`, and for the dead-letter sink.
     let app_slot = AppSlot::default();
     let results_slot = Arc::new(OnceLock::<Address<Results>>::new());
@@ -103,6 +108,7 @@ fn run(
             let (ledger, results) = (ledger.clone(), results_slot.clone());
             move |dead| dead_letter(dead, &ledger, &results)
         })
+        .server("journal", move || Journal::new(journal.clone()))
         .server("results", {
             let (path, ledger) = (settings.results.clone(), ledger.clone());
             let batch = SharedBatch::default();
@@ -135,6 +141,15 @@ fn run(
         .route::<Results>()
         .map_err(|e| failed(e.to_string()))?;
     let _ = results_slot.set(results.clone());
+    let replayed = replay.len();
+    if !replay.is_empty() {
+        let workers = app
+            .hub()
+            .route::<Worker>()
+            .map_err(|e| failed(e.to_string()))?;
+        replay.resume(workers, results.clone(), Arc::clone(&ledger));
+        println!("jobd: replayed {replayed} jobs accepted before a crash");
+    }
     let _ = app_slot.set(Arc::downgrade(&app));
     watch_heartbeats(&app, &ledger, results);
 

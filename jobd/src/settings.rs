@@ -16,6 +16,9 @@ pub struct Settings {
     pub results: PathBuf,
     /// Read jobs from stdin when it is not a terminal.
     pub stdin: bool,
+    /// The intake journal; by default beside the results file, its name
+    /// with `.journal` added (see [`Settings::journal_path`]).
+    pub journal: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -34,7 +37,20 @@ impl Default for Settings {
             socket_mode: SocketMode(0o600),
             results: tmp.join(format!("jobd-{user}-results.tsv")),
             stdin: true,
+            journal: None,
         }
+    }
+}
+
+impl Settings {
+    /// The journal's path: `journal`, or the results file's path with
+    /// `.journal` added (`results.tsv.journal`).
+    pub fn journal_path(&self) -> PathBuf {
+        self.journal.clone().unwrap_or_else(|| {
+            let mut path = self.results.clone().into_os_string();
+            path.push(".journal");
+            PathBuf::from(path)
+        })
     }
 }
 
