@@ -14,7 +14,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, bounded};
 
 use threadbutler::prelude::*;
 
-use crate::job::{self, Job, Request};
+use crate::job::{self, JobId, Request};
 use crate::journal::{self, Forget, Journal, Synced};
 use crate::ledger::Ledger;
 use crate::line_reader::{MAX_LINE, Read, read_line};
@@ -239,7 +239,7 @@ enum Answer {
     Now(String),
     /// A job admitted and handed to the journal: it is queued and answered
     /// `ok ID` once its line is durable.
-    Journaled(Job, crossbeam_channel::Receiver<Synced>),
+    Journaled(JobId, crossbeam_channel::Receiver<Synced>),
 }
 
 /// A session's answers not yet written. Dropped early (the peer went
@@ -277,18 +277,17 @@ impl<'d> Answers<'d> {
     }
 
     fn finish(&self, answer: Answer) -> String {
-        let (job, synced) = match answer {
+        let (id, synced) = match answer {
             Answer::Now(text) => return text,
-            Answer::Journaled(job, synced) => (job, synced),
+            Answer::Journaled(id, synced) => (id, synced),
         };
         let desk = self.desk;
-        let id = job.id.clone();
         let why = match synced.recv() {
-            Ok(Ok(())) => match desk.workers.send(job) {
+            Ok((job, Ok(()))) => match desk.workers.send(job) {
                 Ok(()) => return format!("ok {id}"),
                 Err(_) => "jobd is shutting down".to_owned(),
             },
-            Ok(Err(e)) => e,
+            Ok((_, Err(e))) => e,
             Err(_) => "the journal stopped before the job was durable".to_owned(),
         };
         // Never acknowledged: forgotten here, and not to be replayed.
@@ -332,9 +331,10 @@ fn answer(
                 return Ok(Answer::Now(format!("err {e}")));
             }
             // Acknowledged only once durable: see `Answers::finish`.
-            match journal::append(&desk.journal, &job) {
-                Ok(synced) => return Ok(Answer::Journaled(job, synced)),
-                Err(why) => {
+            let id = job.id.clone();
+            match journal::append(&desk.journal, job) {
+                Ok(synced) => return Ok(Answer::Journaled(id, synced)),
+                Err((job, why)) => {
                     ledger.withdraw(&job.id);
                     format!("err {}: not accepted: {why}", job.id)
                 }

@@ -34,15 +34,16 @@ const GROUP: usize = 4096;
 /// Or at most this many bytes.
 const GROUP_BYTES: usize = 1 << 20;
 
-/// The answer to an [`Append`]: `Ok` once the line is durable, or why not.
-pub type Synced = Result<(), String>;
+/// The answer to an [`Append`]: the job back, and `Ok` once its line is
+/// durable, or why it is not.
+pub type Synced = (Job, Result<(), String>);
 
-/// Journal this line (see [`line`]) and answer on `synced` once it is
-/// durable.
+/// Journal this job's line (see [`line`]) and hand it back on `synced` once
+/// the line is durable.
 pub struct Append {
-    /// The job's line, with its newline.
-    pub line: String,
-    /// Receives the outcome of the sync that covers the line.
+    /// The job (its line is written straight into the batch).
+    pub job: Job,
+    /// Receives the job and the outcome of the sync that covers its line.
     pub synced: Sender<Synced>,
 }
 
@@ -64,7 +65,7 @@ pub struct Journal {
     /// The lines of the batch being gathered.
     bytes: Vec<u8>,
     /// The jobs of the batch, answered after its sync.
-    waiting: Vec<Sender<Synced>>,
+    waiting: Vec<(Job, Sender<Synced>)>,
     /// The last commit failed (logged once, until one succeeds).
     failing: bool,
 }
@@ -101,8 +102,8 @@ impl Journal {
             }
             _ => {}
         }
-        for w in self.waiting.drain(..) {
-            let _ = w.send(result.clone());
+        for (job, w) in self.waiting.drain(..) {
+            let _ = w.send((job, result.clone()));
         }
         self.bytes.clear();
         if self.bytes.capacity() > 4 * GROUP_BYTES {
@@ -148,9 +149,9 @@ impl Server for Journal {
 
     fn handle(&mut self, msg: JournalMsg, ctx: &mut Ctx<Self>) -> Result<(), BoxError> {
         match msg {
-            JournalMsg::Append(Append { line, synced }) => {
-                self.bytes.extend_from_slice(line.as_bytes());
-                self.waiting.push(synced);
+            JournalMsg::Append(Append { job, synced }) => {
+                write_line(&mut self.bytes, &job);
+                self.waiting.push((job, synced));
             }
             JournalMsg::Forget(Forget { id }) => {
                 self.bytes
@@ -177,34 +178,47 @@ fn open(path: &Path) -> std::io::Result<File> {
     OpenOptions::new().create(true).append(true).open(path)
 }
 
-/// Hands `job`'s line to the journal; the receiver answers once it is
-/// durable (or why it is not; a disconnect means the journal stopped).
+/// Hands `job` to the journal; the receiver gets it back once its line is
+/// durable (or with why it is not; a disconnect means the journal
+/// stopped).
 ///
 /// # Errors
 ///
-/// The journal's mailbox is closed (jobd is stopping).
-pub fn append(journal: &Address<Journal>, job: &Job) -> Result<Receiver<Synced>, String> {
+/// The journal's mailbox is closed (jobd is stopping): the job comes back.
+pub fn append(journal: &Address<Journal>, job: Job) -> Result<Receiver<Synced>, (Job, String)> {
     let (synced, rx) = bounded(1);
     journal
-        .send(Append {
-            line: line(job),
-            synced,
-        })
-        .map_err(|_| "jobd is shutting down".to_owned())?;
+        .send(Append { job, synced })
+        .map_err(|e| (e.into_inner().job, "jobd is shutting down".to_owned()))?;
     Ok(rx)
 }
 
 /// The journal line of `job`, with its newline.
 pub fn line(job: &Job) -> String {
-    let (kind, arg) = match &job.kind {
+    let mut bytes = Vec::new();
+    write_line(&mut bytes, job);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Appends the journal line of `job`, with its newline, to `to`.
+fn write_line(to: &mut Vec<u8>, job: &Job) {
+    to.extend_from_slice(job.id.as_bytes());
+    match &job.kind {
         // Paths come from a line split at whitespace: no tab, no newline.
-        Kind::Hash(p) => ("hash", p.to_string_lossy().into_owned()),
-        Kind::Words(p) => ("words", p.to_string_lossy().into_owned()),
-        Kind::Sleep(d) => ("sleep", format!("{}ns", d.as_nanos())),
-        Kind::Panic => ("panic", String::new()),
-        Kind::Hang => ("hang", String::new()),
-    };
-    format!("{}\t{kind}\t{arg}\n", job.id)
+        Kind::Hash(p) | Kind::Words(p) => {
+            let kind = if matches!(job.kind, Kind::Hash(_)) {
+                "\thash\t"
+            } else {
+                "\twords\t"
+            };
+            to.extend_from_slice(kind.as_bytes());
+            to.extend_from_slice(p.as_os_str().as_encoded_bytes());
+        }
+        Kind::Sleep(d) => to.extend_from_slice(format!("\tsleep\t{}ns", d.as_nanos()).as_bytes()),
+        Kind::Panic => to.extend_from_slice(b"\tpanic\t"),
+        Kind::Hang => to.extend_from_slice(b"\thang\t"),
+    }
+    to.push(b'\n');
 }
 
 /// A journal line (without its newline), read back.

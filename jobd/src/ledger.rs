@@ -76,17 +76,20 @@ impl Outcome {
     /// cut ends with [`CUT`]), so that no job holds a long one for longer
     /// than it takes to run.
     pub fn capped(self) -> Outcome {
-        let cap = |mut d: String| {
-            if d.len() > MAX_DETAIL {
-                let mut end = MAX_DETAIL - CUT.len();
-                while !d.is_char_boundary(end) {
-                    end -= 1;
-                }
-                d.truncate(end);
-                d.push_str(CUT);
-                d.shrink_to_fit();
+        let cap = |d: String| {
+            if d.len() <= MAX_DETAIL {
+                return d;
             }
-            d
+            let mut end = MAX_DETAIL - CUT.len();
+            while !d.is_char_boundary(end) {
+                end -= 1;
+            }
+            // A copy, not a shrink in place: the long one is freed whole
+            // (a shrunk block would pin the allocator's memory around it).
+            let mut short = String::with_capacity(end + CUT.len());
+            short.push_str(&d[..end]);
+            short.push_str(CUT);
+            short
         };
         match self {
             Outcome::Ok(d) => Outcome::Ok(cap(d)),
