@@ -38,7 +38,7 @@ const GROUP_BYTES: usize = 1 << 20;
 /// durable, or why it is not.
 pub type Synced = (Job, Result<(), String>);
 
-/// Journal this job's line (see [`line`]) and hand it back on `synced` once
+/// Journal this job's line (see [`line()`]) and hand it back on `synced` once
 /// the line is durable.
 pub struct Append {
     /// The job (its line is written straight into the batch).
