@@ -15,6 +15,7 @@ use crate::ending;
 
 use crate::intake::{Desk, Intake, serve};
 use crate::job::Job;
+use crate::journal::Journal;
 use crate::ledger::{Ledger, Outcome};
 use crate::limits::JobLimits;
 use crate::results::{Results, SharedBatch};
@@ -150,8 +151,21 @@ fn run(options: &Run, demo: Option<&DemoDir>) -> Result<Ran, Error> {
     .map_err(failed)?;
     let socket = Arc::new(crate::socket::bind(claim, mode).map_err(failed)?);
 
-    let ledger = Arc::new(Ledger::default());
     let limits = Arc::new(JobLimits::of(&settings).map_err(|detail| Error::Config { detail })?);
+    let ledger = Arc::new(Ledger::new(settings.results.clone()));
+    let journal = settings.journal_path();
+    let mut journal_lock =
+        crate::lock::Lock::own_file(&journal, settings.file_mode.0, "journal", "app.journal")
+            .map_err(failed)?;
+    // Before the intake opens: the ids of the results file, and the jobs an
+    // earlier run journaled without a result line.
+    let replay = crate::replay::load(
+        &settings.results,
+        &mut journal_lock,
+        settings.file_mode.0,
+        &ledger,
+    )
+    .map_err(failed)?;
     // Set once `start()` returned: for `status`, and for the dead-letter sink.
     let app_slot = AppSlot::default();
     let results_slot = Arc::new(OnceLock::<Address<Results>>::new());
@@ -160,6 +174,10 @@ fn run(options: &Run, demo: Option<&DemoDir>) -> Result<Ran, Error> {
         .on_dead_letter({
             let (ledger, results) = (ledger.clone(), results_slot.clone());
             move |dead| dead_letter(dead, &ledger, &results)
+        })
+        .server("journal", {
+            let mode = settings.file_mode.0;
+            move || Journal::new(journal.clone(), mode)
         })
         .server("results", {
             let (path, ledger) = (settings.results.clone(), ledger.clone());
@@ -194,6 +212,15 @@ fn run(options: &Run, demo: Option<&DemoDir>) -> Result<Ran, Error> {
         .route::<Results>()
         .map_err(|e| failed(e.to_string()))?;
     let _ = results_slot.set(results.clone());
+    let replayed = replay.len();
+    if !replay.is_empty() {
+        let workers = app
+            .hub()
+            .route::<Worker>()
+            .map_err(|e| failed(e.to_string()))?;
+        replay.resume(workers, results.clone(), Arc::clone(&ledger));
+        println!("jobd: replayed {replayed} jobs accepted before a crash");
+    }
     let _ = app_slot.set(Arc::downgrade(&app));
     watch_heartbeats(&app, &ledger, results);
 
@@ -226,6 +253,7 @@ fn run(options: &Run, demo: Option<&DemoDir>) -> Result<Ran, Error> {
     let outcome = app.wait();
     socket.remove();
     drop(results_lock);
+    drop(journal_lock);
     let c = ledger.counts();
     println!(
         "jobd: stopped: {} jobs (ok {}, failed {}, dead {}); {} lines refused",

@@ -2,6 +2,7 @@
 //! and its connections (connections.rs), and the request/answer session
 //! they (and stdin) run.
 
+use std::collections::VecDeque;
 use std::io::{BufReader, ErrorKind, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -12,7 +13,8 @@ use threadbutler::prelude::*;
 
 use crate::accept::accept_loop;
 use crate::connections::Connections;
-use crate::job::{self, Request};
+use crate::job::{self, JobId, Request};
+use crate::journal::{self, Forget, Journal, Synced};
 use crate::ledger::Ledger;
 use crate::line_reader::{LineSource, MAX_LINE, Read, read_line};
 use crate::settings::Settings;
@@ -23,10 +25,11 @@ use crate::workers::Worker;
 // The intake takes no messages: its work comes from the socket.
 threadbutler::messages! { pub enum IntakeMsg for Intake {} }
 
-/// Where a session's requests go: the workers' and the stats server's
-/// mailboxes (addresses, looked up once) and the ledger.
+/// Where a session's requests go: the journal's, the workers' and the stats
+/// server's mailboxes (addresses, looked up once) and the ledger.
 #[derive(Clone)]
 pub struct Desk {
+    journal: Address<Journal>,
     workers: Address<Worker>,
     stats: Address<Stats>,
     ledger: Arc<Ledger>,
@@ -37,9 +40,11 @@ impl Desk {
     ///
     /// # Errors
     ///
-    /// The workers or the stats server are not declared on `hub`.
+    /// The journal, the workers or the stats server are not declared on
+    /// `hub`.
     pub fn of(hub: &Hub, ledger: Arc<Ledger>) -> Result<Desk, threadbutler::NoRoute> {
         Ok(Desk {
+            journal: hub.route::<Journal>()?,
             workers: hub.route::<Worker>()?,
             stats: hub.route::<Stats>()?,
             ledger,
@@ -150,8 +155,9 @@ impl Server for Intake {
 /// until `from` ends, or a line does not arrive whole within `from`'s time
 /// limit (answered `err idle: ...; closing`). Answers are flushed whenever
 /// no more input is buffered, so a client that pipelines gets them in
-/// batches and one that waits gets each at once; all are flushed before it
-/// returns `Ok`. Once `stopping` is set, jobs are refused.
+/// batches and one that waits gets each at once; the jobs of such a batch
+/// share one journal sync, and all answers are flushed before it returns
+/// `Ok`. Once `stopping` is set, jobs are refused.
 ///
 /// # Errors
 ///
@@ -164,6 +170,7 @@ pub fn serve<R: LineSource>(
     stopping: &AtomicBool,
 ) -> std::io::Result<()> {
     let ledger = &desk.ledger;
+    let mut answers = Answers::new(desk);
     let mut line = Vec::new();
     loop {
         // The clock runs per line, from the end of the last answer: a
@@ -189,24 +196,100 @@ pub fn serve<R: LineSource>(
                         "dropped a line cut short by the end of its stream"
                     );
                 }
+                answers.write_to(&mut to)?;
                 return to.flush();
             }
             Read::TooLong(n) => {
                 ledger.refused();
-                format!("err line too long: {n} bytes (the limit is {MAX_LINE}); skipped")
+                Answer::Now(format!(
+                    "err line too long: {n} bytes (the limit is {MAX_LINE}); skipped"
+                ))
             }
             Read::Line => match std::str::from_utf8(&line) {
-                Ok(text) => answer(text, desk, stopping, &mut to)?,
+                Ok(text) => answer(text, desk, stopping, &mut answers, &mut to)?,
                 Err(_) => {
                     ledger.refused();
-                    "err the line is not UTF-8".to_owned()
+                    Answer::Now("err the line is not UTF-8".to_owned())
                 }
             },
         };
-        writeln!(to, "{answer}")?;
-        if from.buffer().is_empty() {
+        answers.queue.push_back(answer);
+        if from.buffer().is_empty() || answers.queue.len() >= PIPELINE {
+            answers.write_to(&mut to)?;
             to.flush()?;
         }
+    }
+}
+
+/// At most this many answers of one session wait for a flush.
+const PIPELINE: usize = 1024;
+
+/// An answer, in its session's order.
+enum Answer {
+    Now(String),
+    /// A job admitted and handed to the journal: it is queued and answered
+    /// `ok ID` once its line is durable.
+    Journaled(JobId, crossbeam_channel::Receiver<Synced>),
+}
+
+/// A session's answers not yet written. Dropped early (the peer went
+/// away), it still settles its journaled jobs: each is queued, or taken
+/// back.
+struct Answers<'d> {
+    desk: &'d Desk,
+    queue: VecDeque<Answer>,
+}
+
+impl<'d> Answers<'d> {
+    fn new(desk: &'d Desk) -> Self {
+        Answers {
+            desk,
+            queue: VecDeque::new(),
+        }
+    }
+
+    /// Waits for the journal, queues the durable jobs, writes the answers.
+    fn write_to(&mut self, to: &mut impl Write) -> std::io::Result<()> {
+        while let Some(a) = self.queue.pop_front() {
+            let text = self.finish(a);
+            if let Err(e) = writeln!(to, "{text}") {
+                self.finish_all();
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn finish_all(&mut self) {
+        while let Some(a) = self.queue.pop_front() {
+            self.finish(a);
+        }
+    }
+
+    fn finish(&self, answer: Answer) -> String {
+        let (id, synced) = match answer {
+            Answer::Now(text) => return text,
+            Answer::Journaled(id, synced) => (id, synced),
+        };
+        let desk = self.desk;
+        let why = match synced.recv() {
+            Ok((job, Ok(()))) => match desk.workers.send(job) {
+                Ok(()) => return format!("ok {id}"),
+                Err(_) => "jobd is shutting down".to_owned(),
+            },
+            Ok((_, Err(e))) => e,
+            Err(_) => "the journal stopped before the job was durable".to_owned(),
+        };
+        // Never acknowledged: forgotten here, and not to be replayed.
+        desk.ledger.withdraw(&id);
+        let _ = desk.journal.send(Forget { id: id.clone() });
+        format!("err {id}: not accepted: {why}")
+    }
+}
+
+impl Drop for Answers<'_> {
+    fn drop(&mut self) {
+        self.finish_all();
     }
 }
 
@@ -214,41 +297,45 @@ fn answer(
     text: &str,
     desk: &Desk,
     stopping: &AtomicBool,
+    answers: &mut Answers<'_>,
     to: &mut impl Write,
-) -> std::io::Result<String> {
+) -> std::io::Result<Answer> {
     let ledger = &desk.ledger;
     let request = match job::parse(text) {
         Ok(r) => r,
         Err(e) => {
             ledger.refused();
-            return Ok(format!("err {e}"));
+            return Ok(Answer::Now(format!("err {e}")));
         }
     };
-    Ok(match request {
+    Ok(Answer::Now(match request {
         Request::Job(job) => {
             if stopping.load(Ordering::Acquire) {
                 ledger.refused();
-                return Ok(format!(
+                return Ok(Answer::Now(format!(
                     "err {}: not accepted: jobd is shutting down",
                     job.id
-                ));
+                )));
             }
             if let Err(e) = ledger.admit(&job.id) {
-                return Ok(format!("err {e}"));
+                return Ok(Answer::Now(format!("err {e}")));
             }
+            // Acknowledged only once durable: see `Answers::finish`.
             let id = job.id.clone();
-            match desk.workers.send(job) {
-                Ok(()) => format!("ok {id}"),
-                Err(_) => {
-                    ledger.withdraw(&id);
-                    format!("err {id}: not accepted: jobd is shutting down")
+            match journal::append(&desk.journal, job) {
+                Ok(synced) => return Ok(Answer::Journaled(id, synced)),
+                Err((job, why)) => {
+                    ledger.withdraw(&job.id);
+                    format!("err {}: not accepted: {why}", job.id)
                 }
             }
         }
         Request::Wait(id) => match ledger.wait(&id) {
             Err(e) => format!("err {e}"),
             Ok(done) => {
-                // The answers before this one go out before we block.
+                // The answers before this one go out before we block (and
+                // their jobs are queued: this one may be among them).
+                answers.write_to(to)?;
                 to.flush()?;
                 done.recv().unwrap_or_else(|_| {
                     format!("err {id}: jobd stopped before its line was written")
@@ -266,5 +353,5 @@ fn answer(
                 probe.word()
             ),
         },
-    })
+    }))
 }

@@ -92,8 +92,8 @@ pub fn parse(line: &str) -> Result<Request, String> {
         return Err(format!("{id}: no kind: expected {KINDS}"));
     };
     let kind = match *kind {
-        "hash" => Kind::Hash(PathBuf::from(arg("PATH")?)),
-        "words" => Kind::Words(PathBuf::from(arg("PATH")?)),
+        "hash" => Kind::Hash(path(&id, arg("PATH")?)?),
+        "words" => Kind::Words(path(&id, arg("PATH")?)?),
         "sleep" => {
             let text = arg("DURATION")?;
             let d = humantime::parse_duration(text).map_err(|e| {
@@ -112,6 +112,20 @@ pub fn parse(line: &str) -> Result<Request, String> {
         other => return Err(format!("{id}: unknown kind {other:?}: expected {KINDS}")),
     };
     Ok(Request::Job(Job { id, kind }))
+}
+
+/// The longest path a file job may name: Linux's `PATH_MAX`, past which
+/// no open can succeed. Refusing it at the door keeps a queued job small.
+pub const MAX_PATH: usize = 4096;
+
+fn path(id: &JobId, text: &str) -> Result<PathBuf, String> {
+    if text.len() > MAX_PATH {
+        return Err(format!(
+            "{id}: the path is {} bytes, longer than the {MAX_PATH}-byte limit (PATH_MAX): no file has it",
+            text.len()
+        ));
+    }
+    Ok(PathBuf::from(text))
 }
 
 fn job_id(text: &str) -> Result<JobId, String> {
@@ -269,6 +283,12 @@ mod tests {
         assert!(refused("10 hash").contains("expected `10 hash PATH`"));
         assert!(refused("11 hash a b").contains("expected `11 hash PATH`"));
         assert!(refused("12 panic now").contains("takes no argument"));
+        let long = format!("13 words /{}", "p".repeat(MAX_PATH));
+        assert!(
+            refused(&long).contains("4096-byte limit"),
+            "{}",
+            refused(&long)
+        );
         assert!(refused("a/b hash x").contains("bad job id \"a/b\""));
         assert!(refused(&format!("{} hang", "i".repeat(65))).contains("bad job id"));
         assert!(refused("wait").contains("usage"));

@@ -1,15 +1,22 @@
-//! The ledger: every job of the run, and the one rule that makes results
-//! exactly-once. A job is *settled* once (finished by its worker, or
+//! The ledger: every live job of the run, and the one rule that makes
+//! results exactly-once. A job is *settled* once (finished by its worker, or
 //! declared dead by the dead-letter sink, the worker's `on_stop` after a
 //! panic, or the heartbeat watch after a hang); only the one who settles it
 //! sends its result line. Whoever comes second (a hung handler that returns
 //! after all) finds it settled and drops its outcome.
 //!
+//! Once a job's line is in the results file it is kept compactly: a 64-bit
+//! hash of its id and its outcome word, about 20 bytes, whatever its detail
+//! was. Ids with a line from an earlier run are loaded the same way at start
+//! ([`Ledger::load_settled`]). A hash hit on [`admit`](Ledger::admit) is
+//! confirmed exactly by looking the id up in the results file, so a hash
+//! collision never refuses a new id.
+//!
 //! # Invariants
 //!
-//! - An id is admitted at most once per run (`admit` refuses duplicates),
-//!   unless its send was refused (`withdraw` forgets it: it was never
-//!   accepted).
+//! - An id is admitted at most once per results file (`admit` refuses ids
+//!   that are live or have a line), unless its journal append or its send
+//!   was refused (`withdraw` forgets it: it was never accepted).
 //! - States only move forward: queued → running → settled → written.
 //! - `accepted == queued + running + writing + ok + failed + dead` at all
 //!   times (`writing` counts the settled jobs whose line is not yet in the
@@ -17,12 +24,22 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use serde::Serialize;
 
 use crate::job::JobId;
+
+/// The longest detail a results line carries, in bytes; a longer one is cut
+/// (on a character boundary) and ends with [`CUT`].
+pub const MAX_DETAIL: usize = 512;
+
+/// The marker that ends a detail cut to [`MAX_DETAIL`].
+pub const CUT: &str = "...";
 
 /// How a job ended, as its results line says.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,10 +55,14 @@ pub enum Outcome {
 impl Outcome {
     /// `ok`, `failed` or `dead`.
     pub fn word(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    fn kind(&self) -> Word {
         match self {
-            Outcome::Ok(_) => "ok",
-            Outcome::Failed(_) => "failed",
-            Outcome::Dead(_) => "dead",
+            Outcome::Ok(_) => Word::Ok,
+            Outcome::Failed(_) => Word::Failed,
+            Outcome::Dead(_) => Word::Dead,
         }
     }
 
@@ -50,17 +71,83 @@ impl Outcome {
             Outcome::Ok(d) | Outcome::Failed(d) | Outcome::Dead(d) => d,
         }
     }
+
+    /// The same outcome with its detail cut to [`MAX_DETAIL`] bytes (the
+    /// cut ends with [`CUT`]), so that no job holds a long one for longer
+    /// than it takes to run.
+    pub fn capped(self) -> Outcome {
+        let cap = |d: String| {
+            if d.len() <= MAX_DETAIL {
+                return d;
+            }
+            let mut end = MAX_DETAIL - CUT.len();
+            while !d.is_char_boundary(end) {
+                end -= 1;
+            }
+            // A copy, not a shrink in place: the long one is freed whole
+            // (a shrunk block would pin the allocator's memory around it).
+            let mut short = String::with_capacity(end + CUT.len());
+            short.push_str(&d[..end]);
+            short.push_str(CUT);
+            short
+        };
+        match self {
+            Outcome::Ok(d) => Outcome::Ok(cap(d)),
+            Outcome::Failed(d) => Outcome::Failed(cap(d)),
+            Outcome::Dead(d) => Outcome::Dead(cap(d)),
+        }
+    }
 }
 
 impl fmt::Display for Outcome {
-    /// `WORD\tDETAIL`, the detail on one line without tabs.
+    /// `WORD\tDETAIL`, the detail on one line without tabs, at most
+    /// [`MAX_DETAIL`] bytes.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let detail: String = self
-            .detail()
+        let capped;
+        let detail = if self.detail().len() > MAX_DETAIL {
+            capped = self.clone().capped();
+            capped.detail()
+        } else {
+            self.detail()
+        };
+        let detail: String = detail
             .chars()
             .map(|c| if c == '\t' || c.is_control() { ' ' } else { c })
             .collect();
         write!(f, "{}\t{detail}", self.word())
+    }
+}
+
+/// An outcome's word: all the ledger keeps of a written job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Word {
+    /// `ok`.
+    Ok,
+    /// `failed`.
+    Failed,
+    /// `dead`.
+    Dead,
+}
+
+impl Word {
+    /// As the results file writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Word::Ok => "ok",
+            Word::Failed => "failed",
+            Word::Dead => "dead",
+        }
+    }
+
+    /// Reads a results line's outcome field.
+    pub fn parse(text: &str) -> Option<Word> {
+        match text {
+            "ok" => Some(Word::Ok),
+            "failed" => Some(Word::Failed),
+            "dead" => Some(Word::Dead),
+            _ => None,
+        }
     }
 }
 
@@ -69,7 +156,6 @@ enum State {
     /// In the hands of this worker life.
     Running(u64),
     Settled,
-    Written(Outcome),
 }
 
 /// Job counts, for `status`.
@@ -92,11 +178,18 @@ pub struct Counts {
     pub writing: u64,
     /// Lines refused (malformed, duplicate, or during a shutdown).
     pub refused: u64,
+    /// Of `accepted`: jobs journaled by an earlier run without a result
+    /// line, replayed at start.
+    pub replayed: u64,
 }
 
 #[derive(Default)]
 struct Inner {
+    /// The live jobs: admitted, their line not yet in the file.
     jobs: HashMap<JobId, State>,
+    /// Jobs with a line in the results file (this run's and earlier runs'):
+    /// the hash of the id, and the outcome.
+    written: HashMap<u64, Word>,
     /// Worker life id (`ctx.id()`, the id in `Event::HeartbeatMissed`) →
     /// the job in its hands. A life, not a thread name: a hung worker's
     /// replacement runs on a new thread of the same name.
@@ -116,7 +209,7 @@ impl Inner {
                 self.running.remove(&life);
                 self.counts.running -= 1;
             }
-            State::Settled | State::Written(_) => return false,
+            State::Settled => return false,
         }
         *state = State::Settled;
         self.counts.writing += 1;
@@ -124,37 +217,106 @@ impl Inner {
     }
 }
 
-/// Every job of the run. Shared by the intake, the workers and the results
-/// writer.
+/// Every job of the run, and the ids of the results file. Shared by the
+/// intake, the workers and the results writer.
 #[derive(Default)]
 pub struct Ledger {
     inner: Mutex<Inner>,
+    /// Keyed per process, so that ids cannot be chosen to collide.
+    hasher: RandomState,
+    /// Where a hash hit is confirmed; without one (unit tests) a hit is
+    /// taken as a duplicate.
+    results: Option<PathBuf>,
 }
 
 impl Ledger {
+    /// A ledger for the results file at `results`.
+    pub fn new(results: PathBuf) -> Ledger {
+        Ledger {
+            results: Some(results),
+            ..Ledger::default()
+        }
+    }
+
+    fn hash(&self, id: &str) -> u64 {
+        self.hasher.hash_one(id)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // The ledger's updates are single map operations; a panic elsewhere
         // cannot leave it half-changed.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Admits a job about to be queued.
+    /// Admits a job about to be journaled and queued.
     ///
     /// # Errors
     ///
-    /// The id was already used in this run.
+    /// The id is live or has a line in the results file (from this run or
+    /// an earlier one), or that could not be checked.
     pub fn admit(&self, id: &JobId) -> Result<(), String> {
+        let hash = self.hash(id);
         let mut l = self.lock();
-        if l.jobs.contains_key(id) {
-            l.counts.refused += 1;
-            return Err(format!(
-                "{id}: duplicate job id (ids are unique for the run)"
-            ));
+        let duplicate = if l.jobs.contains_key(id) {
+            Ok(true)
+        } else if l.written.contains_key(&hash) {
+            // Rare (a resubmitted id): confirmed exactly on disk. The lock
+            // is held so that the id cannot be written meanwhile.
+            match &self.results {
+                Some(path) => has_line(path, id),
+                None => Ok(true),
+            }
+        } else {
+            Ok(false)
+        };
+        match duplicate {
+            Ok(false) => {
+                l.jobs.insert(id.clone(), State::Queued);
+                l.counts.accepted += 1;
+                l.counts.queued += 1;
+                Ok(())
+            }
+            Ok(true) => {
+                l.counts.refused += 1;
+                Err(format!(
+                    "{id}: duplicate job id (ids are unique per results file, across runs)"
+                ))
+            }
+            Err(e) => {
+                l.counts.refused += 1;
+                Err(format!(
+                    "{id}: not accepted: cannot check the results file for a duplicate id: {e}"
+                ))
+            }
+        }
+    }
+
+    /// Admits a job journaled by an earlier run that has no result line: it
+    /// is queued again (or settled at once when it cannot be rebuilt).
+    /// False when the id is known already.
+    pub fn admit_replayed(&self, id: &JobId) -> bool {
+        let hash = self.hash(id);
+        let mut l = self.lock();
+        if l.jobs.contains_key(id) || l.written.contains_key(&hash) {
+            return false;
         }
         l.jobs.insert(id.clone(), State::Queued);
         l.counts.accepted += 1;
         l.counts.queued += 1;
-        Ok(())
+        l.counts.replayed += 1;
+        true
+    }
+
+    /// Notes a line of an earlier run's results file: its id is taken.
+    pub fn load_settled(&self, id: &str, word: Word) {
+        let hash = self.hash(id);
+        self.lock().written.insert(hash, word);
+    }
+
+    /// Whether the id has a line in the results file (by its hash).
+    pub fn is_written(&self, id: &str) -> bool {
+        let hash = self.hash(id);
+        self.lock().written.contains_key(&hash)
     }
 
     /// Takes back a job whose send was refused: it was never accepted.
@@ -214,7 +376,7 @@ impl Ledger {
                     l.counts.running -= 1;
                     "unfinished when jobd stopped: its worker hung or ran past the drain deadline and was abandoned"
                 }
-                State::Settled | State::Written(_) => continue,
+                State::Settled => continue,
             };
             *state = State::Settled;
             l.counts.writing += 1;
@@ -224,37 +386,42 @@ impl Ledger {
         settled
     }
 
-    /// The job's line is in the results file: answers its waiters.
+    /// The job's line is in the results file: answers its waiters, and
+    /// keeps only its id's hash and its outcome word.
     pub fn written(&self, id: &JobId, outcome: Outcome) {
+        let hash = self.hash(id);
         let mut l = self.lock();
         l.counts.writing = l.counts.writing.saturating_sub(1);
-        match outcome {
-            Outcome::Ok(_) => l.counts.ok += 1,
-            Outcome::Failed(_) => l.counts.failed += 1,
-            Outcome::Dead(_) => l.counts.dead += 1,
+        let word = outcome.kind();
+        match word {
+            Word::Ok => l.counts.ok += 1,
+            Word::Failed => l.counts.failed += 1,
+            Word::Dead => l.counts.dead += 1,
         }
-        let answer = format!("done {id} {}", outcome.word());
+        let answer = format!("done {id} {}", word.as_str());
         for w in l.waiters.remove(id).unwrap_or_default() {
             let _ = w.send(answer.clone());
         }
-        l.jobs.insert(id.clone(), State::Written(outcome));
+        l.jobs.remove(id);
+        l.written.insert(hash, word);
     }
 
     /// A channel that receives `done ID OUTCOME` once the job's line is
-    /// written (at once if it already is).
+    /// written (at once if it already is, in this run or an earlier one).
     ///
     /// # Errors
     ///
-    /// No job of that id was accepted in this run.
+    /// No job of that id was accepted.
     pub fn wait(&self, id: &JobId) -> Result<Receiver<String>, String> {
+        let hash = self.hash(id);
         let (tx, rx) = bounded(1);
         let mut l = self.lock();
-        match l.jobs.get(id) {
-            None => return Err(format!("{id}: no such job in this run")),
-            Some(State::Written(outcome)) => {
-                let _ = tx.send(format!("done {id} {}", outcome.word()));
-            }
-            Some(_) => l.waiters.entry(id.clone()).or_default().push(tx),
+        if l.jobs.contains_key(id) {
+            l.waiters.entry(id.clone()).or_default().push(tx);
+        } else if let Some(word) = l.written.get(&hash) {
+            let _ = tx.send(format!("done {id} {}", word.as_str()));
+        } else {
+            return Err(format!("{id}: no such job"));
         }
         Ok(rx)
     }
@@ -263,6 +430,30 @@ impl Ledger {
     pub fn counts(&self) -> Counts {
         self.lock().counts
     }
+}
+
+/// Whether the results file at `path` has a line for `id`.
+fn has_line(path: &Path, id: &str) -> std::io::Result<bool> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if !file.metadata()?.is_file() {
+        return Ok(false);
+    }
+    let mut reader = std::io::BufReader::new(file);
+    let mut line = Vec::new();
+    while reader.read_until(b'\n', &mut line)? > 0 {
+        if line.ends_with(b"\n")
+            && line.starts_with(id.as_bytes())
+            && line.get(id.len()) == Some(&b'\t')
+        {
+            return Ok(true);
+        }
+        line.clear();
+    }
+    Ok(false)
 }
 
 #[cfg(test)]

@@ -26,14 +26,15 @@
 //!
 //! | child | kind | what it does |
 //! |---|---|---|
+//! | `journal` | server | makes each job durable before it is acknowledged: group commit, one `fsync` per batch |
 //! | `results` | server | appends one line per job to the results file; writes out each batch, syncs on drain |
 //! | `stats` | server | answers `status` with the status tree and the job counts as JSON |
 //! | `workers` | pool | runs jobs; a panic or a hang costs one worker a restart, never a job twice |
 //! | `intake` | server | owns the Unix socket: accepts connections (at most `max_connections`), one thread each |
 //!
 //! They start in that order and stop in reverse: on SIGTERM or Ctrl-C the
-//! intake stops taking jobs first, the workers drain the queue, and the
-//! results file is synced last. Restart, backoff, heartbeat and drain
+//! intake stops taking jobs first, the workers drain the queue, the
+//! results file is synced, and the journal is closed last. Restart, backoff, heartbeat and drain
 //! policies, the pool's size and restart intensity, and logging come from the
 //! config file (`jobd/jobd.toml` documents every key); the socket and
 //! the results file from its `[app]` table.
@@ -56,9 +57,13 @@
 //! | `health live`, `health ready` | `ok live` / `ok ready`, or `err not ...: REASON` (see "Health") |
 //! | anything else | `err REASON`, naming the problem; the connection stays open |
 //!
-//! An `ID` is 1 to 64 characters of `A-Z a-z 0-9 _ . : -`, unique for the
-//! run: a second job with an ID already seen is refused (`err ID: duplicate
-//! job id ...`). A line over 64 KiB is refused (`err line too long ...`)
+//! An `ID` is 1 to 64 characters of `A-Z a-z 0-9 _ . : -`, unique per
+//! results file, across runs: a job with an ID that is queued, running or
+//! has a line in the results file (from this run or an earlier one) is
+//! refused (`err ID: duplicate job id ...`); `wait ID` answers for an id of
+//! an earlier run too. `ok ID` means the job is durable in the journal (see
+//! "Durability"); a job the journal cannot take is refused (`err ID: not
+//! accepted: ...`). A line over 64 KiB is refused (`err line too long ...`)
 //! without being buffered: the rest of it is skipped. A line cut short by a
 //! disconnect is dropped; it touches no one else's jobs. During a shutdown,
 //! jobs are refused (`err ID: not accepted: jobd is shutting down`).
@@ -136,6 +141,59 @@
 //! (exit 1) with `jobd: ... PATH is in use by another jobd (pid N); stop it
 //! or choose another app.results`, having changed nothing.
 //!
+//! A result's detail is cut to 512 bytes (on a character boundary, ending
+//! with `...`).
+//!
+//! # Durability
+//!
+//! A job is answered `ok ID` only once its line is in the intake journal
+//! (`[app] journal`, by default the results file's path with `.journal`
+//! added) and synced with `fsync` (`sync_data`). Group commit: the journal
+//! writes every job handed to it while its previous sync ran with one write
+//! and one sync, and a client that pipelines gets the answers of what it
+//! sent together after one sync. A journal that cannot write or sync
+//! refuses the jobs of that batch (`err ID: not accepted: the journal ...
+//! cannot take it: ...`), cuts what it wrote of them, and takes jobs again
+//! once it can.
+//!
+//! At start, before the socket opens, jobd reads the results file and the
+//! journal: every journaled job without a result line (jobd was killed, or
+//! the machine lost power, before its line was written) is replayed: queued
+//! again, or booked `dead` with why when its line cannot be rebuilt. The
+//! log says `replayed=N`, and stdout `jobd: replayed N jobs accepted before
+//! a crash` when N > 0. The journal is then compacted to those jobs (temp
+//! file, `fsync`, rename, `fsync` of the directory), so it grows within a
+//! run and not across runs. Every id of the results file is taken (see the
+//! protocol): a replayed job still gets exactly one line.
+//!
+//! What `fsync` covers and what it does not:
+//! - It covers acknowledged jobs against a crash of jobd (SIGKILL, a panic
+//!   that ends the process, OOM) and against a power loss or kernel crash.
+//! - Result lines are written at once but synced only at the drain (and,
+//!   before the journal is compacted, at start). After a power loss, lines
+//!   written since the last sync may be gone: their jobs are replayed and
+//!   run again, and still end with one line each. A job that ran, touched
+//!   the outside world and lost its line to a power loss runs twice.
+//! - A job journaled but not yet answered when jobd died is replayed as
+//!   well: the client saw no `ok`, and the job runs.
+//! - `fsync` is only as good as the storage under it: a disk whose write
+//!   cache is volatile and ignores flushes, or a filesystem (some network
+//!   and FUSE filesystems, some virtual disks) that acknowledges `fsync`
+//!   without making the data durable, can lose journaled jobs.
+//!
+//! # Memory
+//!
+//! A settled job costs the ledger about 20 bytes whatever its detail: a
+//! 64-bit hash of its id (keyed per process) and its outcome word. A hash
+//! hit when a job is submitted is confirmed by reading the results file, so
+//! a collision never refuses a new id (a resubmitted id costs one read of
+//! the file). Measured bounds (jobd/tests/jobd_memory_stays_bounded.rs):
+//! peak RSS under 64 MiB for 200,000 jobs of short lines, and for 6,000
+//! failed jobs naming 4 KiB paths plus 2,000 lines naming 64 KiB paths. A
+//! file job's path is at most 4,096 bytes (`PATH_MAX`: no file has a longer
+//! one), so a queued job stays small; a longer one is refused (`err ID: the
+//! path is N bytes, longer than the 4096-byte limit ...`).
+//!
 //! # The socket
 //!
 //! Created with mode 0600 (`socket_mode` in `[app]`): it is bound in a
@@ -189,13 +247,15 @@ mod daemon;
 mod demo;
 mod ending;
 mod intake;
-mod job;
+pub mod job;
 mod job_file;
-mod ledger;
+pub mod journal;
+pub mod ledger;
 mod limits;
 mod line_reader;
 mod lock;
 mod own_file;
+mod replay;
 mod results;
 mod settings;
 mod socket;

@@ -121,9 +121,13 @@ impl Lock {
     }
 
     /// The locked file (opened for reading and appending).
-    #[allow(dead_code, reason = "for the journal's lock (issue #12), and tests")]
     pub fn file(&self) -> &File {
         &self.file
+    }
+
+    /// The path it is locked at.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Renames the locked file to `to` (replacing what is there), keeping
@@ -134,10 +138,6 @@ impl Lock {
     /// # Errors
     ///
     /// The rename failed; the lock and its path are unchanged.
-    #[allow(
-        dead_code,
-        reason = "for the journal's compaction (issue #12), and tests"
-    )]
     pub fn rename_to(&mut self, to: &Path) -> std::io::Result<()> {
         std::fs::rename(&self.path, to)?;
         tracing::info!(from = %self.path.display(), to = %to.display(), "locked file renamed");

@@ -39,6 +39,9 @@ pub struct Settings {
     /// The directory file jobs are confined to; `None`: any file jobd's
     /// user can read.
     pub root: Option<PathBuf>,
+    /// The intake journal; by default beside the results file, its name
+    /// with `.journal` added (see [`Settings::journal_path`]).
+    pub journal: Option<PathBuf>,
 }
 
 /// A human duration (`"300ms"`, `"10m"`) greater than zero.
@@ -71,11 +74,22 @@ impl Default for Settings {
             job_timeout: Duration::from_secs(600),
             max_file_bytes: 1 << 30,
             root: None,
+            journal: None,
         }
     }
 }
 
 impl Settings {
+    /// The journal's path: `journal`, or the results file's path with
+    /// `.journal` added (`results.tsv.journal`).
+    pub fn journal_path(&self) -> PathBuf {
+        self.journal.clone().unwrap_or_else(|| {
+            let mut path = self.results.clone().into_os_string();
+            path.push(".journal");
+            PathBuf::from(path)
+        })
+    }
+
     /// Reads the `[app]` table of the config file at `path` (its code
     /// defaults without one), its relative paths anchored at the file's
     /// directory: what a client (`jobd submit`, `jobd health`) needs.
@@ -103,10 +117,10 @@ impl Settings {
                 *path = dir.join(&*path);
             }
         }
-        if let Some(root) = &mut self.root
-            && root.is_relative()
-        {
-            *root = dir.join(&*root);
+        for path in [&mut self.root, &mut self.journal].into_iter().flatten() {
+            if path.is_relative() {
+                *path = dir.join(&*path);
+            }
         }
     }
 }

@@ -41,6 +41,7 @@ impl Worker {
 /// Sends a settled job's result to the results server. Only the one who
 /// settled the job calls it.
 pub fn record(results: &Address<Results>, id: JobId, outcome: Outcome) {
+    let outcome = outcome.capped();
     if let Err(e) = results.send(Record { id, outcome }) {
         let Record { id, outcome } = e.into_inner();
         // The results server stops last; this means the tree is failing.

@@ -123,6 +123,18 @@ impl Jobd {
         );
     }
 
+    /// Its peak resident set size so far, in KiB (`VmHWM` in
+    /// `/proc/PID/status`; Linux).
+    pub fn peak_rss_kib(&self) -> u64 {
+        let path = format!("/proc/{}/status", self.pid());
+        let status = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no VmHWM in {path}:\n{status}"))
+    }
+
     /// The log file's lines (without colour codes).
     pub fn log(&self) -> Vec<String> {
         log_lines(&self.settings.log_file())

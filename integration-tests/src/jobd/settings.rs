@@ -24,6 +24,8 @@ pub struct Settings {
     pub socket: PathBuf,
     /// `[app] results`.
     pub results: PathBuf,
+    /// `[app] journal`.
+    pub journal: PathBuf,
     /// `[app] socket_mode`.
     pub socket_mode: String,
     /// `[log] output.dir`; the log file is `jobd.log` in it.
@@ -61,6 +63,7 @@ impl Settings {
             abandon_after: "300ms".into(),
             socket: scratch.join("jobd.sock"),
             results: scratch.join("results.tsv"),
+            journal: scratch.join("journal.tsv"),
             socket_mode: "0600".into(),
             logs: scratch.join("logs"),
             config: scratch.join("jobd.toml"),
@@ -117,9 +120,14 @@ impl Settings {
     fn base_text(&self) -> String {
         if self.code_defaults {
             return format!(
-                "[app]\nsocket = \"{}\"\nresults = \"{}\"\n{}",
+                "[app]
+socket = \"{}\"
+results = \"{}\"
+journal = \"{}\"
+{}",
                 self.socket.display(),
                 self.results.display(),
+                self.journal.display(),
                 self.limits()
             );
         }
@@ -142,6 +150,7 @@ intensity = {{ max_restarts = 1000, period = "10s" }}
 [app]
 socket = "{socket}"
 results = "{results}"
+journal = "{journal}"
 socket_mode = "{mode}"
 {limits}"#,
             abandon = self.abandon_after,
@@ -153,6 +162,7 @@ socket_mode = "{mode}"
             backoff_max = self.backoff_max,
             socket = self.socket.display(),
             results = self.results.display(),
+            journal = self.journal.display(),
             mode = self.socket_mode,
             limits = self.limits(),
         )
