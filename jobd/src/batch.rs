@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::io::{ErrorKind, Write};
 
 use crate::job::JobId;
-use crate::ledger::Outcome;
+use crate::outcome::Outcome;
 
 /// Lines not yet in the file. A write that fails part-way (a full disk)
 /// gives back the lines that made it whole; the rest stay for the next

@@ -12,16 +12,16 @@ use threadbutler::{ButlerBuilder, Error, Report, Signals};
 use crate::cli::{self, Command, Run};
 use crate::demo::DemoDir;
 use crate::ending;
+use crate::settlers::{dead_letter, watch_heartbeats};
 
 use crate::intake::{Desk, Intake, serve};
-use crate::job::Job;
 use crate::journal::Journal;
-use crate::ledger::{Ledger, Outcome};
+use crate::ledger::Ledger;
 use crate::limits::JobLimits;
 use crate::results::{Results, SharedBatch};
 use crate::settings::{Settings, anchor_dir};
 use crate::stats::{AppSlot, Stats};
-use crate::workers::{WorkMsg, Worker, record};
+use crate::workers::Worker;
 
 /// Parses the command line, runs what it asks for, exits with its code.
 pub fn main() -> ! {
@@ -138,34 +138,10 @@ fn run(options: &Run, demo: Option<&DemoDir>) -> Result<Ran, Error> {
     let config = options.config.as_deref();
     let (builder, settings, log) = load(options)?;
     let logs = threadbutler::logging::init("jobd", &log)?;
-    let mode = settings.socket_mode.0;
-    // The locks first (socket, then results file), so that a second jobd
-    // stops before it touches anything; held for the whole run.
-    let claim = crate::socket::claim(&settings.socket, settings.file_mode.0).map_err(failed)?;
-    let results_lock = crate::lock::Lock::own_file(
-        &settings.results,
-        settings.file_mode.0,
-        "results file",
-        "app.results",
-    )
-    .map_err(failed)?;
-    let socket = Arc::new(crate::socket::bind(claim, mode).map_err(failed)?);
-
     let limits = Arc::new(JobLimits::of(&settings).map_err(|detail| Error::Config { detail })?);
     let ledger = Arc::new(Ledger::new(settings.results.clone()));
-    let journal = settings.journal_path();
-    let mut journal_lock =
-        crate::lock::Lock::own_file(&journal, settings.file_mode.0, "journal", "app.journal")
-            .map_err(failed)?;
-    // Before the intake opens: the ids of the results file, and the jobs an
-    // earlier run journaled without a result line.
-    let replay = crate::replay::load(
-        &settings.results,
-        &mut journal_lock,
-        settings.file_mode.0,
-        &ledger,
-    )
-    .map_err(failed)?;
+    let mut files = Files::claim(&settings, &ledger)?;
+    let (socket, journal) = (Arc::clone(&files.socket), settings.journal_path());
     // Set once `start()` returned: for `status`, and for the dead-letter sink.
     let app_slot = AppSlot::default();
     let results_slot = Arc::new(OnceLock::<Address<Results>>::new());
@@ -212,6 +188,7 @@ fn run(options: &Run, demo: Option<&DemoDir>) -> Result<Ran, Error> {
         .route::<Results>()
         .map_err(|e| failed(e.to_string()))?;
     let _ = results_slot.set(results.clone());
+    let replay = files.replay.take().unwrap_or_default();
     let replayed = replay.len();
     if !replay.is_empty() {
         let workers = app
@@ -224,36 +201,19 @@ fn run(options: &Run, demo: Option<&DemoDir>) -> Result<Ran, Error> {
     let _ = app_slot.set(Arc::downgrade(&app));
     watch_heartbeats(&app, &ledger, results);
 
-    println!(
-        "jobd: listening on {} (mode {mode:04o}); results in {}",
-        settings.socket.display(),
-        settings.results.display()
-    );
+    greet(&settings, config, demo.is_none());
     match demo {
         Some(demo) => demo.feed(&app, &settings.socket),
-        None => {
-            let with = config
-                .map(|c| format!(" --config {}", c.display()))
-                .unwrap_or_default();
-            println!(
-                "jobd: submit a job: cargo run -p jobd -- submit{with} '1 words README.md' 'wait 1'"
-            );
-            println!(
-                "jobd: kinds: ID hash PATH | ID words PATH | ID sleep 2s | ID panic | ID hang; also `status`"
-            );
-            println!("jobd: Ctrl-C or SIGTERM drains the queue and stops");
-            if settings.stdin && !std::io::stdin().is_terminal() {
-                let desk =
-                    Desk::of(app.hub(), Arc::clone(&ledger)).map_err(|e| failed(e.to_string()))?;
-                read_stdin(desk);
-            }
+        None if settings.stdin && !std::io::stdin().is_terminal() => {
+            let desk =
+                Desk::of(app.hub(), Arc::clone(&ledger)).map_err(|e| failed(e.to_string()))?;
+            read_stdin(desk);
         }
+        None => {}
     }
 
     let outcome = app.wait();
-    socket.remove();
-    drop(results_lock);
-    drop(journal_lock);
+    drop(files);
     let c = ledger.counts();
     println!(
         "jobd: stopped: {} jobs (ok {}, failed {}, dead {}); {} lines refused",
@@ -266,51 +226,72 @@ fn run(options: &Run, demo: Option<&DemoDir>) -> Result<Ran, Error> {
     Ok((outcome, logs, c.writing))
 }
 
+/// What jobd holds for the whole run, claimed before anything starts:
+/// the socket (its lock first, so that a second jobd stops before it
+/// touches anything), the results file's and the journal's locks, and the
+/// jobs an earlier run journaled without a result line.
+struct Files {
+    socket: Arc<crate::socket::Socket>,
+    _results: crate::lock::Lock,
+    _journal: crate::lock::Lock,
+    replay: Option<crate::replay::Replay>,
+}
+
+impl Files {
+    fn claim(settings: &Settings, ledger: &Ledger) -> Result<Files, Error> {
+        let mode = settings.file_mode.0;
+        let claim = crate::socket::claim(&settings.socket, mode).map_err(failed)?;
+        let results =
+            crate::lock::Lock::own_file(&settings.results, mode, "results file", "app.results")
+                .map_err(failed)?;
+        let socket = crate::socket::bind(claim, settings.socket_mode.0).map_err(failed)?;
+        let mut journal =
+            crate::lock::Lock::own_file(&settings.journal_path(), mode, "journal", "app.journal")
+                .map_err(failed)?;
+        // Before the intake opens: the ids of the results file, and the
+        // jobs an earlier run journaled without a result line.
+        let replay =
+            crate::replay::load(&settings.results, &mut journal, mode, ledger).map_err(failed)?;
+        Ok(Files {
+            socket: Arc::new(socket),
+            _results: results,
+            _journal: journal,
+            replay: Some(replay),
+        })
+    }
+}
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        // The socket file goes (if it is still ours); the locks are let go.
+        self.socket.remove();
+    }
+}
+
+/// What jobd says once it listens.
+fn greet(settings: &Settings, config: Option<&std::path::Path>, hints: bool) {
+    println!(
+        "jobd: listening on {} (mode {:04o}); results in {}",
+        settings.socket.display(),
+        settings.socket_mode.0,
+        settings.results.display()
+    );
+    if !hints {
+        return;
+    }
+    let with = config
+        .map(|c| format!(" --config {}", c.display()))
+        .unwrap_or_default();
+    println!("jobd: submit a job: cargo run -p jobd -- submit{with} '1 words README.md' 'wait 1'");
+    println!(
+        "jobd: kinds: ID hash PATH | ID words PATH | ID sleep 2s | ID panic | ID hang; also `status`, `health live|ready`"
+    );
+    println!("jobd: Ctrl-C or SIGTERM drains the queue and stops");
+}
+
 fn failed(detail: String) -> Error {
     Error::Start {
         reason: ExitReason::failed(Stage::Init, detail.into()),
-    }
-}
-
-/// A job dead-lettered with its payload (still queued when a drain's
-/// deadline passed): its line says so. Jobs in flight at a failure come
-/// without payload; the worker's `on_stop` or the heartbeat watch books
-/// those.
-fn dead_letter(dead: DeadLetter, ledger: &Ledger, results: &OnceLock<Address<Results>>) {
-    let Some(payload) = dead.payload else { return };
-    let Ok(msg) = payload.downcast::<WorkMsg>() else {
-        return;
-    };
-    let WorkMsg::Job(Job { id, .. }) = *msg;
-    if ledger.settle(&id) {
-        match results.get() {
-            Some(results) => record(results, id, Outcome::Dead(dead.reason.to_string())),
-            None => tracing::error!(job = %id, "dead letter before start finished: result lost"),
-        }
-    }
-}
-
-/// A hung worker's job is dead: its thread may never return it. The
-/// supervisor replaces the worker; the ledger settles the job now, so
-/// that it gets its line, once.
-fn watch_heartbeats(app: &Butler, ledger: &Arc<Ledger>, results: Address<Results>) {
-    let (events, ledger) = (app.subscribe(), Arc::clone(ledger));
-    let spawned = std::thread::Builder::new()
-        .name("jobd-heartbeats".into())
-        .spawn(move || {
-            for e in events {
-                if let Event::HeartbeatMissed { child, id, timeout } = e
-                    && let Some(job) = ledger.settle_running(id)
-                {
-                    tracing::warn!(job = %job, worker = %child, "job dead: its handler hung");
-                    let why =
-                        format!("heartbeat missed: busy over {timeout:?} without progress (hung)");
-                    record(&results, job, Outcome::Dead(why));
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "no heartbeat watch thread: hung jobs will get no line");
     }
 }
 

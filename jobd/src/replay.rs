@@ -15,8 +15,9 @@ use threadbutler::prelude::*;
 
 use crate::job::{Job, JobId};
 use crate::journal::{Entry, entry};
-use crate::ledger::{Ledger, Outcome, Word};
+use crate::ledger::Ledger;
 use crate::lock::Lock;
+use crate::outcome::{Outcome, Word};
 use crate::results::{Results, repair};
 use crate::workers::{Worker, record};
 

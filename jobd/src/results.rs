@@ -21,7 +21,8 @@ use threadbutler::prelude::*;
 
 use crate::batch::Batch;
 use crate::job::JobId;
-use crate::ledger::{Ledger, Outcome};
+use crate::ledger::Ledger;
+use crate::outcome::Outcome;
 
 /// How many lines wait at most before they are written out.
 const BATCH: usize = 256;

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use threadbutler::prelude::*;
 
 use crate::job::{Job, JobId};
-use crate::ledger::{Ledger, Outcome};
+use crate::ledger::Ledger;
 use crate::limits::JobLimits;
+use crate::outcome::Outcome;
 use crate::results::{Record, Results};
 
 threadbutler::messages! { pub enum WorkMsg for Worker { Job } }
