@@ -22,14 +22,6 @@ use integration_tests::jobd::{Conn, Jobd, Scratch, Settings, job_count, status_n
 
 const JOBD: &str = env!("CARGO_BIN_EXE_jobd");
 
-/// SIGTERM, then exit 0.
-fn stop_cleanly(jobd: &mut Jobd) {
-    jobd.signal("TERM");
-    let code = jobd.exit_code();
-    let transcript = jobd.transcript();
-    assert_eq!(code, Some(0), "a clean drain exits 0\n{transcript}");
-}
-
 /// A file of `text` in `scratch`; its path as a string, and `words=N`.
 fn words_file(scratch: &Scratch, text: &str) -> (String, String) {
     let path = scratch.file("words.txt", text);
@@ -156,7 +148,7 @@ fn bad_requests_get_err_answers_and_the_connection_lives_on() {
     assert_eq!(n, settings.pool_size, "the pool's workers: {workers}");
 
     drop(conn);
-    stop_cleanly(&mut jobd);
+    jobd.stop_cleanly();
     let results = jobd.results();
     assert_eq!(results.lines.len(), goods.len(), "{:?}", results.lines);
     for id in &goods {
@@ -194,7 +186,7 @@ fn a_line_cut_short_by_a_disconnect_is_dropped_and_touches_no_other_job() {
     assert_eq!(steady.wait("cut-1"), "ok");
 
     drop(steady);
-    stop_cleanly(&mut jobd);
+    jobd.stop_cleanly();
     let results = jobd.results();
     assert_eq!(results.lines.len(), ids.len() + 1, "{:?}", results.lines);
     for id in &ids {
@@ -249,7 +241,7 @@ fn jobs_from_stdin_are_answered_on_stdout_and_stdin_may_end() {
     assert_eq!(conn.wait("sock-1"), "ok");
     drop(conn);
 
-    stop_cleanly(&mut jobd);
+    jobd.stop_cleanly();
     let results = jobd.results();
     assert_eq!(results.lines.len(), 3, "{:?}", results.lines);
     for id in ["in-1", "in-2", "sock-1"] {
@@ -310,7 +302,7 @@ fn the_socket_is_owner_only_and_a_second_jobd_on_it_is_refused() {
     assert_eq!(fresh.wait("three"), "ok");
     drop((conn, fresh));
 
-    stop_cleanly(&mut first);
+    first.stop_cleanly();
     let results = first.results();
     let ids: Vec<&str> = results.lines.iter().map(|l| l.id.as_str()).collect();
     assert_eq!(ids, ["one", "two", "three"]);
@@ -331,7 +323,7 @@ fn socket_mode_sets_the_sockets_permissions() {
     conn.submit("m", "sleep 1ms");
     assert_eq!(conn.wait("m"), "ok");
     drop(conn);
-    stop_cleanly(&mut jobd);
+    jobd.stop_cleanly();
 }
 
 #[test]
@@ -366,5 +358,5 @@ fn a_removed_socket_file_does_not_hold_up_the_stop() {
     let settings = Settings::new(&scratch);
     let mut jobd = Jobd::start(JOBD, &settings);
     std::fs::remove_file(&settings.socket).expect("the socket file exists");
-    stop_cleanly(&mut jobd);
+    jobd.stop_cleanly();
 }

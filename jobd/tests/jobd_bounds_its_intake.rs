@@ -17,14 +17,6 @@ use integration_tests::jobd::{Conn, Jobd, Scratch, Settings, job_count};
 
 const JOBD: &str = env!("CARGO_BIN_EXE_jobd");
 
-/// SIGTERM, then exit 0.
-fn stop_cleanly(jobd: &mut Jobd) {
-    jobd.signal("TERM");
-    let code = jobd.exit_code();
-    let transcript = jobd.transcript();
-    assert_eq!(code, Some(0), "a clean drain exits 0\n{transcript}");
-}
-
 /// Asserts that jobd closed `conn`: no more lines, the end of the stream.
 fn assert_closed(conn: &mut Conn) {
     match conn.try_recv() {
@@ -75,7 +67,7 @@ fn past_max_connections_a_client_is_answered_busy_and_closed() {
         assert!(Instant::now() < deadline, "no slot freed after b left");
     }
     drop(a);
-    stop_cleanly(&mut jobd);
+    jobd.stop_cleanly();
 }
 
 #[test]
@@ -134,7 +126,7 @@ fn idle_and_trickling_clients_are_closed_but_a_waiting_one_is_not() {
     assert_eq!(waiting.recv(), idle_answer);
     assert_closed(&mut waiting);
 
-    stop_cleanly(&mut jobd);
+    jobd.stop_cleanly();
 }
 
 /// The CPU time (user + system) the process `pid` has used, in seconds.
@@ -205,5 +197,5 @@ fn out_of_file_descriptors_the_accept_loop_backs_off_quietly_and_recovers() {
         jobd.transcript()
     );
     drop(conn);
-    stop_cleanly(&mut jobd);
+    jobd.stop_cleanly();
 }

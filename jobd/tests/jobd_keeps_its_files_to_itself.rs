@@ -22,14 +22,6 @@ use integration_tests::jobd::{Jobd, Scratch, Settings};
 
 const JOBD: &str = env!("CARGO_BIN_EXE_jobd");
 
-/// SIGTERM, then exit 0.
-fn stop_cleanly(jobd: &mut Jobd) {
-    jobd.signal("TERM");
-    let code = jobd.exit_code();
-    let transcript = jobd.transcript();
-    assert_eq!(code, Some(0), "a clean drain exits 0\n{transcript}");
-}
-
 /// Runs jobd on `settings`, which must refuse to start: exit 1 with a
 /// line on stderr containing each of `says`. Nothing listens at the
 /// socket path and no lock file is left.
@@ -183,7 +175,7 @@ fn fresh_files_are_owner_only_under_umask_000() {
     conn.submit("m", "sleep 1ms");
     assert_eq!(conn.wait("m"), "ok");
     drop(conn);
-    stop_cleanly(&mut jobd);
+    jobd.stop_cleanly();
     assert!(!lock.exists(), "a clean stop removes the lock file");
     assert_eq!(mode(&settings.results), 0o600, "the results file is kept");
 
@@ -194,7 +186,7 @@ fn fresh_files_are_owner_only_under_umask_000() {
     let mut jobd = Jobd::spawn_with_umask(JOBD, &settings, 0o077);
     jobd.wait_listening();
     assert_eq!(mode(&settings.results), 0o640, "file_mode 0640");
-    stop_cleanly(&mut jobd);
+    jobd.stop_cleanly();
 }
 
 #[test]
@@ -242,7 +234,7 @@ fn a_second_jobd_on_one_socket_is_refused_and_the_first_keeps_serving() {
     fresh.submit("three", "sleep 1ms");
     assert_eq!(fresh.wait("three"), "ok");
     drop((conn, fresh));
-    stop_cleanly(&mut first);
+    first.stop_cleanly();
     let ids: Vec<String> = first.results().lines.into_iter().map(|l| l.id).collect();
     assert_eq!(ids, ["one", "two", "three"]);
 }
@@ -285,7 +277,7 @@ fn two_jobds_started_together_on_one_socket_leave_one_serving() {
         conn.submit(&id, "sleep 1ms");
         assert_eq!(conn.wait(&id), "ok", "round {round}");
         drop(conn);
-        stop_cleanly(jobd);
+        jobd.stop_cleanly();
         assert!(!jobd.settings.socket.exists(), "round {round}");
     }
 }
@@ -340,7 +332,7 @@ fn a_second_jobd_on_one_results_file_is_refused_and_changes_nothing() {
     conn.submit("two", "sleep 1ms");
     assert_eq!(conn.wait("two"), "ok");
     drop(conn);
-    stop_cleanly(&mut first);
+    first.stop_cleanly();
     let ids: Vec<String> = first.results().lines.into_iter().map(|l| l.id).collect();
     assert_eq!(ids, ["one", "two"]);
 }

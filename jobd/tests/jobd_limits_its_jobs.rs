@@ -14,14 +14,6 @@ use integration_tests::jobd::{Conn, Jobd, Scratch, Settings, fnv1a64, job_count}
 
 const JOBD: &str = env!("CARGO_BIN_EXE_jobd");
 
-/// SIGTERM, then exit 0 (within the harness's patience).
-fn stop_cleanly(jobd: &mut Jobd) {
-    jobd.signal("TERM");
-    let code = jobd.exit_code();
-    let transcript = jobd.transcript();
-    assert_eq!(code, Some(0), "a clean drain exits 0\n{transcript}");
-}
-
 /// Submits `ID JOB`, waits for it, and returns its result line's outcome
 /// and detail.
 fn run(jobd: &Jobd, conn: &mut Conn, id: &str, job: &str) -> (String, String) {
@@ -79,7 +71,7 @@ fn a_job_past_its_deadline_fails_and_jobd_stops_promptly() {
     }
     conn.status_until("a worker is busy", |s| job_count(s, "running") > 0);
     drop(conn);
-    stop_cleanly(&mut jobd);
+    jobd.stop_cleanly();
     let results = jobd.results();
     for w in 0..busy {
         let line = results.only(&format!("busy{w}"));
@@ -144,7 +136,7 @@ fn only_regular_files_are_read_and_a_fifo_hangs_no_worker() {
         "no worker hung"
     );
     drop(conn);
-    stop_cleanly(&mut jobd);
+    jobd.stop_cleanly();
 }
 
 #[test]
@@ -191,5 +183,5 @@ fn file_jobs_stay_inside_the_root_and_under_max_file_bytes() {
         &["11 bytes", "the limit of 10", "app.max_file_bytes"],
     );
     drop(conn);
-    stop_cleanly(&mut jobd);
+    jobd.stop_cleanly();
 }

@@ -84,18 +84,7 @@ impl Jobd {
     /// to `files` (`ulimit -n` in a shell that then execs jobd, so the pid
     /// is jobd's).
     pub fn start_with_open_files(exe: &str, settings: &Settings, files: u32) -> Jobd {
-        let mut cmd = Command::new("sh");
-        clean_env(&mut cmd)
-            .arg("-c")
-            .arg(format!("ulimit -n {files} && exec \"$0\" \"$@\""))
-            .arg(exe)
-            .arg("--config")
-            .arg(settings.write());
-        Jobd {
-            process: Process::spawn("jobd", &mut cmd, Some(settings.log_file())),
-            settings: settings.clone(),
-        }
-        .listening()
+        Jobd::spawn_with_shell(exe, settings, &format!("ulimit -n {files}")).listening()
     }
 
     fn listening(mut self) -> Jobd {
@@ -133,6 +122,14 @@ impl Jobd {
             .find_map(|l| l.strip_prefix("VmHWM:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap_or_else(|| panic!("no VmHWM in {path}:\n{status}"))
+    }
+
+    /// SIGTERM, then asserts that jobd drained cleanly (exit 0).
+    pub fn stop_cleanly(&mut self) {
+        self.signal("TERM");
+        let code = self.exit_code();
+        let transcript = self.transcript();
+        assert_eq!(code, Some(0), "a clean drain exits 0\n{transcript}");
     }
 
     /// The log file's lines (without colour codes).
