@@ -171,3 +171,45 @@ fn health_says_when_jobd_is_not_reachable_and_an_unclean_end_says_why() {
         "it names what was given up: {transcript}"
     );
 }
+
+#[test]
+fn a_draining_jobd_is_live_but_not_ready() {
+    let scratch = Scratch::new("cli-drain");
+    let mut settings = Settings::new(&scratch);
+    // Logs on stderr, so that the test can wait for the intake's stop.
+    settings.code_defaults = true;
+    let mut daemon = Jobd::start(JOBD, &settings);
+    let socket = settings.socket.to_str().expect("UTF-8").to_owned();
+    let probe = |flag: &str| jobd(&["health", flag, "--socket", &socket]);
+    let ready = probe("--ready");
+    assert_eq!(ready.status.code(), Some(0), "{}", text(&ready));
+    assert_eq!(String::from_utf8_lossy(&ready.stdout), "ok ready\n");
+
+    // A job that keeps the drain going while the probes ask.
+    let mut conn = daemon.connect();
+    conn.submit("slow", "sleep 3s");
+    daemon.signal("TERM");
+    daemon.wait_err("the intake's stop", |l| {
+        l.contains("intake stopped taking jobs")
+    });
+    let ready = probe("--ready");
+    assert_eq!(
+        ready.status.code(),
+        Some(1),
+        "draining: not ready: {}",
+        text(&ready)
+    );
+    assert!(
+        String::from_utf8_lossy(&ready.stdout).starts_with("err not ready: "),
+        "{}",
+        text(&ready)
+    );
+    let live = probe("--live");
+    assert_eq!(
+        live.status.code(),
+        Some(0),
+        "draining is alive: {}",
+        text(&live)
+    );
+    assert_eq!(daemon.exit_code(), Some(0), "{}", daemon.transcript());
+}
