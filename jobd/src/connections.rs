@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::intake::{Desk, serve};
 use crate::ledger::Ledger;
 use crate::line_reader::LineDeadline;
+use crate::session::{Desk, serve};
 
 /// At most one log line about refused connections per this long.
 const REPORT_EVERY: Duration = Duration::from_secs(10);

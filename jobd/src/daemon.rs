@@ -14,11 +14,12 @@ use crate::demo::DemoDir;
 use crate::ending;
 use crate::settlers::{dead_letter, watch_heartbeats};
 
-use crate::intake::{Desk, Intake, serve};
+use crate::intake::Intake;
 use crate::journal::Journal;
 use crate::ledger::Ledger;
 use crate::limits::JobLimits;
 use crate::results::{Results, SharedBatch};
+use crate::session::{Desk, serve};
 use crate::settings::{Settings, anchor_dir};
 use crate::stats::{AppSlot, Stats};
 use crate::workers::Worker;

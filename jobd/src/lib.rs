@@ -258,6 +258,7 @@ mod outcome;
 mod own_file;
 mod replay;
 mod results;
+mod session;
 mod settings;
 mod settlers;
 mod socket;

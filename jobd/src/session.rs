@@ -1,0 +1,249 @@
+//! A session: request lines in, one answer line each out, for a
+//! connection or for stdin. Jobs are acknowledged once durable in the
+//! journal; `wait`, `status` and `health` are answered here too.
+
+use std::collections::VecDeque;
+use std::io::{BufReader, ErrorKind, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use threadbutler::prelude::*;
+
+use crate::job::{self, JobId, Request};
+use crate::journal::{self, Forget, Journal, Synced};
+use crate::ledger::Ledger;
+use crate::line_reader::{LineSource, MAX_LINE, Read, read_line};
+use crate::stats::{Health, Stats, Status};
+use crate::workers::Worker;
+
+/// Where a session's requests go: the journal's, the workers' and the stats
+/// server's mailboxes (addresses, looked up once) and the ledger.
+#[derive(Clone)]
+pub struct Desk {
+    journal: Address<Journal>,
+    workers: Address<Worker>,
+    stats: Address<Stats>,
+    ledger: Arc<Ledger>,
+}
+
+impl Desk {
+    /// The desk of a started jobd.
+    ///
+    /// # Errors
+    ///
+    /// The journal, the workers or the stats server are not declared on
+    /// `hub`.
+    pub fn of(hub: &Hub, ledger: Arc<Ledger>) -> Result<Desk, threadbutler::NoRoute> {
+        Ok(Desk {
+            journal: hub.route::<Journal>()?,
+            workers: hub.route::<Worker>()?,
+            stats: hub.route::<Stats>()?,
+            ledger,
+        })
+    }
+}
+
+/// Reads request lines from `from` and writes one answer line each to `to`,
+/// until `from` ends, or a line does not arrive whole within `from`'s time
+/// limit (answered `err idle: ...; closing`). Answers are flushed whenever
+/// no more input is buffered, so a client that pipelines gets them in
+/// batches and one that waits gets each at once; the jobs of such a batch
+/// share one journal sync, and all answers are flushed before it returns
+/// `Ok`. Once `stopping` is set, jobs are refused.
+///
+/// # Errors
+///
+/// Reading or writing failed (the peer went away, or took no answer
+/// within the write timeout).
+pub fn serve<R: LineSource>(
+    mut from: BufReader<R>,
+    mut to: impl Write,
+    desk: &Desk,
+    stopping: &AtomicBool,
+) -> std::io::Result<()> {
+    let ledger = &desk.ledger;
+    let mut answers = Answers::new(desk);
+    let mut line = Vec::new();
+    loop {
+        // The clock runs per line, from the end of the last answer: a
+        // client waiting on `wait ID` is not idle.
+        from.get_mut().start_line();
+        let read = match read_line(&mut from, MAX_LINE, &mut line) {
+            Err(e) if e.kind() == ErrorKind::TimedOut => {
+                let Some(limit) = from.get_ref().line_limit() else {
+                    return Err(e);
+                };
+                let limit = humantime::format_duration(limit);
+                tracing::debug!(%limit, "closing an idle connection");
+                writeln!(to, "err idle: no complete line in {limit}; closing")?;
+                return to.flush();
+            }
+            read => read?,
+        };
+        let answer = match read {
+            Read::End { partial } => {
+                if partial > 0 {
+                    tracing::debug!(
+                        bytes = partial,
+                        "dropped a line cut short by the end of its stream"
+                    );
+                }
+                answers.write_to(&mut to)?;
+                return to.flush();
+            }
+            Read::TooLong(n) => {
+                ledger.refused();
+                Answer::Now(format!(
+                    "err line too long: {n} bytes (the limit is {MAX_LINE}); skipped"
+                ))
+            }
+            Read::Line => match std::str::from_utf8(&line) {
+                Ok(text) => answer(text, desk, stopping, &mut answers, &mut to)?,
+                Err(_) => {
+                    ledger.refused();
+                    Answer::Now("err the line is not UTF-8".to_owned())
+                }
+            },
+        };
+        answers.queue.push_back(answer);
+        if from.buffer().is_empty() || answers.queue.len() >= PIPELINE {
+            answers.write_to(&mut to)?;
+            to.flush()?;
+        }
+    }
+}
+
+/// At most this many answers of one session wait for a flush.
+const PIPELINE: usize = 1024;
+
+/// An answer, in its session's order.
+enum Answer {
+    Now(String),
+    /// A job admitted and handed to the journal: it is queued and answered
+    /// `ok ID` once its line is durable.
+    Journaled(JobId, crossbeam_channel::Receiver<Synced>),
+}
+
+/// A session's answers not yet written. Dropped early (the peer went
+/// away), it still settles its journaled jobs: each is queued, or taken
+/// back.
+struct Answers<'d> {
+    desk: &'d Desk,
+    queue: VecDeque<Answer>,
+}
+
+impl<'d> Answers<'d> {
+    fn new(desk: &'d Desk) -> Self {
+        Answers {
+            desk,
+            queue: VecDeque::new(),
+        }
+    }
+
+    /// Waits for the journal, queues the durable jobs, writes the answers.
+    fn write_to(&mut self, to: &mut impl Write) -> std::io::Result<()> {
+        while let Some(a) = self.queue.pop_front() {
+            let text = self.finish(a);
+            if let Err(e) = writeln!(to, "{text}") {
+                self.finish_all();
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn finish_all(&mut self) {
+        while let Some(a) = self.queue.pop_front() {
+            self.finish(a);
+        }
+    }
+
+    fn finish(&self, answer: Answer) -> String {
+        let (id, synced) = match answer {
+            Answer::Now(text) => return text,
+            Answer::Journaled(id, synced) => (id, synced),
+        };
+        let desk = self.desk;
+        let why = match synced.recv() {
+            Ok((job, Ok(()))) => match desk.workers.send(job) {
+                Ok(()) => return format!("ok {id}"),
+                Err(_) => "jobd is shutting down".to_owned(),
+            },
+            Ok((_, Err(e))) => e,
+            Err(_) => "the journal stopped before the job was durable".to_owned(),
+        };
+        // Never acknowledged: forgotten here, and not to be replayed.
+        desk.ledger.withdraw(&id);
+        let _ = desk.journal.send(Forget { id: id.clone() });
+        format!("err {id}: not accepted: {why}")
+    }
+}
+
+impl Drop for Answers<'_> {
+    fn drop(&mut self) {
+        self.finish_all();
+    }
+}
+
+fn answer(
+    text: &str,
+    desk: &Desk,
+    stopping: &AtomicBool,
+    answers: &mut Answers<'_>,
+    to: &mut impl Write,
+) -> std::io::Result<Answer> {
+    let ledger = &desk.ledger;
+    let request = match job::parse(text) {
+        Ok(r) => r,
+        Err(e) => {
+            ledger.refused();
+            return Ok(Answer::Now(format!("err {e}")));
+        }
+    };
+    Ok(Answer::Now(match request {
+        Request::Job(job) => {
+            if stopping.load(Ordering::Acquire) {
+                ledger.refused();
+                return Ok(Answer::Now(format!(
+                    "err {}: not accepted: jobd is shutting down",
+                    job.id
+                )));
+            }
+            if let Err(e) = ledger.admit(&job.id) {
+                return Ok(Answer::Now(format!("err {e}")));
+            }
+            // Acknowledged only once durable: see `Answers::finish`.
+            let id = job.id.clone();
+            match journal::append(&desk.journal, job) {
+                Ok(synced) => return Ok(Answer::Journaled(id, synced)),
+                Err((job, why)) => {
+                    ledger.withdraw(&job.id);
+                    format!("err {}: not accepted: {why}", job.id)
+                }
+            }
+        }
+        Request::Wait(id) => match ledger.wait(&id) {
+            Err(e) => format!("err {e}"),
+            Ok(done) => {
+                // The answers before this one go out before we block (and
+                // their jobs are queued: this one may be among them).
+                answers.write_to(to)?;
+                to.flush()?;
+                done.recv().unwrap_or_else(|_| {
+                    format!("err {id}: jobd stopped before its line was written")
+                })
+            }
+        },
+        Request::Status => match desk.stats.request(Status) {
+            Ok(json) => json,
+            Err(e) => format!("err status unavailable: {e}"),
+        },
+        Request::Health(probe) => match desk.stats.request(|reply| Health(probe, reply)) {
+            Ok(answer) => answer,
+            Err(e) => format!(
+                "err not {}: the stats server is unavailable: {e}",
+                probe.word()
+            ),
+        },
+    }))
+}
