@@ -103,6 +103,11 @@ fn load(options: &Run) -> Result<(ButlerBuilder, Settings, LogConfig), Error> {
     // is a config error, like one in the file.
     crate::settings::check_socket_path(&settings.socket)
         .map_err(|detail| Error::Config { detail })?;
+    settings
+        .check_distinct_files()
+        .map_err(|detail| Error::Config { detail })?;
+    // A bad `root` is a config error, found by `--check` too.
+    JobLimits::of(&settings).map_err(|detail| Error::Config { detail })?;
     let mut log = builder.config().map(|c| c.log.clone()).unwrap_or_default();
     if let (Some(path), Some(LogOutput::Files { dir, .. })) = (config, &mut log.output)
         && dir.is_relative()
@@ -206,8 +211,9 @@ fn run(options: &Run, demo: Option<&DemoDir>) -> Result<Ran, Error> {
     match demo {
         Some(demo) => demo.feed(&app, &settings.socket),
         None if settings.stdin && !std::io::stdin().is_terminal() => {
-            let desk =
-                Desk::of(app.hub(), Arc::clone(&ledger)).map_err(|e| failed(e.to_string()))?;
+            let desk = Desk::of(app.hub(), Arc::clone(&ledger))
+                .map_err(|e| failed(e.to_string()))?
+                .test_kinds(settings.test_kinds);
             read_stdin(desk);
         }
         None => {}
@@ -245,7 +251,6 @@ impl Files {
         let results =
             crate::lock::Lock::own_file(&settings.results, mode, "results file", "app.results")
                 .map_err(failed)?;
-        let socket = crate::socket::bind(claim, settings.socket_mode.0).map_err(failed)?;
         let mut journal =
             crate::lock::Lock::own_file(&settings.journal_path(), mode, "journal", "app.journal")
                 .map_err(failed)?;
@@ -253,6 +258,8 @@ impl Files {
         // jobs an earlier run journaled without a result line.
         let replay =
             crate::replay::load(&settings.results, &mut journal, mode, ledger).map_err(failed)?;
+        // Bound last: nobody connects while the replay reads the files.
+        let socket = crate::socket::bind(claim, settings.socket_mode.0).map_err(failed)?;
         Ok(Files {
             socket: Arc::new(socket),
             _results: results,

@@ -21,9 +21,7 @@ impl DemoDir {
     ///
     /// The directory or a file in it could not be written.
     pub fn new() -> Result<DemoDir, String> {
-        let dir = std::env::temp_dir().join(format!("jobd-demo-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let demo = DemoDir { dir };
+        let demo = DemoDir { dir: fresh_dir()? };
         // Relative paths: they resolve against the config file's directory.
         let config = "\
 # jobd --demo: a hung job is seen within 0.3-0.45 s and given up 0.3 s later.
@@ -38,8 +36,7 @@ socket = \"jobd.sock\"
 results = \"results.tsv\"
 stdin = false
 ";
-        let path = demo.config();
-        std::fs::write(&path, config).map_err(|e| format!("{}: {e}", path.display()))?;
+        write_new(&demo.config(), config)?;
         Ok(demo)
     }
 
@@ -70,8 +67,7 @@ stdin = false
     /// Every kind of job, a bad line, then waits for all.
     fn exchange(&self, socket: &Path) -> Result<(), String> {
         let text = self.dir.join("words.txt");
-        std::fs::write(&text, "the quick brown fox\njumps over the lazy dog\n")
-            .map_err(|e| format!("{}: {e}", text.display()))?;
+        write_new(&text, "the quick brown fox\njumps over the lazy dog\n")?;
         let t = text.display();
         let requests = [
             format!("d1 words {t}"),
@@ -110,6 +106,38 @@ stdin = false
             Err(e) => println!("jobd: cannot read {}: {e}", path.display()),
         }
     }
+}
+
+/// A directory of the demo's own in the temp directory: made new (never
+/// one that exists, which someone else could have prepared with links in
+/// it), mode 0700.
+fn fresh_dir() -> Result<PathBuf, String> {
+    use std::os::unix::fs::DirBuilderExt;
+    let base = std::env::temp_dir();
+    let mut last = None;
+    for n in 0..100 {
+        let dir = base.join(format!("jobd-demo-{}-{n}", std::process::id()));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(dir),
+            Err(e) => return Err(format!("{}: {e}", dir.display())),
+        }
+    }
+    Err(format!(
+        "{}: exists, as do the 99 names before it; remove them",
+        last.map_or_else(String::new, |d| d.display().to_string())
+    ))
+}
+
+/// Writes a new file (never through a link, never over a file).
+fn write_new(path: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 impl Drop for DemoDir {

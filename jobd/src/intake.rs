@@ -31,6 +31,8 @@ pub struct Intake {
 
 /// What every life of the intake shares.
 struct Shared {
+    /// `[app] test_kinds`.
+    test_kinds: bool,
     socket: Arc<Socket>,
     ledger: Arc<Ledger>,
     connections: Arc<Connections>,
@@ -58,6 +60,7 @@ impl Intake {
                 Arc::clone(&ledger),
             )),
             ledger,
+            test_kinds: settings.test_kinds,
             wake,
             waker: Mutex::new(Some(waker)),
         });
@@ -70,7 +73,7 @@ impl Intake {
 impl Server for Intake {
     fn on_start(&mut self, ctx: &mut Ctx<Self>) -> Result<(), BoxError> {
         let shared = &self.shared;
-        let desk = Desk::of(ctx.hub(), Arc::clone(&shared.ledger))?;
+        let desk = Desk::of(ctx.hub(), Arc::clone(&shared.ledger))?.test_kinds(shared.test_kinds);
         shared.connections.set_stopping(false);
         // Only the first life finds the waker: the accept loop outlives
         // every life.

@@ -35,6 +35,9 @@ use crate::job::JobId;
 use crate::outcome::{Outcome, Word};
 
 enum State {
+    /// Reserved while a resubmitted id is looked up in the results file
+    /// (outside the lock); not accepted yet.
+    Checking,
     Queued,
     /// In the hands of this worker life.
     Running(u64),
@@ -82,6 +85,17 @@ struct Inner {
 }
 
 impl Inner {
+    fn accept(&mut self, id: &JobId) {
+        self.jobs.insert(id.clone(), State::Queued);
+        self.counts.accepted += 1;
+        self.counts.queued += 1;
+    }
+
+    fn duplicate(&mut self, id: &JobId) -> String {
+        self.counts.refused += 1;
+        format!("{id}: duplicate job id (ids are unique per results file, across runs)")
+    }
+
     fn settle(&mut self, id: &JobId) -> bool {
         let Some(state) = self.jobs.get_mut(id) else {
             return false;
@@ -92,7 +106,7 @@ impl Inner {
                 self.running.remove(&life);
                 self.counts.running -= 1;
             }
-            State::Settled => return false,
+            State::Settled | State::Checking => return false,
         }
         *state = State::Settled;
         self.counts.writing += 1;
@@ -139,32 +153,37 @@ impl Ledger {
     /// an earlier one), or that could not be checked.
     pub fn admit(&self, id: &JobId) -> Result<(), String> {
         let hash = self.hash(id);
-        let mut l = self.lock();
-        let duplicate = if l.jobs.contains_key(id) {
-            Ok(true)
-        } else if l.written.contains_key(&hash) {
-            // Rare (a resubmitted id): confirmed exactly on disk. The lock
-            // is held so that the id cannot be written meanwhile.
-            match &self.results {
-                Some(path) => has_line(path, id),
-                None => Ok(true),
+        let path = {
+            let mut l = self.lock();
+            if l.jobs.contains_key(id) {
+                return Err(l.duplicate(id));
             }
-        } else {
-            Ok(false)
+            match (&self.results, l.written.contains_key(&hash)) {
+                (_, false) => {
+                    l.accept(id);
+                    return Ok(());
+                }
+                (None, true) => return Err(l.duplicate(id)),
+                (Some(path), true) => {
+                    // Rare (a resubmitted id, or a hash collision): confirmed
+                    // on disk, outside the lock, so that no worker, writer or
+                    // `status` waits on a read of the file. The id is
+                    // reserved meanwhile: the same id admitted at once is
+                    // refused as live.
+                    l.jobs.insert(id.clone(), State::Checking);
+                    path.clone()
+                }
+            }
         };
-        match duplicate {
+        let found = has_line(&path, id);
+        let mut l = self.lock();
+        l.jobs.remove(id);
+        match found {
             Ok(false) => {
-                l.jobs.insert(id.clone(), State::Queued);
-                l.counts.accepted += 1;
-                l.counts.queued += 1;
+                l.accept(id);
                 Ok(())
             }
-            Ok(true) => {
-                l.counts.refused += 1;
-                Err(format!(
-                    "{id}: duplicate job id (ids are unique per results file, across runs)"
-                ))
-            }
+            Ok(true) => Err(l.duplicate(id)),
             Err(e) => {
                 l.counts.refused += 1;
                 Err(format!(
@@ -259,7 +278,7 @@ impl Ledger {
                     l.counts.running -= 1;
                     "unfinished when jobd stopped: its worker hung or ran past the drain deadline and was abandoned"
                 }
-                State::Settled => continue,
+                State::Settled | State::Checking => continue,
             };
             *state = State::Settled;
             l.counts.writing += 1;
@@ -299,7 +318,11 @@ impl Ledger {
         let hash = self.hash(id);
         let (tx, rx) = bounded(1);
         let mut l = self.lock();
-        if l.jobs.contains_key(id) {
+        let live = matches!(
+            l.jobs.get(id),
+            Some(State::Queued | State::Running(_) | State::Settled)
+        );
+        if live {
             l.waiters.entry(id.clone()).or_default().push(tx);
         } else if let Some(word) = l.written.get(&hash) {
             let _ = tx.send(format!("done {id} {}", word.as_str()));

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use threadbutler::prelude::*;
 
-use crate::job::{self, JobId, Request};
+use crate::job::{self, JobId, Kind, Request};
 use crate::journal::{self, Forget, Journal, Synced};
 use crate::ledger::Ledger;
 use crate::line_reader::{LineSource, MAX_LINE, Read, read_line};
@@ -24,6 +24,8 @@ pub struct Desk {
     workers: Address<Worker>,
     stats: Address<Stats>,
     ledger: Arc<Ledger>,
+    /// `panic` and `hang` jobs are taken (`[app] test_kinds`).
+    test_kinds: bool,
 }
 
 impl Desk {
@@ -39,7 +41,15 @@ impl Desk {
             workers: hub.route::<Worker>()?,
             stats: hub.route::<Stats>()?,
             ledger,
+            test_kinds: true,
         })
+    }
+
+    /// Whether `panic` and `hang` jobs are taken (`[app] test_kinds`).
+    #[must_use]
+    pub fn test_kinds(mut self, on: bool) -> Desk {
+        self.test_kinds = on;
+        self
     }
 }
 
@@ -206,6 +216,13 @@ fn answer(
                 ledger.refused();
                 return Ok(Answer::Now(format!(
                     "err {}: not accepted: jobd is shutting down",
+                    job.id
+                )));
+            }
+            if !desk.test_kinds && matches!(job.kind, Kind::Panic | Kind::Hang) {
+                ledger.refused();
+                return Ok(Answer::Now(format!(
+                    "err {}: not accepted: the panic and hang kinds are off here (app.test_kinds = false)",
                     job.id
                 )));
             }

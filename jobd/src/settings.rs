@@ -42,6 +42,9 @@ pub struct Settings {
     /// The intake journal; by default beside the results file, its name
     /// with `.journal` added (see [`Settings::journal_path`]).
     pub journal: Option<PathBuf>,
+    /// Take the `panic` and `hang` kinds (for trying the supervision out);
+    /// off in production: a client could keep the liveness probe failing.
+    pub test_kinds: bool,
 }
 
 /// A human duration (`"300ms"`, `"10m"`) greater than zero.
@@ -75,6 +78,7 @@ impl Default for Settings {
             max_file_bytes: 1 << 30,
             root: None,
             journal: None,
+            test_kinds: true,
         }
     }
 }
@@ -88,6 +92,40 @@ impl Settings {
             path.push(".journal");
             PathBuf::from(path)
         })
+    }
+
+    /// The files jobd makes and locks must be distinct: the socket, its
+    /// lock file, the results file, the journal and the journal's
+    /// compaction copy.
+    ///
+    /// # Errors
+    ///
+    /// Two of them are one path (which two, and the keys to change).
+    pub fn check_distinct_files(&self) -> Result<(), String> {
+        let with = |p: &Path, suffix: &str| {
+            let mut s = p.as_os_str().to_owned();
+            s.push(suffix);
+            PathBuf::from(s)
+        };
+        let journal = self.journal_path();
+        let files = [
+            ("app.socket", self.socket.clone()),
+            ("app.socket's lock file", with(&self.socket, ".lock")),
+            ("app.results", self.results.clone()),
+            ("app.journal", journal.clone()),
+            ("app.journal's compaction copy", with(&journal, ".compact")),
+        ];
+        for (i, (a, pa)) in files.iter().enumerate() {
+            for (b, pb) in &files[i + 1..] {
+                if pa == pb {
+                    return Err(format!(
+                        "{a} and {b} are one file, {}: jobd needs them apart (choose another app.socket, app.results or app.journal)",
+                        pa.display()
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Reads the `[app]` table of the config file at `path` (its code
@@ -223,8 +261,25 @@ pub fn check_socket_path(path: &Path) -> Result<(), String> {
             path.display()
         ));
     }
+    // The socket is first bound at DIR/.jobd-PID/s (see socket.rs), which
+    // must fit too: PID has at most 7 digits (Linux's pid_max).
+    let dir = path
+        .parent()
+        .map_or(0, |d| d.as_os_str().as_bytes().len().max(1));
+    let first = dir + BIND_DETOUR;
+    if first > MAX_SOCKET_PATH {
+        return Err(format!(
+            "the socket path {} is in a directory of {dir} bytes; jobd binds it first at DIR/.jobd-PID/s ({first} bytes), and a Unix socket's path is at most {MAX_SOCKET_PATH} bytes here: the directory may have at most {} bytes (choose a shorter app.socket)",
+            path.display(),
+            MAX_SOCKET_PATH - BIND_DETOUR
+        ));
+    }
     Ok(())
 }
+
+/// What the first bind adds to the socket's directory: `/.jobd-` (7), a pid
+/// of up to 7 digits, and `/s` (2).
+pub const BIND_DETOUR: usize = 16;
 
 #[cfg(test)]
 mod tests {

@@ -258,9 +258,10 @@ fn a_panic_during_the_drain_costs_only_its_own_job() {
     let mut jobd = Jobd::start(JOBD, &settings);
     let mut conn = jobd.connect();
     // Every worker busy for a while, so that what follows is queued when
-    // SIGTERM comes.
+    // SIGTERM comes: long enough for the submissions below, each answered
+    // once durable (a journal sync), on a loaded machine.
     for w in 0..settings.pool_size {
-        conn.submit(&format!("busy-{w}"), "sleep 1s");
+        conn.submit(&format!("busy-{w}"), "sleep 3s");
     }
     let mut sleepers = Vec::new();
     for p in 0..=settings.pool_size {

@@ -35,6 +35,8 @@ pub struct Settings {
     /// Write only `[app]` (the paths): every policy and the log setup keep
     /// jobd's code defaults (logs on stderr).
     pub code_defaults: bool,
+    /// `[app] test_kinds`, when set.
+    pub test_kinds: Option<bool>,
     /// `[app] file_mode`, when set (jobd's default otherwise: "0600").
     pub file_mode: Option<String>,
     /// `[app] max_connections`, when set.
@@ -68,6 +70,7 @@ impl Settings {
             logs: scratch.join("logs"),
             config: scratch.join("jobd.toml"),
             code_defaults: false,
+            test_kinds: None,
             file_mode: None,
             max_connections: None,
             read_timeout: None,
@@ -94,6 +97,9 @@ impl Settings {
         }
         if let Some(root) = &self.root {
             keys += &format!("root = \"{}\"\n", root.display());
+        }
+        if let Some(on) = self.test_kinds {
+            keys += &format!("test_kinds = {on}\n");
         }
         keys
     }
