@@ -76,6 +76,13 @@ pub trait LineSource: std::io::Read {
     fn line_limit(&self) -> Option<Duration> {
         None
     }
+
+    /// Lets the next read wait at most `wait` (a poll); the next
+    /// [`start_line`](Self::start_line) restores the line's clock. Without a
+    /// limit (stdin) reads stay blocking: do not poll such a source.
+    fn poll_for(&mut self, wait: Duration) {
+        let _ = wait;
+    }
 }
 
 /// Stdin has no time limit: it is the operator's.
@@ -126,6 +133,10 @@ impl LineSource for LineDeadline<'_> {
 
     fn line_limit(&self) -> Option<Duration> {
         Some(self.limit)
+    }
+
+    fn poll_for(&mut self, wait: Duration) {
+        self.deadline = Instant::now() + wait;
     }
 }
 

@@ -3,10 +3,12 @@
 //! journal; `wait`, `status` and `health` are answered here too.
 
 use std::collections::VecDeque;
-use std::io::{BufReader, ErrorKind, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
+use crossbeam_channel::RecvTimeoutError;
 use threadbutler::prelude::*;
 
 use crate::job::{self, JobId, Kind, Request};
@@ -108,7 +110,7 @@ pub fn serve<R: LineSource>(
                 ))
             }
             Read::Line => match std::str::from_utf8(&line) {
-                Ok(text) => answer(text, desk, stopping, &mut answers, &mut to)?,
+                Ok(text) => answer(text, desk, stopping, &mut answers, &mut to, &mut from)?,
                 Err(_) => {
                     ledger.refused();
                     Answer::Now("err the line is not UTF-8".to_owned())
@@ -195,12 +197,13 @@ impl Drop for Answers<'_> {
     }
 }
 
-fn answer(
+fn answer<R: LineSource>(
     text: &str,
     desk: &Desk,
     stopping: &AtomicBool,
     answers: &mut Answers<'_>,
     to: &mut impl Write,
+    from: &mut BufReader<R>,
 ) -> std::io::Result<Answer> {
     let ledger = &desk.ledger;
     let request = match job::parse(text) {
@@ -246,9 +249,23 @@ fn answer(
                 // their jobs are queued: this one may be among them).
                 answers.write_to(to)?;
                 to.flush()?;
-                done.recv().unwrap_or_else(|_| {
-                    format!("err {id}: jobd stopped before its line was written")
-                })
+                // A client that leaves while it waits frees its connection
+                // (and its slot under `max_connections`) within a second.
+                loop {
+                    match done.recv_timeout(Duration::from_secs(1)) {
+                        Ok(answer) => break answer,
+                        Err(RecvTimeoutError::Disconnected) => {
+                            break format!("err {id}: jobd stopped before its line was written");
+                        }
+                        Err(RecvTimeoutError::Timeout) if peer_gone(from) => {
+                            return Err(std::io::Error::new(
+                                ErrorKind::BrokenPipe,
+                                "the client left while it waited",
+                            ));
+                        }
+                        Err(RecvTimeoutError::Timeout) => {}
+                    }
+                }
             }
         },
         Request::Status => match desk.stats.request(Status) {
@@ -263,4 +280,22 @@ fn answer(
             ),
         },
     }))
+}
+
+/// Whether the client of `from` has gone (its end of the stream came, or
+/// the connection broke), looked at without blocking: a source without a
+/// time limit (stdin) is never taken for gone, and lines it sent ahead are
+/// kept for the session to read.
+fn peer_gone<R: LineSource>(from: &mut BufReader<R>) -> bool {
+    if from.get_ref().line_limit().is_none() || !from.buffer().is_empty() {
+        return false;
+    }
+    from.get_mut().poll_for(Duration::from_millis(1));
+    match from.fill_buf() {
+        Ok(buffered) => buffered.is_empty(),
+        Err(e) => !matches!(
+            e.kind(),
+            ErrorKind::TimedOut | ErrorKind::WouldBlock | ErrorKind::Interrupted
+        ),
+    }
 }

@@ -125,3 +125,43 @@ fn test_kinds_off_refuses_panic_and_hang() {
     assert_eq!(conn.ask("s1 sleep 0s"), "ok s1");
     jobd.stop_cleanly();
 }
+
+#[test]
+fn a_client_that_leaves_while_it_waits_frees_its_connection() {
+    let scratch = Scratch::new("waitgone");
+    let mut settings = Settings::new(&scratch);
+    settings.max_connections = Some(2);
+    let mut jobd = Jobd::start(JOBD, &settings);
+    let mut first = jobd.connect();
+    first.submit("long", "sleep 10s");
+    // A second client waits for the long job, then leaves.
+    let mut second = jobd.connect();
+    second.send("wait long");
+    drop(second);
+    // Its slot comes free while the job still runs: a third client is
+    // served (not answered `err busy`) before the job ends.
+    let deadline = std::time::Instant::now() + integration_tests::PATIENCE;
+    let status = loop {
+        let mut conn = jobd.connect();
+        // A connection past the limit is answered `err busy ...` and
+        // closed at once: the request may not even be read.
+        let _ = std::io::Write::write_all(&mut conn.writer(), b"status\n");
+        let answer = conn.try_recv();
+        match answer {
+            Ok(json) if json.starts_with('{') => {
+                break serde_json::from_str::<serde_json::Value>(&json).expect("status is JSON");
+            }
+            _ => assert!(
+                std::time::Instant::now() < deadline,
+                "the waiting client's slot was never freed"
+            ),
+        }
+    };
+    assert_eq!(
+        integration_tests::jobd::job_count(&status, "running"),
+        1,
+        "served while the long job runs: {status}"
+    );
+    drop(first);
+    jobd.signal("KILL");
+}
