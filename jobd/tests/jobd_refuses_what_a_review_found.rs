@@ -131,7 +131,7 @@ fn a_client_that_leaves_while_it_waits_frees_its_connection() {
     let scratch = Scratch::new("waitgone");
     let mut settings = Settings::new(&scratch);
     settings.max_connections = Some(2);
-    let mut jobd = Jobd::start(JOBD, &settings);
+    let jobd = Jobd::start(JOBD, &settings);
     let mut first = jobd.connect();
     first.submit("long", "sleep 10s");
     // A second client waits for the long job, then leaves.
