@@ -13,12 +13,15 @@
 //! # The command line
 //!
 //! `jobd [--config FILE] [--socket PATH] [--demo]` runs the daemon;
+//! `jobd --check --config FILE` checks the file's keys, values and paths
+//! (exit 0, or 78 naming the problem) without starting anything;
 //! `jobd submit [--config FILE | --socket PATH] [--] [LINE...]` sends
 //! request lines (from stdin without LINE) and prints the answers;
 //! `jobd health [--live | --ready]` asks a running jobd for a probe (exit 0
 //! healthy, 1 not, 2 unreachable); `--help` (also per subcommand) and
 //! `--version`. A bad command line exits 64. Relative paths in the config
-//! file (`app.socket`, `app.results`, the log directory) resolve against
+//! file (`app.socket`, `app.results`, `app.journal`, `app.root`, the log
+//! directory) resolve against
 //! the file's directory, not the working directory; `--socket` overrides
 //! `app.socket`.
 //!
@@ -213,9 +216,20 @@
 //! leaves a lock file that the next one simply takes.
 //!
 //! A socket's path has at most 107 bytes on Linux (`sun_path` holds 108,
-//! with the final NUL). A longer `socket` in the config file is a config
-//! error (exit 78, with the file and line); so is a default path that comes
-//! out too long (a long `TMPDIR`), naming the path and its length.
+//! with the final NUL), and since jobd binds it first at
+//! `DIR/.jobd-PID/s` (then renames it into place), its directory has at
+//! most 91. A longer `socket` in the config file is a config error (exit
+//! 78, with the file and line); so is one that comes out too long from a
+//! long `TMPDIR`, `--socket` or a deep config directory, naming the path
+//! and its length. The socket, its lock file, the results file, the
+//! journal and the journal's compaction copy must be five paths: two on
+//! one is a config error too.
+//!
+//! `[app] test_kinds` (on by default, off in `jobd/deploy/`) takes the
+//! `panic` and `hang` kinds, which exist to try the supervision out; off,
+//! they are refused (`err ID: not accepted: the panic and hang kinds are
+//! off here ...`), since a client sending `hang` jobs could keep the
+//! liveness probe failing.
 //!
 //! # Output and exit
 //!
