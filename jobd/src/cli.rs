@@ -122,7 +122,8 @@ requests:
   health live | health ready
 
 Exit code: 0 when every answer was a success, 1 when one was `err ...`,
-2 when jobd could not be reached, 64 for a bad command line.";
+2 when jobd could not be reached, 64 for a bad command line, 78 for a bad
+config file or socket path.";
 
 /// The help of `jobd health`.
 pub const HEALTH_HELP: &str = "\
@@ -135,7 +136,7 @@ usage: jobd health [--live | --ready] [--config FILE] [--socket PATH]
   --ready   exit 0 while jobd is started and not draining (a readiness probe)
 
 Prints jobd's answer. Exit code: 0 healthy, 1 not, 2 jobd could not be
-reached, 64 for a bad command line.";
+reached, 64 for a bad command line, 78 for a bad config file or socket path.";
 
 /// Parses `args` (without the program name).
 ///
@@ -165,6 +166,12 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
                         "unknown command {word:?}: expected submit, health or help"
                     )),
                 };
+            }
+            Value(word) if matches!(word.to_str(), Some("submit" | "health" | "help")) => {
+                return Err(format!(
+                    "options go after the command: `jobd {} --socket PATH ...`",
+                    word.to_string_lossy()
+                ));
             }
             other => return Err(other.unexpected().to_string()),
         }
@@ -210,6 +217,9 @@ fn help(mut parser: lexopt::Parser) -> Result<Command, String> {
         Some(Value(topic)) => topic,
         Some(other) => return Err(format!("help: {}", other.unexpected())),
     };
+    if let Some(extra) = parser.next().map_err(text)? {
+        return Err(format!("help: {}", extra.unexpected()));
+    }
     match topic.to_str() {
         Some("submit") => Ok(Command::Help(SUBMIT_HELP)),
         Some("health") => Ok(Command::Help(HEALTH_HELP)),
@@ -305,9 +315,12 @@ mod tests {
                 .contains("missing argument")
         );
         assert!(
-            parsed(&["--demo", "submit"]).is_err(),
+            parsed(&["--demo", "submit"])
+                .unwrap_err()
+                .contains("options go after the command"),
             "options before a command"
         );
+        assert!(parsed(&["help", "submit", "extra"]).is_err());
         assert!(
             parsed(&["help", "nope"])
                 .unwrap_err()

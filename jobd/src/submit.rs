@@ -14,10 +14,22 @@ use std::time::Duration;
 use crate::cli::{Probe, Target};
 use crate::settings::Settings;
 
+/// The exit code of a client whose config file or socket path is bad
+/// (`EX_CONFIG`): not the same as a jobd that does not answer.
+const CONFIG_EXIT: i32 = 78;
+
 /// Runs the client; returns the exit code: 0 when every answer was a
-/// success, 1 when one was an `err`, 2 when jobd could not be reached.
+/// success, 1 when one was an `err`, 2 when jobd could not be reached, 78
+/// when the config file or the socket path is bad.
 pub fn main(target: &Target, lines: Vec<String>) -> i32 {
-    match run(target, lines) {
+    let socket = match socket_of(target) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("jobd submit: {e}");
+            return CONFIG_EXIT;
+        }
+    };
+    match run(&socket, lines) {
         Ok(all_ok) => i32::from(!all_ok),
         Err(e) => {
             eprintln!("jobd submit: {e}");
@@ -26,15 +38,14 @@ pub fn main(target: &Target, lines: Vec<String>) -> i32 {
     }
 }
 
-fn run(target: &Target, mut lines: Vec<String>) -> Result<bool, String> {
-    let socket = socket_of(target)?;
+fn run(socket: &Path, mut lines: Vec<String>) -> Result<bool, String> {
     if lines.is_empty() {
         for l in std::io::stdin().lock().lines() {
             lines.push(l.map_err(|e| format!("stdin: {e}"))?);
         }
     }
     let mut all_ok = true;
-    exchange(&socket, &lines, Duration::from_secs(3600), |_, answer| {
+    exchange(socket, &lines, Duration::from_secs(3600), |_, answer| {
         all_ok &= !answer.starts_with("err ");
         println!("{answer}");
     })?;
@@ -42,16 +53,24 @@ fn run(target: &Target, mut lines: Vec<String>) -> Result<bool, String> {
 }
 
 /// Asks the jobd at `target` one health question; returns the exit code:
-/// 0 healthy, 1 not, 2 jobd could not be reached.
+/// 0 healthy, 1 not, 2 jobd could not be reached, 78 when the config file
+/// or the socket path is bad.
 pub fn health(target: &Target, probe: Probe) -> i32 {
-    let asked = socket_of(target).and_then(|socket| {
+    let socket = match socket_of(target) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("jobd health: {e}");
+            return CONFIG_EXIT;
+        }
+    };
+    let asked = {
         let mut answer = String::new();
         let line = format!("health {}", probe.word());
         exchange(&socket, &[line], Duration::from_secs(10), |_, a| {
             answer = a.to_owned();
-        })?;
-        Ok(answer)
-    });
+        })
+        .map(|()| answer)
+    };
     match asked {
         Ok(answer) => {
             println!("{answer}");
@@ -65,15 +84,24 @@ pub fn health(target: &Target, probe: Probe) -> i32 {
 }
 
 /// The socket a client talks to: `--socket`, else the config file's
-/// `app.socket` (relative to the file), else the default.
+/// `app.socket` (relative to the file), else the default; its path must
+/// fit a Unix socket's.
 fn socket_of(target: &Target) -> Result<PathBuf, String> {
-    if let Some(socket) = &target.socket {
-        return Ok(socket.clone());
+    let socket = match (&target.socket, &target.config) {
+        (Some(socket), _) => socket.clone(),
+        (None, Some(config)) => Settings::from_file(config)?.socket,
+        (None, None) => Settings::default().socket,
+    };
+    use std::os::unix::ffi::OsStrExt;
+    let len = socket.as_os_str().as_bytes().len();
+    if len > crate::settings::MAX_SOCKET_PATH {
+        return Err(format!(
+            "the socket path {} is {len} bytes; a Unix socket's path is at most {} bytes",
+            socket.display(),
+            crate::settings::MAX_SOCKET_PATH
+        ));
     }
-    Ok(match &target.config {
-        Some(config) => Settings::from_file(config)?.socket,
-        None => Settings::default().socket,
-    })
+    Ok(socket)
 }
 
 /// Sends each of `lines` to the jobd at `socket` and reads its answer

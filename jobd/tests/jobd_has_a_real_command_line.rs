@@ -213,3 +213,21 @@ fn a_draining_jobd_is_live_but_not_ready() {
     );
     assert_eq!(daemon.exit_code(), Some(0), "{}", daemon.transcript());
 }
+
+#[test]
+fn a_client_with_a_bad_config_or_socket_path_says_so_with_78() {
+    let scratch = Scratch::new("cli-cfg");
+    let long = format!("/{}", "s".repeat(120));
+    for args in [
+        vec!["submit", "--socket", long.as_str(), "status"],
+        vec!["health", "--socket", long.as_str()],
+    ] {
+        let out = jobd(&args);
+        assert_eq!(out.status.code(), Some(78), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains("121 bytes"), "{}", text(&out));
+    }
+    let bad = scratch.file("bad.toml", "[app]\nsocket_mode = \"0400\"\n");
+    let out = jobd(&["health", "--config", bad.to_str().expect("UTF-8")]);
+    assert_eq!(out.status.code(), Some(78), "{}", text(&out));
+    assert!(text(&out).contains("bad.toml"), "{}", text(&out));
+}
