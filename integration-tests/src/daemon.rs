@@ -278,6 +278,15 @@ impl Drop for Process {
     }
 }
 
+/// A finished command's stdout then stderr, as text (for messages).
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// The lines of the log file at `path`, without colour codes; none when
 /// it does not exist.
 pub fn log_lines(path: &Path) -> Vec<String> {

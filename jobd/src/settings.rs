@@ -251,16 +251,7 @@ impl SocketPath {
 /// The path is too long (the message names it and its length) or empty.
 pub fn check_socket_path(path: &Path) -> Result<(), String> {
     use std::os::unix::ffi::OsStrExt;
-    let len = path.as_os_str().as_bytes().len();
-    if len == 0 {
-        return Err("an empty socket path".into());
-    }
-    if len > MAX_SOCKET_PATH {
-        return Err(format!(
-            "the socket path {} is {len} bytes; a Unix socket's path is at most {MAX_SOCKET_PATH} bytes here (choose a shorter app.socket)",
-            path.display()
-        ));
-    }
+    fits_sun_path(path)?;
     // The socket is first bound at DIR/.jobd-PID/s (see socket.rs), which
     // must fit too: PID has at most 7 digits (Linux's pid_max).
     let dir = path
@@ -272,6 +263,27 @@ pub fn check_socket_path(path: &Path) -> Result<(), String> {
             "the socket path {} is in a directory of {dir} bytes; jobd binds it first at DIR/.jobd-PID/s ({first} bytes), and a Unix socket's path is at most {MAX_SOCKET_PATH} bytes here: the directory may have at most {} bytes (choose a shorter app.socket)",
             path.display(),
             MAX_SOCKET_PATH - BIND_DETOUR
+        ));
+    }
+    Ok(())
+}
+
+/// A client's check of a socket path: it fits in `sun_path` (a server's,
+/// [`check_socket_path`], also checks the first bind's detour).
+///
+/// # Errors
+///
+/// The path is empty or too long, naming its length.
+pub fn fits_sun_path(path: &Path) -> Result<(), String> {
+    use std::os::unix::ffi::OsStrExt;
+    let len = path.as_os_str().as_bytes().len();
+    if len == 0 {
+        return Err("an empty socket path".into());
+    }
+    if len > MAX_SOCKET_PATH {
+        return Err(format!(
+            "the socket path {} is {len} bytes; a Unix socket's path is at most {MAX_SOCKET_PATH} bytes here (choose a shorter app.socket)",
+            path.display()
         ));
     }
     Ok(())

@@ -92,15 +92,7 @@ fn socket_of(target: &Target) -> Result<PathBuf, String> {
         (None, Some(config)) => Settings::from_file(config)?.socket,
         (None, None) => Settings::default().socket,
     };
-    use std::os::unix::ffi::OsStrExt;
-    let len = socket.as_os_str().as_bytes().len();
-    if len > crate::settings::MAX_SOCKET_PATH {
-        return Err(format!(
-            "the socket path {} is {len} bytes; a Unix socket's path is at most {} bytes",
-            socket.display(),
-            crate::settings::MAX_SOCKET_PATH
-        ));
-    }
+    crate::settings::fits_sun_path(&socket)?;
     Ok(socket)
 }
 

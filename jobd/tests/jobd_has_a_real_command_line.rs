@@ -9,7 +9,7 @@
 use std::process::{Command, Output};
 
 use integration_tests::PATIENCE;
-use integration_tests::daemon::{Process, clean_env};
+use integration_tests::daemon::{Process, clean_env, output_text as text};
 use integration_tests::jobd::{Jobd, Scratch, Settings};
 
 const JOBD: &str = env!("CARGO_BIN_EXE_jobd");
@@ -18,14 +18,6 @@ fn jobd(args: &[&str]) -> Output {
     let mut cmd = Command::new(JOBD);
     clean_env(&mut cmd).args(args);
     cmd.output().expect("jobd runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[test]

@@ -203,18 +203,11 @@ fn a_second_jobd_on_one_socket_is_refused_and_the_first_keeps_serving() {
     let mut second_settings = settings.clone();
     second_settings.results = scratch.join("second-results.tsv");
     second_settings.config = scratch.join("second.toml");
-    let mut second = Jobd::spawn(JOBD, &second_settings);
-    let code = second.exit_code();
-    let transcript = second.transcript();
-    assert_eq!(code, Some(1), "a second jobd cannot start\n{transcript}");
-    let says = format!(
-        "{} is in use by another jobd (pid {}); stop it or choose another app.socket",
-        settings.socket.display(),
-        first.pid()
-    );
-    assert!(
-        second.err.seen.iter().any(|l| l.contains(&says)),
-        "stderr: {says}\n{transcript}"
+    refused_as_second(
+        &second_settings,
+        &settings.socket,
+        "app.socket",
+        first.pid(),
     );
     assert!(
         !second_settings.results.exists(),
@@ -302,18 +295,11 @@ fn a_second_jobd_on_one_results_file_is_refused_and_changes_nothing() {
     let mut second_settings = settings.clone();
     second_settings.socket = scratch.join("second.sock");
     second_settings.config = scratch.join("second.toml");
-    let mut second = Jobd::spawn(JOBD, &second_settings);
-    let code = second.exit_code();
-    let transcript = second.transcript();
-    assert_eq!(code, Some(1), "a second jobd cannot start\n{transcript}");
-    let says = format!(
-        "{} is in use by another jobd (pid {}); stop it or choose another app.results",
-        settings.results.display(),
-        first.pid()
-    );
-    assert!(
-        second.err.seen.iter().any(|l| l.contains(&says)),
-        "stderr: {says}\n{transcript}"
+    refused_as_second(
+        &second_settings,
+        &settings.results,
+        "app.results",
+        first.pid(),
     );
     assert_eq!(
         std::fs::read(&settings.results).expect("results"),
@@ -397,4 +383,21 @@ fn a_default_socket_path_over_the_limit_is_a_config_error() {
         "stderr names the path and its length\n{transcript}"
     );
     assert!(!results.exists(), "nothing created");
+}
+
+/// Runs a second jobd on `settings` and asserts that it exits 1 saying that
+/// `guarded` is in use by the jobd of `pid` (and which `key` to change).
+fn refused_as_second(settings: &Settings, guarded: &std::path::Path, key: &str, pid: u32) {
+    let mut second = Jobd::spawn(JOBD, settings);
+    let code = second.exit_code();
+    let transcript = second.transcript();
+    assert_eq!(code, Some(1), "a second jobd cannot start\n{transcript}");
+    let says = format!(
+        "{} is in use by another jobd (pid {pid}); stop it or choose another {key}",
+        guarded.display()
+    );
+    assert!(
+        second.err.seen.iter().any(|l| l.contains(&says)),
+        "stderr: {says}\n{transcript}"
+    );
 }

@@ -4,20 +4,12 @@
 //! by `--check` too, two of jobd's files on one path are a config error,
 //! and `test_kinds = false` refuses the jobs that hang or panic on purpose.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
-use integration_tests::daemon::clean_env;
+use integration_tests::daemon::{clean_env, output_text as text};
 use integration_tests::jobd::{Jobd, Scratch, Settings};
 
 const JOBD: &str = env!("CARGO_BIN_EXE_jobd");
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 #[test]
 fn the_demo_never_writes_through_a_prepared_directory() {
