@@ -1,5 +1,5 @@
 //! Request/reply to an async server against the same to a sync server
-//! (feature `async`): `cargo bench --features async --bench async_request`.
+//! (feature `async`): `cargo bench -p threadbutler-benches --features async --bench async_request`.
 //! Both are asked from the bench thread with a blocking `request`.
 
 use std::hint::black_box;

@@ -3,7 +3,7 @@
 //! against a raw baseline: a thread blocked in `recv` for the same time.
 //! Target: under 1% of one core.
 //!
-//! Run with `cargo bench --bench idle_cpu`. Linux only (it prints a note and
+//! Run with `cargo bench -p threadbutler-benches --bench idle_cpu`. Linux only (it prints a note and
 //! exits elsewhere). Two variants: no heartbeats (the supervisor should not
 //! wake at all), and a 1 s heartbeat on every server (it samples every
 //! 0.5 s).

@@ -8,7 +8,7 @@
 //! - `round_trip`: one request and its reply per iteration.
 //!
 //! The receiver threads and servers are started once per benchmark and
-//! stopped after it. Run with `cargo bench --bench mailbox`; the results
+//! stopped after it. Run with `cargo bench -p threadbutler-benches --bench mailbox`; the results
 //! and the machine they were taken on are in `docs/benchmarks.md`.
 
 use std::hint::black_box;

@@ -13,7 +13,7 @@
 //!   reused `crossbeam_channel::bounded(1)`. The task pool has 2 workers,
 //!   like rayon's global pool here.
 //!
-//! Run with `cargo bench --bench pools`; results in `docs/benchmarks.md`.
+//! Run with `cargo bench -p threadbutler-benches --bench pools`; results in `docs/benchmarks.md`.
 
 // Imports and paths are chosen to format the same under a bare `rustfmt`
 // (style edition 2015) and under `cargo fmt` (2024).
