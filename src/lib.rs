@@ -128,6 +128,8 @@ pub use data::counters::MailboxStats;
 pub use data::dead_letter::{DeadLetter, DeadReason};
 pub use data::hub::{Hub, HubBuilder};
 pub use data::mailbox::{Capacity, WakeFn};
+#[doc(hidden)]
+pub use data::message::EachMessageTypeIsListedByOneEndpointOnly;
 pub use data::message::{Endpoint, Message, Routed};
 pub use data::reply::{Reply, RequestError};
 pub use data::send_error::{NoRoute, SendError, SendTimeoutError, TrySendError};

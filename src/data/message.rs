@@ -12,6 +12,36 @@
 //! Because `Routed` is this crate's trait, the orphan rule also means that
 //! message types must be your own types (`struct Add(u64)`), not `u64` or
 //! `String` themselves.
+//!
+//! # What the compiler says
+//!
+//! Sending a type that no server lists is refused at compile time, in words
+//! (``` `Stray` is not a message any server or client accepts ```):
+//!
+//! ```compile_fail,E0277
+//! use threadbutler::prelude::*;
+//!
+//! pub struct Ping;
+//! pub struct Stray; // listed by nobody
+//! pub struct Pinger;
+//! threadbutler::messages! { pub enum PingerMsg for Pinger { Ping } }
+//!
+//! let hub = Hub::new();
+//! hub.send(Stray)?;
+//! # Ok::<(), threadbutler::Error>(())
+//! ```
+//!
+//! A type listed by two servers is refused where the second list is
+//! written: besides the conflicting `Routed` impls, the error names the rule
+//! (``conflicting implementations of trait `EachMessageTypeIsListedByOneEndpointOnly` ``):
+//!
+//! ```compile_fail,E0119
+//! pub struct Ping;
+//! pub struct A;
+//! pub struct B;
+//! threadbutler::messages! { pub enum AMsg for A { Ping } }
+//! threadbutler::messages! { pub enum BMsg for B { Ping } }
+//! ```
 
 /// A server's (or client's) message enum, as declared by [`messages!`](crate::messages).
 pub trait Message: Send + 'static {
@@ -30,6 +60,12 @@ pub trait Endpoint: 'static {
 
 /// A message type and the endpoint it is routed to. Written by [`messages!`](crate::messages)
 /// for each listed type and for the enum itself.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a message any server or client accepts",
+    label = "no `threadbutler::messages!` list names `{Self}`",
+    note = "add `{Self}` to the `messages!` list of the one server (or client) that should receive it: \
+            the type alone decides where a message goes"
+)]
 pub trait Routed: Send + Sized + 'static {
     /// The endpoint that accepts this type.
     type To: Endpoint;
@@ -41,6 +77,12 @@ pub trait Routed: Send + Sized + 'static {
     /// Only called on values produced by [`wrap`](Routed::wrap).
     fn unwrap(msg: <Self::To as Endpoint>::Msg) -> Self;
 }
+
+/// Implemented by [`messages!`](crate::messages) once for each type it
+/// lists, so that a type listed by two endpoints fails to compile with an
+/// error that names the rule. Not for other use.
+#[doc(hidden)]
+pub trait EachMessageTypeIsListedByOneEndpointOnly {}
 
 /// Declares an endpoint's message enum and routes each listed type to it.
 ///
@@ -132,6 +174,11 @@ macro_rules! messages {
                 fn from(m: $crate::__message_type!($variant $(($ty))?)) -> Self {
                     $name::$variant(m)
                 }
+            }
+
+            impl $crate::EachMessageTypeIsListedByOneEndpointOnly
+                for $crate::__message_type!($variant $(($ty))?)
+            {
             }
 
             impl $crate::Routed for $crate::__message_type!($variant $(($ty))?) {
