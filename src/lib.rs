@@ -115,7 +115,11 @@ mod servers;
 mod supervised;
 
 pub use data::async_request;
-pub use ops::{config, logging, operations};
+#[cfg(feature = "config")]
+pub use ops::config;
+#[cfg(feature = "logging")]
+pub use ops::logging;
+pub use ops::operations;
 #[cfg(feature = "async")]
 pub use servers::async_server;
 pub use servers::task;
@@ -145,6 +149,7 @@ pub use supervised::spawn::ServerBuilder;
 pub use supervised::stop_report::StopReport;
 pub use supervised::tree_builder::SupervisorBuilder;
 pub use threadbutler_supervisor::heartbeat::HeartbeatSample;
+#[cfg(feature = "signals")]
 pub use threadbutler_supervisor::signals::{SignalAction, Signals};
 pub use threadbutler_supervisor::{
     Backoff, BoxError, ChildCounts, ChildError, ChildInfo, ChildKind, ChildState, Clock, Event,

@@ -1,8 +1,12 @@
 //! Operations: signals, systemd, reloads, the config file and its
 //! resolution, logging.
 
+#[cfg(feature = "config")]
 pub mod config;
+#[cfg(feature = "logging")]
 pub mod logging;
 pub mod operations;
+#[cfg(feature = "config")]
 pub(crate) mod reload;
+#[cfg(feature = "config")]
 pub(crate) mod resolution;

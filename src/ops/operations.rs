@@ -23,11 +23,16 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, bounded, select};
+#[cfg(feature = "systemd")]
 use threadbutler_supervisor::notify::{self, Notifier};
+#[cfg(feature = "signals")]
 use threadbutler_supervisor::signals::{SignalAction, Signals};
-use threadbutler_supervisor::{StatusNode, Supervisor};
+#[cfg(feature = "signals")]
+use threadbutler_supervisor::StatusNode;
+use threadbutler_supervisor::Supervisor;
 
 use crate::data::hub::{Hub, WeakHub};
+#[cfg(feature = "config")]
 use crate::ops::reload::Reloader;
 
 /// A reload hook: runs on the signal thread before the config is re-read.
@@ -38,13 +43,16 @@ pub(crate) struct Ops {
     pub(crate) root: Arc<Supervisor>,
     /// Weak: the hub holds its application, which holds these.
     pub(crate) hub: WeakHub,
+    #[cfg(feature = "systemd")]
     pub(crate) notifier: Option<Arc<Notifier>>,
+    #[cfg(feature = "config")]
     pub(crate) config: Option<Reloader>,
     pub(crate) reload: Option<ReloadHook>,
     pub(crate) deadline: Option<Duration>,
     stopping: AtomicBool,
     threads: Mutex<Vec<JoinHandle<()>>>,
     quit: Mutex<Vec<Sender<()>>>,
+    #[cfg(feature = "signals")]
     signal_handle: Mutex<Option<signal_hook::iterator::Handle>>,
 }
 
@@ -52,21 +60,24 @@ impl Ops {
     pub(crate) fn new(
         root: Arc<Supervisor>,
         hub: WeakHub,
-        notifier: Option<Arc<Notifier>>,
-        config: Option<Reloader>,
+        #[cfg(feature = "systemd")] notifier: Option<Arc<Notifier>>,
+        #[cfg(feature = "config")] config: Option<Reloader>,
         reload: Option<ReloadHook>,
         deadline: Option<Duration>,
     ) -> Arc<Ops> {
         Arc::new(Ops {
             root,
             hub,
+            #[cfg(feature = "systemd")]
             notifier,
+            #[cfg(feature = "config")]
             config,
             reload,
             deadline,
             stopping: AtomicBool::new(false),
             threads: Mutex::new(Vec::new()),
             quit: Mutex::new(Vec::new()),
+            #[cfg(feature = "signals")]
             signal_handle: Mutex::new(None),
         })
     }
@@ -82,7 +93,9 @@ impl Ops {
     }
 
     /// Sends `state` to systemd, if it listens.
+    #[cfg_attr(not(feature = "systemd"), allow(unused_variables))]
     pub(crate) fn notify(&self, state: &str) {
+        #[cfg(feature = "systemd")]
         if let Some(n) = &self.notifier
             && let Err(e) = n.send(state)
         {
@@ -91,8 +104,21 @@ impl Ops {
     }
 
     /// After a successful start: READY, and the watchdog and signal threads.
-    pub(crate) fn started(self: &Arc<Ops>, signals: &Signals) -> std::io::Result<()> {
+    pub(crate) fn started(
+        self: &Arc<Ops>,
+        #[cfg(feature = "signals")] signals: &Signals,
+    ) -> std::io::Result<()> {
         self.notify("READY=1\nSTATUS=running");
+        #[cfg(feature = "systemd")]
+        self.start_watchdog()?;
+        #[cfg(feature = "signals")]
+        self.start_signals(signals)?;
+        Ok(())
+    }
+
+    /// The systemd watchdog thread, when systemd asks for one.
+    #[cfg(feature = "systemd")]
+    fn start_watchdog(self: &Arc<Ops>) -> std::io::Result<()> {
         if self.notifier.is_some()
             && let Some(every) = notify::watchdog_interval()
         {
@@ -117,6 +143,13 @@ impl Ops {
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(t);
         }
+        Ok(())
+    }
+
+    /// The thread that turns OS signals into drains, reloads and status
+    /// lines, when the table has any.
+    #[cfg(feature = "signals")]
+    fn start_signals(self: &Arc<Ops>, signals: &Signals) -> std::io::Result<()> {
         if !signals.is_empty() {
             let mut iter = signal_hook::iterator::Signals::new(signals.signals())?;
             *self
@@ -151,6 +184,7 @@ impl Ops {
     }
 
     /// The first drain request drains; a second one forces.
+    #[cfg(feature = "signals")]
     fn drain_or_force(self: &Arc<Ops>) {
         if self.stopping.load(Ordering::SeqCst) {
             tracing::warn!("second stop request: forcing the shutdown");
@@ -194,6 +228,7 @@ impl Ops {
 
     /// RELOADING, the user's hook, the config file's policies, READY.
     pub(crate) fn reload(&self) {
+        #[cfg(feature = "systemd")]
         if let Some(n) = &self.notifier
             && let Err(e) = n.reloading()
         {
@@ -206,6 +241,7 @@ impl Ops {
         {
             tracing::error!("the reload hook panicked");
         }
+        #[cfg(feature = "config")]
         if let Some(config) = &self.config {
             config.reload(&self.root);
         }
@@ -214,6 +250,7 @@ impl Ops {
 
     /// Stops the operations threads once the tree has ended.
     pub(crate) fn finish(&self) {
+        #[cfg(feature = "signals")]
         if let Some(h) = self
             .signal_handle
             .lock()
@@ -234,6 +271,7 @@ impl Ops {
     }
 }
 
+#[cfg(feature = "systemd")]
 /// The notifier `NOTIFY_SOCKET` asks for, if any (a bad one is logged and
 /// ignored: the service runs, unannounced).
 pub(crate) fn notifier_from_env() -> Option<Arc<Notifier>> {
@@ -246,6 +284,7 @@ pub(crate) fn notifier_from_env() -> Option<Arc<Notifier>> {
     }
 }
 
+#[cfg(feature = "systemd")]
 /// The `STATUS=` line systemd shows for a lifecycle event worth showing.
 pub(crate) fn status_line(e: &threadbutler_supervisor::Event) -> Option<String> {
     use threadbutler_supervisor::Event;
@@ -262,11 +301,13 @@ pub(crate) fn status_line(e: &threadbutler_supervisor::Event) -> Option<String> 
     }
 }
 
+#[cfg(feature = "signals")]
 fn log_status(tree: &StatusNode) {
     tracing::info!(status = %serde_like(tree), "status tree:\n{tree}");
 }
 
 /// A one-line summary for structured logs: `name=state` pairs.
+#[cfg(feature = "signals")]
 fn serde_like(tree: &StatusNode) -> String {
     let mut out = Vec::new();
     fn walk(n: &StatusNode, out: &mut Vec<String>) {

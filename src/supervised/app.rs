@@ -11,12 +11,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+#[cfg(feature = "signals")]
 use threadbutler_supervisor::signals::Signals;
 use threadbutler_supervisor::{Event, EventBus, ExitReason, Supervisor, SupervisorSpec};
 
 use crate::data::hub::Hub;
 use crate::error::Error;
 use crate::ops::operations::{Ops, ReloadHook};
+#[cfg(feature = "config")]
 use crate::ops::reload::Reloader;
 use crate::supervised::fate::Fate;
 use crate::supervised::report::{Report, Tally};
@@ -24,8 +26,11 @@ use crate::supervised::report::{Report, Tally};
 /// How an application is run besides its tree.
 pub(crate) struct Running {
     /// Tell systemd (when `NOTIFY_SOCKET` is set).
+    #[cfg_attr(not(feature = "systemd"), allow(dead_code))]
     pub(crate) notify: bool,
+    #[cfg(feature = "signals")]
     pub(crate) signals: Signals,
+    #[cfg(feature = "config")]
     pub(crate) reloader: Option<Reloader>,
     pub(crate) reload: Option<ReloadHook>,
     pub(crate) deadline: Option<Duration>,
@@ -36,7 +41,9 @@ impl Default for Running {
     fn default() -> Self {
         Running {
             notify: false,
+            #[cfg(feature = "signals")]
             signals: Signals::none(),
+            #[cfg(feature = "config")]
             reloader: None,
             reload: None,
             deadline: None,
@@ -109,11 +116,13 @@ impl App {
                 _ => {}
             }
         });
+        #[cfg(feature = "systemd")]
         let notifier = if running.notify {
             crate::ops::operations::notifier_from_env()
         } else {
             None
         };
+        #[cfg(feature = "systemd")]
         if let Some(n) = &notifier {
             let n = Arc::clone(n);
             bus.tap(move |e| {
@@ -127,12 +136,17 @@ impl App {
         let ops = Ops::new(
             Arc::clone(&root),
             hub.downgrade(),
+            #[cfg(feature = "systemd")]
             notifier,
+            #[cfg(feature = "config")]
             running.reloader,
             running.reload,
             running.deadline,
         );
-        if let Err(e) = ops.started(&running.signals) {
+        if let Err(e) = ops.started(
+            #[cfg(feature = "signals")]
+            &running.signals,
+        ) {
             root.force_shutdown();
             root.wait();
             ops.finish();

@@ -105,7 +105,8 @@ impl Butler {
     /// (the error is logged). Without a config file only the hook runs.
     /// Returns once the new policies are in place.
     ///
-    /// ```
+    #[cfg_attr(feature = "config", doc = "```")]
+    #[cfg_attr(not(feature = "config"), doc = "```ignore")]
     /// use std::time::Duration;
     /// use threadbutler::prelude::*;
     /// # pub struct Ping;

@@ -2,11 +2,13 @@
 //! config file, hub options) and starts it.
 
 use std::fmt;
+#[cfg(feature = "config")]
 use std::path::Path;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
+#[cfg(feature = "signals")]
 use threadbutler_supervisor::signals::Signals;
 use threadbutler_supervisor::{
     BoxError, Event, EventBus, ExitReason, FnChild, Intensity, Life, Strategy,
@@ -16,12 +18,14 @@ use crate::data::dead_letter::DeadLetter;
 use crate::data::hub::{Hub, HubBuilder, Root};
 use crate::data::mailbox::Capacity;
 use crate::error::Error;
+#[cfg(feature = "config")]
 use crate::ops::config::Config;
 use crate::ops::operations::ReloadHook;
 use crate::servers::factory::{fallible, plain};
 use crate::servers::server::Server;
 use crate::supervised::app::{App, Running};
 
+#[cfg(feature = "config")]
 use crate::ops::resolution::LoadedConfig;
 use crate::supervised::butler::Butler;
 use crate::supervised::child_options::ChildOptions;
@@ -72,7 +76,9 @@ use crate::supervised::tree_builder::{SupervisorBuilder, declare_methods, superv
 pub struct ButlerBuilder {
     tree: SupervisorDeclaration,
     hub: HubBuilder,
+    #[cfg(feature = "config")]
     config: Option<LoadedConfig>,
+    #[cfg(feature = "signals")]
     signals: Signals,
     reload: Option<ReloadHook>,
     deadline: Option<Duration>,
@@ -98,6 +104,7 @@ impl ButlerBuilder {
     /// `Signals::graceful()` drains on SIGTERM and SIGINT (a second one
     /// forces), reloads on SIGHUP, logs the status tree on SIGUSR1 and stops
     /// immediately on SIGQUIT. See [`crate::operations`].
+    #[cfg(feature = "signals")]
     pub fn signals(mut self, signals: Signals) -> Self {
         self.signals = signals;
         self
@@ -160,6 +167,7 @@ impl ButlerBuilder {
     /// policy. Nothing is started. A table that names no declared child (or
     /// several), or a key that does not apply to the child named, is the
     /// same error from [`start`](Self::start).
+    #[cfg(feature = "config")]
     pub fn config_file(mut self, path: impl AsRef<Path>) -> Result<Self, Error> {
         let loaded = LoadedConfig::read(path.as_ref()).map_err(|e| Error::Config {
             detail: e.to_string(),
@@ -170,6 +178,7 @@ impl ButlerBuilder {
 
     /// The config file loaded by [`config_file`](Self::config_file), if
     /// any: its `[log]` table is what [`crate::logging::init`] takes.
+    #[cfg(feature = "config")]
     pub fn config(&self) -> Option<&Config> {
         self.config.as_ref().map(|c| &c.config)
     }
@@ -201,6 +210,7 @@ impl ButlerBuilder {
     ///
     /// [`Error::Config`] with the file and line when the table does not fit
     /// `T`.
+    #[cfg(feature = "config")]
     pub fn app_config<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>, Error> {
         let Some(loaded) = &self.config else {
             return Ok(None);
@@ -269,6 +279,7 @@ impl ButlerBuilder {
     /// anything starts); [`Error::Start`] naming the child that failed and
     /// why, after the ones already started were stopped in reverse order.
     pub fn start(mut self) -> Result<Butler, Error> {
+        #[cfg(feature = "config")]
         let reloader = match self.config.take() {
             Some(loaded) => Some(self.tree.configure(&loaded)?),
             None => None,
@@ -295,7 +306,9 @@ impl ButlerBuilder {
             .unwrap_or_else(PoisonError::into_inner) = Root::Declared;
         let running = Running {
             notify: true,
+            #[cfg(feature = "signals")]
             signals: self.signals,
+            #[cfg(feature = "config")]
             reloader,
             reload: self.reload,
             deadline: self.deadline,
@@ -324,7 +337,9 @@ impl Butler {
         ButlerBuilder {
             tree: SupervisorDeclaration::new(name),
             hub: Hub::builder(name),
+            #[cfg(feature = "config")]
             config: None,
+            #[cfg(feature = "signals")]
             signals: Signals::none(),
             reload: None,
             deadline: None,

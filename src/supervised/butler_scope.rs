@@ -1,11 +1,13 @@
 //! The [`ChildScope`] of an application's builder: a declared child's
 //! options, further declarations, and the application's own settings.
 
+#[cfg(feature = "config")]
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
+#[cfg(feature = "signals")]
 use threadbutler_supervisor::signals::Signals;
 use threadbutler_supervisor::{
     Backoff, BoxError, Event, ExitReason, FnChild, Intensity, Life, Restart,
@@ -42,6 +44,7 @@ impl ChildScope<ButlerBuilder> {
     child_option_methods!();
 
     /// See [`ButlerBuilder::signals`].
+    #[cfg(feature = "signals")]
     pub fn signals(self, signals: Signals) -> Self {
         self.builder.signals(signals).scope()
     }
@@ -81,6 +84,7 @@ impl ChildScope<ButlerBuilder> {
     /// # Errors
     ///
     /// As [`ButlerBuilder::config_file`].
+    #[cfg(feature = "config")]
     pub fn config_file(self, path: impl AsRef<Path>) -> Result<Self, Error> {
         Ok(self.builder.config_file(path)?.scope())
     }

@@ -45,7 +45,7 @@
 //!     .server("w", || W)
 //!         .restart(Restart::Transient)        // w's
 //!         .heartbeat(Duration::from_secs(1))  // w's
-//!     .signals(threadbutler::Signals::none()) // the application's
+//!     .on_dead_letter(|_| {})                 // the application's
 //!     .start()?;
 //! app.shutdown();
 //! app.wait()?;

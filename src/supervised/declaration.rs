@@ -10,12 +10,16 @@ use threadbutler_supervisor::{Child, ChildSpec, Policy, SupervisorSpec};
 use crate::data::hub::Hub;
 #[cfg(feature = "async")]
 use crate::data::mailbox::WakeFn;
-use crate::error::{Error, SpawnError};
+#[cfg(feature = "config")]
+use crate::error::Error;
+use crate::error::SpawnError;
 use crate::servers::factory::Factory;
 use crate::servers::server::Server;
 use crate::servers::server_child::ServerChild;
 
+#[cfg(feature = "config")]
 use crate::ops::reload::Reloader;
+#[cfg(feature = "config")]
 use crate::ops::resolution::{DeclaredPath, DeclaredPaths, Kind, LoadedConfig, Setting, resolve};
 use crate::supervised::child_options::ChildOptions;
 
@@ -50,6 +54,7 @@ pub(crate) enum ChildDeclaration {
 }
 
 impl ChildDeclaration {
+    #[cfg(feature = "config")]
     fn name(&self) -> &str {
         match self {
             ChildDeclaration::Server { name, .. }
@@ -79,6 +84,7 @@ impl ChildDeclaration {
         }
     }
 
+    #[cfg(feature = "config")]
     /// Lays what a config file sets on it over what the code declared.
     fn configure(&mut self, setting: &Setting) {
         self.policy().merge(&setting.policy);
@@ -168,6 +174,7 @@ impl SupervisorDeclaration {
         }
     }
 
+    #[cfg(feature = "config")]
     /// The index of what is declared: every child's path and kind.
     pub(crate) fn declared(&self) -> DeclaredPaths {
         let mut index = DeclaredPaths {
@@ -178,6 +185,7 @@ impl SupervisorDeclaration {
         index
     }
 
+    #[cfg(feature = "config")]
     fn index(&self, prefix: &str, out: &mut Vec<DeclaredPath>) {
         for c in &self.children {
             let path = match prefix {
@@ -208,6 +216,7 @@ impl SupervisorDeclaration {
     }
 
     /// The declared child at `path` (below this supervisor).
+    #[cfg(feature = "config")]
     fn child_mut(&mut self, path: &str) -> Option<&mut ChildDeclaration> {
         let (first, rest) = match path.split_once('/') {
             Some((f, r)) => (f, Some(r)),
@@ -221,6 +230,7 @@ impl SupervisorDeclaration {
         }
     }
 
+    #[cfg(feature = "config")]
     /// Lays a config file over the declaration: the file wins, key by key.
     /// Returns what a reload needs: the file and the index of the tree as
     /// it will start.

@@ -122,6 +122,7 @@ impl Report {
     /// Flushes the log writer, then exits with
     /// [`exit_code`](Self::exit_code): `process::exit` runs no destructors,
     /// so lines still buffered would be lost otherwise.
+    #[cfg(feature = "logging")]
     pub fn exit_flushing(self, logs: crate::ops::logging::LogGuard) -> ! {
         logs.flush();
         self.exit()

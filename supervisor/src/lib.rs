@@ -26,6 +26,11 @@
 //!   ([`StatusNode`]) serializes. The file format around them is the
 //!   application's (`threadbutler::config`).
 //!
+//! - `signals` (default): [`signals`], the table of what each OS signal does,
+//!   through `signal-hook`.
+//! - `systemd` (default): [`notify`], the sd_notify protocol (`READY=1`,
+//!   `STOPPING=1`, the watchdog), with std alone.
+//!
 //! Users normally depend on `threadbutler`, which re-exports what they need.
 //!
 //! ```
@@ -59,10 +64,12 @@ mod exit;
 mod exit_cell;
 mod fast_restart;
 pub mod heartbeat;
+#[cfg(feature = "systemd")]
 pub mod notify;
 mod panic;
 mod policy;
 mod shutdown;
+#[cfg(feature = "signals")]
 pub mod signals;
 mod spec;
 mod status;
