@@ -23,13 +23,13 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, bounded, select};
+#[cfg(feature = "signals")]
+use threadbutler_supervisor::StatusNode;
+use threadbutler_supervisor::Supervisor;
 #[cfg(feature = "systemd")]
 use threadbutler_supervisor::notify::{self, Notifier};
 #[cfg(feature = "signals")]
 use threadbutler_supervisor::signals::{SignalAction, Signals};
-#[cfg(feature = "signals")]
-use threadbutler_supervisor::StatusNode;
-use threadbutler_supervisor::Supervisor;
 
 use crate::data::hub::{Hub, WeakHub};
 #[cfg(feature = "config")]
