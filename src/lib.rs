@@ -101,6 +101,8 @@
 //!
 //! The guarantees are stated in `docs/runtime-semantics.md`.
 #![forbid(unsafe_code)]
+// docs.rs (nightly) marks each item with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(
     missing_docs,
     missing_debug_implementations,

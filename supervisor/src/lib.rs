@@ -49,6 +49,8 @@
 //!
 //! [threadbutler]: https://docs.rs/threadbutler
 #![forbid(unsafe_code)]
+// docs.rs (nightly) marks each item with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(
     missing_docs,
     missing_debug_implementations,
