@@ -130,9 +130,19 @@ fn sigusr1_logs_the_status_tree() {
     let mut d = Opsd::start(env!("CARGO_BIN_EXE_opsd"), None, &[]);
     d.expect_out("ready");
     d.signal("USR1");
-    d.wait_err("the status tree", |l| l.contains("status tree:"));
+    // The signal by its name, then one line per node: the tree's branch as
+    // the message, the node's state as fields.
+    d.wait_err("the signal", |l| {
+        l.contains("signal received") && l.contains("signal=SIGUSR1")
+    });
+    d.wait_err("the status tree", |l| {
+        l.contains("status tree") && l.contains("root=opsd") && l.contains("nodes=2")
+    });
+    d.wait_err("the root in the tree", |l| {
+        l.contains(" opsd path=opsd kind=\"supervisor\" state=running")
+    });
     d.wait_err("the worker in the tree", |l| {
-        l.contains("worker [server running]")
+        l.contains("└─ worker path=opsd/worker kind=\"server\" state=running restarts=0 queued=0")
     });
     d.signal("TERM");
     let code = d.exit_code();

@@ -162,7 +162,7 @@ impl Ops {
                 .name("threadbutler-signals".into())
                 .spawn(move || {
                     for sig in iter.forever() {
-                        tracing::info!(signal = sig, "signal received");
+                        tracing::info!(signal = %signal_name(sig), number = sig, "signal received");
                         match table.action(sig) {
                             Some(SignalAction::Drain) => ops.drain_or_force(),
                             Some(SignalAction::Immediate) => {
@@ -301,21 +301,55 @@ pub(crate) fn status_line(e: &threadbutler_supervisor::Event) -> Option<String> 
     }
 }
 
+/// A signal's name (`"SIGHUP"`), or its number for one without a known
+/// name (`"signal 34"`).
 #[cfg(feature = "signals")]
-fn log_status(tree: &StatusNode) {
-    tracing::info!(status = %serde_like(tree), "status tree:\n{tree}");
+fn signal_name(sig: i32) -> std::borrow::Cow<'static, str> {
+    match signal_hook::low_level::signal_name(sig) {
+        Some(name) => name.into(),
+        None => format!("signal {sig}").into(),
+    }
 }
 
-/// A one-line summary for structured logs: `name=state` pairs.
+/// Logs the status tree as one INFO event per node, in the order `Display`
+/// draws it: the message is the node's branch of the drawing (`├─ worker`),
+/// so the human format still reads as a tree, and the fields (`path`,
+/// `kind`, `state`, `restarts`, and `queued`, `busy`, `since_progress_ms`,
+/// `heartbeat_ms`, `last_exit` when the node has them) are what JSON output
+/// gets. A first event, "status tree", gives the root and the node count.
 #[cfg(feature = "signals")]
-fn serde_like(tree: &StatusNode) -> String {
-    let mut out = Vec::new();
-    fn walk(n: &StatusNode, out: &mut Vec<String>) {
-        out.push(format!("{}={}", n.path, n.state));
-        for c in &n.children {
-            walk(c, out);
+fn log_status(tree: &StatusNode) {
+    fn count(n: &StatusNode) -> usize {
+        1 + n.children.iter().map(count).sum::<usize>()
+    }
+    fn node(n: &StatusNode, branch: &str) {
+        tracing::info!(
+            path = %n.path,
+            kind = n.kind,
+            state = %n.state,
+            restarts = n.restarts,
+            queued = n.queued.map(|q| q as u64),
+            busy = n.busy,
+            since_progress_ms = n.since_progress_ms,
+            heartbeat_ms = n.heartbeat_ms,
+            last_exit = n.last_exit.as_deref(),
+            "{branch}{}",
+            n.name
+        );
+    }
+    fn children(n: &StatusNode, prefix: &str) {
+        let last = n.children.len().saturating_sub(1);
+        for (i, c) in n.children.iter().enumerate() {
+            let (branch, deeper) = if i == last {
+                ("└─ ", "   ")
+            } else {
+                ("├─ ", "│  ")
+            };
+            node(c, &format!("{prefix}{branch}"));
+            children(c, &format!("{prefix}{deeper}"));
         }
     }
-    walk(tree, &mut out);
-    out.join(" ")
+    tracing::info!(root = %tree.path, nodes = count(tree), "status tree");
+    node(tree, "");
+    children(tree, "");
 }
