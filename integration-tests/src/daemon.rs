@@ -300,11 +300,12 @@ pub fn log_lines(path: &Path) -> Vec<String> {
 }
 
 /// Removes from `cmd` the environment that changes a daemon's behaviour
-/// under test: `RUST_LOG`, `RUST_BACKTRACE` and systemd's.
+/// under test: `RUST_LOG`, `RUST_BACKTRACE`, `RUST_LIB_BACKTRACE` and systemd's.
 pub fn clean_env(cmd: &mut Command) -> &mut Command {
     for var in [
         "RUST_LOG",
         "RUST_BACKTRACE",
+        "RUST_LIB_BACKTRACE",
         "NOTIFY_SOCKET",
         "WATCHDOG_USEC",
         "WATCHDOG_PID",

@@ -18,6 +18,16 @@
 //! before `std::process::exit` (which runs no destructors).
 //! [`Report::exit_flushing`](crate::Report::exit_flushing) flushes the guard
 //! it is given, then exits.
+//!
+//! # Panics
+//!
+//! `init` also installs a panic hook that logs every panic as one ERROR
+//! event, "panicked", with `thread`, `panic` (its message), `location` and,
+//! when `RUST_BACKTRACE` or `RUST_LIB_BACKTRACE` enables it, `backtrace`,
+//! through the subscriber set up here (so a JSON log file gets it as a JSON
+//! line); the default hook's text on standard error is not printed as well.
+//! A server's panic is still caught at its boundary and becomes
+//! `ExitReason::Panicked` with its message.
 
 use std::fmt;
 use std::path::Path;
@@ -66,6 +76,8 @@ fn filter(config: &LogConfig) -> Result<EnvFilter, Error> {
 
 /// Installs the global `tracing` subscriber described by `config`.
 /// `app` names the log files when the config gives no prefix.
+/// It also installs the panic hook of the module docs (replacing any hook
+/// set before).
 ///
 /// # Errors
 ///
@@ -102,6 +114,7 @@ pub fn init(app: &str, config: &LogConfig) -> Result<LogGuard, Error> {
     installed.map_err(|e| Error::Config {
         detail: format!("logging is already set up: {e}"),
     })?;
+    crate::ops::panic_log::install();
     Ok(LogGuard {
         worker: Some(worker),
     })

@@ -1,6 +1,7 @@
 //! Helper process for `logs_reach_rolling_files.rs`: sets up JSON logging to
 //! rolling files in the directory given as the first argument, runs a tree
-//! whose server crashes once, shuts down and exits through
+//! whose server crashes once (the panic is logged by the hook
+//! `logging::init` installs), shuts down and exits through
 //! `Report::exit_flushing`. One scenario per process: logging is global.
 
 use std::time::Duration;
@@ -18,7 +19,6 @@ fn main() {
     let config = Config::parse(&text, "inline.toml").expect("valid config");
     assert!(matches!(config.log.output, Some(LogOutput::Files { .. })));
     let logs = threadbutler::logging::init("tb", &config.log).expect("logging starts");
-    std::panic::set_hook(Box::new(|_| {}));
     let app = Butler::builder("app")
         .intensity(5, Duration::from_secs(60))
         .server("p", Probe::factory(ProbeConfig::default()))
