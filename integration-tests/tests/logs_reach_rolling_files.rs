@@ -1,6 +1,6 @@
-//! Logging to rolling files through the non-blocking writer: every
-//! lifecycle event reaches the file as a whole JSON line, flushed before the
-//! process exits. Runs as its own process (logging is global).
+//! Logging to rolling files through the non-blocking writer: what is logged
+//! at INFO (the start, a panic, the restart that follows, the stop) reaches
+//! the file as whole JSON lines, flushed before the process exits. Runs as its own process (logging is global).
 
 use std::process::Command;
 
@@ -31,20 +31,43 @@ fn a_crash_and_restart_are_logged_as_json_lines_and_flushed_before_exit() {
             messages.push(m.split('"').next().unwrap_or_default().to_owned());
         }
     }
+    // At INFO: the start, the failure and what followed it, the shutdown,
+    // the stop. Each child's own lifecycle is DEBUG, not in the file.
     for want in [
-        "child started",
+        "started 1 server in ",
+        "panicked",
         "child exited",
         "child restarting",
         "message dead-lettered",
         "shutdown began",
-        "child stopped",
+        "stopped: exit 0, ",
     ] {
         assert!(
-            messages.iter().any(|m| m == want),
+            messages.iter().any(|m| m.starts_with(want)),
             "missing {want:?} in {messages:?}"
         );
     }
+    for absent in ["child started", "child stopped", "server started"] {
+        assert!(
+            !messages.iter().any(|m| m == absent),
+            "{absent:?} is DEBUG: {messages:?}"
+        );
+    }
+    // The panic went through the subscriber, with where it happened.
+    let panic = text
+        .lines()
+        .find(|l| l.contains("\"message\":\"panicked\""))
+        .expect("the panic's line");
+    assert!(
+        panic.contains("\"location\":\"integration-tests/src/probe.rs:"),
+        "{panic}"
+    );
     // The last event of the run is in the file: the buffer was flushed.
-    assert!(text.contains("child stopped"), "flushed before exit");
+    assert!(
+        messages
+            .last()
+            .is_some_and(|m| m.starts_with("stopped: exit 0, ")),
+        "flushed before exit: {messages:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

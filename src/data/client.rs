@@ -111,7 +111,7 @@ impl<E: Endpoint> Client<E> {
     ) -> Result<Self, SpawnError> {
         let name: Arc<str> = Arc::from(name);
         let core = hub.register::<E>(&name, options.capacity, options.wake)?;
-        tracing::info!(client = %name, "client mailbox registered");
+        tracing::debug!(client = %name, "client mailbox registered");
         Ok(Client {
             hub: hub.clone(),
             rx: core.receiver(),
@@ -171,7 +171,7 @@ impl<E: Endpoint> Drop for Client<E> {
         self.core.retire_reader(&self.counter);
         self.core.finish(DeadReason::Dropped);
         self.hub.unregister_if(self.core.name(), &self.core);
-        tracing::info!(client = %self.core.name(), "client mailbox dropped");
+        tracing::debug!(client = %self.core.name(), "client mailbox dropped");
     }
 }
 

@@ -25,7 +25,9 @@
 //! Every step that changes the life's state is a structured `tracing`
 //! event with the fields `server`, `id` and `kind` ("server starting",
 //! "server started", "server failed to start", "on_stop panicked",
-//! "server exited", the latter with `reason`).
+//! "server exited", the latter with `reason`). A life that goes well logs
+//! at DEBUG only; a failed start, a panicking `on_stop` and a failed exit
+//! are ERROR.
 //!
 //! # Drivers
 //!
@@ -133,7 +135,7 @@ pub(crate) fn run<D: Driver>(mut driver: D, started: StartNotice) -> ExitReason 
         let base = driver.base();
         (Arc::clone(&base.name), base.id, D::KIND)
     };
-    tracing::info!(server = %name, id, kind, "server starting");
+    tracing::debug!(server = %name, id, kind, "server starting");
 
     let start = caught(Stage::Init, || driver.build()).and_then(|mut server| {
         driver.base().reader.set_stage(Stage::Start);
@@ -152,7 +154,7 @@ pub(crate) fn run<D: Driver>(mut driver: D, started: StartNotice) -> ExitReason 
     let base = driver.base();
     base.reader.set_stage(Stage::Run);
     base.reader.started(started);
-    tracing::info!(server = %name, id, kind, "server started");
+    tracing::debug!(server = %name, id, kind, "server started");
 
     let outcome = catch_unwind(AssertUnwindSafe(|| driver.run(&mut server)));
     let base = driver.base();
@@ -196,7 +198,7 @@ pub(crate) fn run<D: Driver>(mut driver: D, started: StartNotice) -> ExitReason 
     if reason.is_failure() {
         tracing::error!(server = %name, id, kind, reason = %reason, "server exited");
     } else {
-        tracing::info!(server = %name, id, kind, reason = %reason, "server exited");
+        tracing::debug!(server = %name, id, kind, reason = %reason, "server exited");
     }
     reason
 }

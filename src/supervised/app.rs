@@ -8,6 +8,7 @@
 //! the same thing everywhere (DESIGN rule 11).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ use crate::error::Error;
 use crate::ops::operations::{Ops, ReloadHook};
 #[cfg(feature = "config")]
 use crate::ops::reload::Reloader;
+use crate::supervised::app_log;
 use crate::supervised::fate::Fate;
 use crate::supervised::report::{Report, Tally};
 
@@ -63,6 +65,9 @@ pub(crate) struct App {
     /// Queued work given up, by child path, since the child was added: what
     /// a `join` reports.
     given_up: Arc<Mutex<HashMap<String, u64>>>,
+    /// Set by the first report: the "stopped" line is logged once, however
+    /// often the report is asked for.
+    stop_logged: AtomicBool,
 }
 
 impl App {
@@ -164,6 +169,7 @@ impl App {
             spawned: Mutex::default(),
             root_path: own_path,
             given_up,
+            stop_logged: AtomicBool::new(false),
         }))
     }
 
@@ -229,6 +235,9 @@ impl App {
                 .collect(),
             exits: tally.exits.clone(),
         };
+        if !self.stop_logged.swap(true, Ordering::SeqCst) {
+            app_log::stopped(&self.root_path, &report);
+        }
         if report.reason.is_failure() {
             Err(Error::Failed {
                 reason: report.reason,

@@ -5,7 +5,7 @@ use std::fmt;
 #[cfg(feature = "config")]
 use std::path::Path;
 use std::sync::{Arc, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 #[cfg(feature = "signals")]
@@ -24,6 +24,7 @@ use crate::ops::operations::ReloadHook;
 use crate::servers::factory::{fallible, plain};
 use crate::servers::server::Server;
 use crate::supervised::app::{App, Running};
+use crate::supervised::app_log;
 
 #[cfg(feature = "config")]
 use crate::ops::resolution::LoadedConfig;
@@ -279,6 +280,7 @@ impl ButlerBuilder {
     /// anything starts); [`Error::Start`] naming the child that failed and
     /// why, after the ones already started were stopped in reverse order.
     pub fn start(mut self) -> Result<Butler, Error> {
+        let began = Instant::now();
         #[cfg(feature = "config")]
         let reloader = match self.config.take() {
             Some(loaded) => Some(self.tree.configure(&loaded)?),
@@ -319,6 +321,7 @@ impl ButlerBuilder {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) =
             Root::Running(Arc::clone(&app) as Arc<dyn std::any::Any + Send + Sync>);
+        app_log::started(&name, &app.root.status(), began.elapsed());
         Ok(Butler { name, hub, app })
     }
 }

@@ -49,7 +49,7 @@ impl Hub {
         }
         let config = &self.inner().config;
         let spec = SupervisorSpec::new(self.name()).abandon_after(config.abandon_after);
-        tracing::info!(hub = %self.name(), "starting the hub's implicit root supervisor");
+        tracing::debug!(hub = %self.name(), "starting the hub's implicit root supervisor");
         let app = App::start(spec, EventBus::new(), self, Running::default()).map_err(|e| {
             SpawnError::StartFailed {
                 name: asking.to_owned(),

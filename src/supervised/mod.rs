@@ -3,6 +3,7 @@
 //! reports.
 
 pub(crate) mod app;
+pub(crate) mod app_log;
 pub(crate) mod butler;
 pub(crate) mod butler_builder;
 pub(crate) mod butler_scope;

@@ -147,16 +147,24 @@ impl Event {
         }
     }
 
+    /// The event as a `tracing` event. A child's own lifecycle (starting,
+    /// started, exited normally, drained with nothing left, stopped) and a
+    /// nested supervisor's shutdown are DEBUG: a healthy tree of hundreds
+    /// of children starts and stops without a line per child (the
+    /// application logs one line for its start and one for its stop).
+    /// Failures stay WARN or ERROR: a failed exit, a restart, a missed
+    /// heartbeat, a give-up, an abandoned child, a drain that left work. The
+    /// root's shutdown is INFO: it says when a drain began.
     fn log(&self) {
-        use tracing::{error, info, warn};
+        use tracing::{debug, error, info, warn};
         match self {
-            Event::Starting { child, id } => info!(child = %child, id, "child starting"),
-            Event::Started { child, id } => info!(child = %child, id, "child started"),
+            Event::Starting { child, id } => debug!(child = %child, id, "child starting"),
+            Event::Started { child, id } => debug!(child = %child, id, "child started"),
             Event::Exited { child, id, reason } if reason.is_failure() => {
                 error!(child = %child, id, reason = %reason, kind = reason.kind(), "child exited")
             }
             Event::Exited { child, id, reason } => {
-                info!(child = %child, id, reason = %reason, kind = reason.kind(), "child exited")
+                debug!(child = %child, id, reason = %reason, kind = reason.kind(), "child exited")
             }
             Event::Restarting {
                 child,
@@ -178,17 +186,21 @@ impl Event {
                 period_ms = period.as_millis() as u64,
                 "supervisor gave up: restart intensity exceeded"
             ),
-            Event::ShutdownBegan { supervisor } => {
+            // A root's path has no `/`: its shutdown is the application's.
+            Event::ShutdownBegan { supervisor } if !supervisor.contains('/') => {
                 info!(supervisor = %supervisor, "shutdown began")
+            }
+            Event::ShutdownBegan { supervisor } => {
+                debug!(supervisor = %supervisor, "shutdown began")
             }
             Event::Drained { child, left } if *left > 0 => {
                 warn!(child = %child, left, "drain ended with work left; the rest was dead-lettered")
             }
-            Event::Drained { child, left } => info!(child = %child, left, "child drained"),
+            Event::Drained { child, left } => debug!(child = %child, left, "child drained"),
             Event::Abandoned { child, id } => {
                 error!(child = %child, id, "child abandoned: it did not stop by its deadline")
             }
-            Event::Stopped { child } => info!(child = %child, "child stopped"),
+            Event::Stopped { child } => debug!(child = %child, "child stopped"),
         }
     }
 }

@@ -16,11 +16,11 @@ impl Engine {
     ) -> Vec<String> {
         let unknown = self.apply_policies(own, children);
         if own.strategy.is_some() || own.intensity.is_some() || own.abandon_after.is_some() {
-            tracing::info!(supervisor = %self.path, "supervisor policies reloaded");
+            tracing::debug!(supervisor = %self.path, "supervisor policies reloaded");
         }
         for (name, _) in children {
             if !unknown.contains(name) {
-                tracing::info!(supervisor = %self.path, child = %name, "child policies reloaded");
+                tracing::debug!(supervisor = %self.path, child = %name, "child policies reloaded");
             }
         }
         self.publish();
