@@ -2,7 +2,9 @@
 //!
 //! Every message a mailbox accepted ends in exactly one of two places: a
 //! handler, or the hub's dead-letter sink with a [`DeadReason`]. Each dead
-//! letter is also counted on its mailbox and logged at `WARN`.
+//! letter is also counted on its mailbox and logged at `WARN`, the
+//! first of a kind in full and the ones right after it in one count
+//! (`dead_letter_log.rs`).
 
 use std::any::Any;
 use std::fmt;

@@ -46,6 +46,7 @@ use crossbeam_channel::{
 pub(crate) use crate::data::counters::MailboxStats;
 use crate::data::counters::{HandledCounter, Tally};
 use crate::data::dead_letter::{DeadLetter, DeadLetterSink, DeadReason};
+use crate::data::dead_letter_log::DeadLetterLog;
 use crate::data::message::Message;
 use crate::data::spin::{SPIN_STEPS, pause};
 
@@ -111,6 +112,8 @@ pub(crate) struct MailboxCore<M: Message> {
     wake: Option<WakeFn>,
     sink: DeadLetterSink,
     dead_lettered: AtomicU64,
+    /// The log of this mailbox's dead letters, aggregated per reason.
+    dead_log: DeadLetterLog,
     tally: Mutex<Tally>,
 }
 
@@ -150,6 +153,7 @@ impl<M: Message> MailboxCore<M> {
             wake,
             sink,
             dead_lettered: AtomicU64::new(0),
+            dead_log: DeadLetterLog::default(),
             tally: Mutex::new(Tally::default()),
         }
     }
@@ -254,11 +258,14 @@ impl<M: Message> MailboxCore<M> {
     }
 
     /// Closes for good: no reader will read again; what is queued becomes
-    /// dead letters with `reason`. Returns how many were swept.
+    /// dead letters with `reason`. Returns how many were swept. The dead
+    /// letters counted but not yet logged are logged now.
     pub(crate) fn finish(&self, reason: DeadReason) -> u64 {
         self.close();
         self.finished.store(true, Ordering::SeqCst);
-        self.sweep(reason)
+        let swept = self.sweep(reason);
+        self.dead_log.flush(&self.name);
+        swept
     }
 
     pub(crate) fn is_finished(&self) -> bool {
@@ -305,7 +312,8 @@ impl<M: Message> MailboxCore<M> {
         n
     }
 
-    /// Counts one dead letter, logs it and hands it to the sink.
+    /// Counts one dead letter, logs it (in full, or in the count of its
+    /// interval: see `dead_letter_log.rs`) and hands it to the sink.
     pub(crate) fn dead_letter(
         &self,
         message_type: &'static str,
@@ -313,7 +321,7 @@ impl<M: Message> MailboxCore<M> {
         payload: Option<Box<dyn std::any::Any + Send>>,
     ) {
         self.dead_lettered.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(server = %self.name, message_type, reason = %reason, "message dead-lettered");
+        self.dead_log.letter(&self.name, message_type, &reason);
         if let Some(sink) = &self.sink {
             let letter = DeadLetter {
                 server: Arc::clone(&self.name),
@@ -360,6 +368,7 @@ impl<M: Message> Drop for MailboxCore<M> {
     fn drop(&mut self) {
         self.finished.store(true, Ordering::SeqCst);
         self.sweep(DeadReason::Dropped);
+        self.dead_log.flush(&self.name);
     }
 }
 

@@ -8,6 +8,7 @@ pub mod async_request;
 pub(crate) mod client;
 pub(crate) mod counters;
 pub(crate) mod dead_letter;
+pub(crate) mod dead_letter_log;
 pub(crate) mod hub;
 pub(crate) mod mailbox;
 pub(crate) mod message;
