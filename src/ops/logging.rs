@@ -19,6 +19,30 @@
 //! [`Report::exit_flushing`](crate::Report::exit_flushing) flushes the guard
 //! it is given, then exits.
 //!
+//! # What is logged
+//!
+//! At INFO a healthy run says little: one line when a
+//! [`Butler`](crate::Butler)'s tree has started ("started N servers in T",
+//! with `app`, `servers`, `supervisors` and `elapsed_ms`), one when the
+//! root's shutdown began, and one when the application has stopped
+//! ("stopped: exit CODE, WHY, WHAT WAS LEFT", with `app`, `exit_code`,
+//! `reason`, `reason_kind`, `abandoned`, `given_up`, `dead_letters` and
+//! `queued`; WARN when the exit code is not 0), besides the operations'
+//! own lines (a signal by name, `signal = "SIGHUP"`; a reload; the status
+//! tree on SIGUSR1, one event per node with its fields).
+//!
+//! Each child's own lifecycle (starting, started, exited normally, drained
+//! with nothing left, stopped; a nested supervisor's shutdown; a client
+//! mailbox registered or dropped) is DEBUG: see it with
+//! `RUST_LOG=info,threadbutler=debug` (the filter's `threadbutler` also
+//! covers `threadbutler_supervisor`) or `level = "info,threadbutler=debug"`
+//! in the config. What goes wrong stays WARN or ERROR: a failed exit, a
+//! restart, a missed heartbeat, a give-up, an abandoned child, a drain that
+//! left work, a drain deadline passed. Dead letters are aggregated per
+//! mailbox and reason: the first of an interval of 10 s in full, the rest as
+//! one "N more dead letters" line when the interval is over or the mailbox
+//! ends.
+//!
 //! # Panics
 //!
 //! `init` also installs a panic hook that logs every panic as one ERROR
