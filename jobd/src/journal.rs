@@ -146,7 +146,7 @@ impl Server for Journal {
         crate::results::repair(&mut file)?;
         self.good = file.metadata()?.len();
         self.file = Some(file);
-        tracing::info!(journal = %self.path.display(), bytes = self.good, "journal open");
+        tracing::debug!(journal = %self.path.display(), bytes = self.good, "journal open");
         Ok(())
     }
 
@@ -172,7 +172,7 @@ impl Server for Journal {
 
     fn on_stop(&mut self, why: &ExitReason, _: &mut Ctx<Self>) {
         self.commit();
-        tracing::info!(journal = %self.path.display(), reason = %why, "journal closed");
+        tracing::debug!(journal = %self.path.display(), reason = %why, "journal closed");
     }
 }
 

@@ -104,7 +104,7 @@ impl Lock {
             // just before we locked it)?
             match std::fs::symlink_metadata(path) {
                 Ok(now) if (now.dev(), now.ino()) == id => {
-                    tracing::info!(file = %shown, what, "locked for this run");
+                    tracing::debug!(file = %shown, what, "locked for this run");
                     return Ok(Lock {
                         file,
                         path: path.to_owned(),
@@ -140,7 +140,7 @@ impl Lock {
     /// The rename failed; the lock and its path are unchanged.
     pub fn rename_to(&mut self, to: &Path) -> std::io::Result<()> {
         std::fs::rename(&self.path, to)?;
-        tracing::info!(from = %self.path.display(), to = %to.display(), "locked file renamed");
+        tracing::debug!(from = %self.path.display(), to = %to.display(), "locked file renamed");
         self.path = to.to_owned();
         Ok(())
     }
@@ -156,7 +156,7 @@ impl Lock {
             && (now.dev(), now.ino()) == self.id
         {
             match std::fs::remove_file(&self.path) {
-                Ok(()) => tracing::info!(file = %self.path.display(), "lock file removed"),
+                Ok(()) => tracing::debug!(file = %self.path.display(), "lock file removed"),
                 Err(e) => {
                     tracing::warn!(file = %self.path.display(), error = %e, "cannot remove the lock file")
                 }

@@ -64,7 +64,7 @@ pub fn open_own(path: &Path, mode: u32, what: &str) -> Result<File, String> {
                 file.set_permissions(Permissions::from_mode(mode))
                     .map_err(|e| format!("{what} {shown}: cannot set mode {mode:04o}: {e}"))?;
                 check(&file, path, what)?;
-                tracing::info!(file = %shown, what, mode = %format!("{mode:04o}"), "created");
+                tracing::debug!(file = %shown, what, mode = %format!("{mode:04o}"), "created");
                 return Ok(file);
             }
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {}

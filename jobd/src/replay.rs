@@ -106,7 +106,7 @@ pub fn load(
         }
     }
     compact(journal_lock, mode, &kept)?;
-    tracing::info!(
+    tracing::debug!(
         results = %results.display(),
         lines,
         journal = %journal.display(),

@@ -171,7 +171,7 @@ impl Server for Results {
                 tracing::error!(file = %self.path.display(), error = %e, "results not synced")
             }
             _ => {
-                tracing::info!(file = %self.path.display(), reason = %why, "results written and synced")
+                tracing::debug!(file = %self.path.display(), reason = %why, "results written and synced")
             }
         }
     }

@@ -132,7 +132,7 @@ pub fn bind(claim: Claim, mode: u32) -> Result<Socket, String> {
         fs::rename(&tmp, path)
             .map_err(|e| format!("{shown}: cannot move the socket into place: {e}"))?;
         let meta = fs::symlink_metadata(path).map_err(|e| format!("{shown}: {e}"))?;
-        tracing::info!(socket = %shown, mode = %format!("{mode:04o}"), "socket bound");
+        tracing::debug!(socket = %shown, mode = %format!("{mode:04o}"), "socket bound");
         Ok(Socket {
             listener,
             path: path.to_owned(),
