@@ -239,7 +239,7 @@ impl Hub {
         wake: Option<WakeFn>,
     ) -> Result<Arc<MailboxCore<E::Msg>>, SpawnError> {
         let capacity = capacity.unwrap_or(self.inner.config.capacity);
-        if capacity == Capacity::Bounded(0) {
+        if capacity.check().is_err() {
             return Err(SpawnError::InvalidCapacity {
                 name: name.to_string(),
             });

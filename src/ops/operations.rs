@@ -25,13 +25,16 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, bounded, select};
 use threadbutler_supervisor::notify::{self, Notifier};
 use threadbutler_supervisor::signals::{SignalAction, Signals};
-use threadbutler_supervisor::{StatusNode, Supervisor};
+use threadbutler_supervisor::{BoxError, StatusNode, Supervisor};
 
 use crate::data::hub::{Hub, WeakHub};
 use crate::ops::reload::Reloader;
 
-/// A reload hook: runs on the signal thread before the config is re-read.
-pub(crate) type ReloadHook = Arc<dyn Fn(&Hub) + Send + Sync>;
+/// A reload hook: runs on the signal thread with the new config, once it
+/// was read and resolved, before its policies are applied; an `Err`
+/// refuses it (see `ops::reload`).
+pub(crate) type ReloadHook =
+    Arc<dyn Fn(&Hub, &crate::ops::config::Config) -> Result<(), BoxError> + Send + Sync>;
 
 /// What the operations threads share with the `Butler`.
 pub(crate) struct Ops {
@@ -192,7 +195,8 @@ impl Ops {
         }
     }
 
-    /// RELOADING, the user's hook, the config file's policies, READY.
+    /// RELOADING, the new config file, the user's hook, the file's
+    /// policies, READY.
     pub(crate) fn reload(&self) {
         if let Some(n) = &self.notifier
             && let Err(e) = n.reloading()
@@ -200,15 +204,8 @@ impl Ops {
             tracing::warn!(error = %e, "systemd notification failed");
         }
         tracing::info!("reload requested");
-        if let Some(hook) = &self.reload
-            && let Some(hub) = self.hub.upgrade()
-            && std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&hub))).is_err()
-        {
-            tracing::error!("the reload hook panicked");
-        }
-        if let Some(config) = &self.config {
-            config.reload(&self.root);
-        }
+        let hook = self.reload.as_ref().zip(self.hub.upgrade());
+        crate::ops::reload::reload(&self.root, self.config.as_ref(), hook);
         self.notify("READY=1\nSTATUS=running");
     }
 

@@ -15,6 +15,7 @@ use crate::data::dead_letter::DeadLetter;
 use crate::data::hub::Hub;
 use crate::data::mailbox::Capacity;
 use crate::error::Error;
+use crate::ops::config::Config;
 use crate::servers::factory::{fallible, plain};
 use crate::servers::server::Server;
 use crate::supervised::butler::Butler;
@@ -47,8 +48,20 @@ impl ChildScope<ButlerBuilder> {
     }
 
     /// See [`ButlerBuilder::on_reload`].
-    pub fn on_reload(self, hook: impl Fn(&Hub) + Send + Sync + 'static) -> Self {
+    pub fn on_reload(
+        self,
+        hook: impl Fn(&Hub, &Config) -> Result<(), BoxError> + Send + Sync + 'static,
+    ) -> Self {
         self.builder.on_reload(hook).scope()
+    }
+
+    /// See [`ButlerBuilder::on_reload_app`].
+    pub fn on_reload_app<T, F>(self, hook: F) -> Self
+    where
+        T: serde::de::DeserializeOwned + Default + 'static,
+        F: Fn(&Hub, T) -> Result<(), BoxError> + Send + Sync + 'static,
+    {
+        self.builder.on_reload_app(hook).scope()
     }
 
     /// See [`ButlerBuilder::clock`].
