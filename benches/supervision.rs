@@ -96,7 +96,7 @@ fn restart_latency(c: &mut Criterion) {
     // queued behind the fatal message, as the server's threads see it.
     let (clock_tx, clock_rx) = bounded::<Instant>(2);
     let app = Butler::builder("bench")
-        .intensity(u32::MAX, Duration::from_millis(1))
+        .intensity(threadbutler::Policy::MAX_RESTARTS, Duration::from_millis(1))
         .server("phoenix", move || Phoenix {
             clock: clock_tx.clone(),
         })

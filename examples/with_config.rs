@@ -4,11 +4,13 @@
 //! 250 ms backoff and a mailbox of 2, and `db/reader` (the server `reader`
 //! of the nested supervisor `db`) a heartbeat. It crashes `cache` and
 //! `store`, then fills `store`'s mailbox, printing `app.status()` to show
-//! the effect. Then it reloads the file: once changed (the new heartbeat is
-//! in force), once with a table naming no declared child (refused whole:
-//! nothing changes). Last, a bad file (`heartbeat = "soon"`) is refused at
-//! load with the file and line, and `err.exit_code()` is 78. Every key is
-//! described in `examples/config.toml`.
+//! the effect. Then it reloads the file: once changed (the reload hook gets
+//! the new `[app]` greeting, then the new heartbeat is in force), once with
+//! a table naming no declared child (refused whole: the hook is not called,
+//! nothing changes). Last, a bad file (`heartbeat = "soon"`) and a number
+//! above its bound (`capacity = 100000000`) are refused at load with the
+//! file and line, and `err.exit_code()` is 78. Every key is described in
+//! `examples/config.toml`.
 //!
 //! Run it with `cargo run --example with_config` (`-- --demo` is the same:
 //! it always stops by itself).
@@ -33,7 +35,17 @@ capacity = 2
 
 [servers."db/reader"]      # a nested child, by its path below the root
 heartbeat = "2s"
+
+[app]                       # the program's own settings
+greeting = "hello"
 "#;
+
+/// The `[app]` table.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    greeting: String,
+}
 
 /// Makes the handler panic.
 pub struct Crash;
@@ -86,6 +98,12 @@ fn main() -> Result<(), BoxError> {
         .restart(Restart::Permanent) // overridden by the file
         .server("store", || Node)
         .supervisor("db", |db| db.server("reader", || Node))
+        // Each reload hands the hook the new file's [app] table, before
+        // its policies are applied.
+        .on_reload_app(|_, s: Settings| {
+            println!("reload hook: greeting = {:?}", s.greeting);
+            Ok(())
+        })
         .start()?;
     let events = app.subscribe();
     println!("started with {}:\n{}", good.display(), app.status());
@@ -123,7 +141,12 @@ fn main() -> Result<(), BoxError> {
             .and_then(|r| r.heartbeat_ms)
     };
     println!("db/reader's heartbeat: {:?} ms", reader_heartbeat());
-    std::fs::write(&good, CONFIG.replace("\"2s\"", "\"500ms\""))?;
+    std::fs::write(
+        &good,
+        CONFIG
+            .replace("\"2s\"", "\"500ms\"")
+            .replace("hello", "bonjour"),
+    )?;
     app.reload();
     println!(
         "reloaded: db/reader's heartbeat: {:?} ms",
@@ -143,18 +166,23 @@ fn main() -> Result<(), BoxError> {
     app.wait()?;
     std::fs::remove_file(&good)?;
 
-    let bad = temp_file(
-        "bad",
-        "[servers.store]\nrestart = \"permanent\"\nheartbeat = \"soon\"\n",
-    )?;
-    match Butler::builder("app").config_file(&bad) {
-        Ok(_) => return Err("the bad file was accepted".into()),
-        Err(err) => {
-            println!("bad file refused: {err}");
-            println!("err.exit_code() = {}", err.exit_code());
-            assert_eq!(err.exit_code(), 78);
+    for (name, text) in [
+        (
+            "bad",
+            "[servers.store]\nrestart = \"permanent\"\nheartbeat = \"soon\"\n",
+        ),
+        ("huge", "[servers.store]\ncapacity = 100000000\n"),
+    ] {
+        let bad = temp_file(name, text)?;
+        match Butler::builder("app").config_file(&bad) {
+            Ok(_) => return Err("the bad file was accepted".into()),
+            Err(err) => {
+                println!("bad file refused: {err}");
+                println!("err.exit_code() = {}", err.exit_code());
+                assert_eq!(err.exit_code(), 78);
+            }
         }
+        std::fs::remove_file(&bad)?;
     }
-    std::fs::remove_file(&bad)?;
     Ok(())
 }

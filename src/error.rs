@@ -17,7 +17,9 @@ pub enum SpawnError {
         /// The name.
         name: String,
     },
-    /// A bounded capacity of 0 was asked for.
+    /// A bounded capacity of 0, or above
+    /// [`Capacity::MAX_BOUNDED`](crate::Capacity::MAX_BOUNDED), was asked
+    /// for.
     InvalidCapacity {
         /// The server's name.
         name: String,
@@ -53,9 +55,11 @@ impl fmt::Display for SpawnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SpawnError::NameTaken { name } => write!(f, "a mailbox named {name:?} already exists"),
-            SpawnError::InvalidCapacity { name } => {
-                write!(f, "mailbox {name:?}: a bounded capacity must be at least 1")
-            }
+            SpawnError::InvalidCapacity { name } => write!(
+                f,
+                "mailbox {name:?}: a bounded capacity must be between 1 and {}",
+                crate::data::mailbox::Capacity::MAX_BOUNDED
+            ),
             SpawnError::ShuttingDown { name } => {
                 write!(f, "server {name:?} not started: the hub is shutting down")
             }

@@ -146,6 +146,7 @@ pub use supervised::butler::Butler;
 pub use supervised::butler_builder::ButlerBuilder;
 pub use supervised::child_options::ChildOptions;
 pub use supervised::child_scope::ChildScope;
+pub use supervised::declaration::MAX_POOL_SIZE;
 pub use supervised::report::{Report, UNCLEAN_EXIT};
 pub use supervised::spawn::ServerBuilder;
 pub use supervised::stop_report::StopReport;

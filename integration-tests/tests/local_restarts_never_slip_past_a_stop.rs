@@ -54,7 +54,7 @@ fn a_shutdown_racing_local_restarts_stops_every_life() {
             ..ProbeConfig::default()
         };
         let app = Butler::builder("app")
-            .intensity(u32::MAX, Duration::from_secs(60))
+            .intensity(threadbutler::Policy::MAX_RESTARTS, Duration::from_secs(60))
             .server("p", Probe::factory(cfg))
             .start()
             .expect("starts");

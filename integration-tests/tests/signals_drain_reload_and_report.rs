@@ -1,15 +1,17 @@
 //! OS signals reach a running daemon: SIGTERM drains the queued work and
 //! exits 0; a second SIGINT during a slow drain cuts it short at once and
-//! exits 75; SIGHUP re-reads the config file's policies (and keeps them when
-//! the file is bad); SIGUSR1 logs the status tree; a bad config exits 78
-//! naming the file and line. Each scenario runs `opsd` (src/bin/opsd.rs) as
+//! exits 75; SIGHUP re-reads the config file, hands its `[app]` table to the
+//! reload hook and applies its policies (and keeps the old ones, without
+//! calling the hook, when the file is bad); SIGUSR1 logs the status tree; a
+//! bad config (or a number above its bound) exits 78 naming the file and
+//! line, before anything starts. Each scenario runs `opsd` (src/bin/opsd.rs) as
 //! its own process; the test talks to it on stdin and reads its stdout
 //! (`ready`, `event ...`, `handled N dead M`) and stderr (the logs).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use integration_tests::daemon::{ConfigFile, Opsd};
+use integration_tests::daemon::{ConfigFile, Opsd, Process, clean_env};
 
 // --- the scenarios ----------------------------------------------------------
 
@@ -90,11 +92,10 @@ fn sighup_reloads_policies_and_a_bad_file_keeps_the_old_ones() {
     let mut d = Opsd::start(env!("CARGO_BIN_EXE_opsd"), Some(config.path()), &[]);
     d.expect_out("ready");
 
-    // A bad file: the reload is refused with the file and line, and the
-    // running policy (permanent) stays.
+    // A bad file: the reload is refused with the file and line, the hook
+    // is not called, and the running policy (permanent) stays.
     config.write("[servers.worker]\nrestart = \"sometimes\"\n");
     d.signal("HUP");
-    d.expect_out("reload hook");
     let where_ = format!("{}:2", config.path().display());
     let refused = d.wait_err("the refused reload", |l| {
         l.contains("config reload failed; keeping the current policies")
@@ -103,13 +104,38 @@ fn sighup_reloads_policies_and_a_bad_file_keeps_the_old_ones() {
     assert!(refused.contains(&where_), "names {where_}: {refused}");
     d.send("crash");
     d.expect_out("event Restarting opsd/worker");
+    let lines = d.expect_out("event Started opsd/worker");
+    assert!(
+        !d.out.seen.iter().any(|l| l.starts_with("reload hook")),
+        "the hook is not called for a refused file: {lines:?}"
+    );
+
+    // A bad [app] table: refused the same way, at its line.
+    config.write("[servers.worker]\nrestart = \"temporary\"\n\n[app]\nnote = 3\n");
+    d.signal("HUP");
+    let where_ = format!("{}:5: app: ", config.path().display());
+    d.wait_err("the refused [app] table", |l| {
+        l.contains("config reload failed; keeping the current policies") && l.contains(&where_)
+    });
+    d.send("crash");
+    d.expect_out("event Restarting opsd/worker");
     d.expect_out("event Started opsd/worker");
 
-    // A good file: temporary from now on.
-    config.write("[servers.worker]\nrestart = \"temporary\"\n");
+    // A good file: the hook sees its [app] table; temporary from now on.
+    config.write("[servers.worker]\nrestart = \"temporary\"\n\n[app]\nnote = \"second\"\n");
     d.signal("HUP");
-    d.expect_out("reload hook");
+    d.expect_out("reload hook note=second");
     d.wait_err("the reload", |l| l.contains("config reloaded"));
+    assert_eq!(
+        d.out
+            .seen
+            .iter()
+            .filter(|l| l.starts_with("reload hook"))
+            .count(),
+        1,
+        "the hook ran for the good file only\n{}",
+        d.transcript()
+    );
     d.send("crash");
     let lines = d.expect_out("event Stopped opsd/worker");
     assert!(restarts(&lines).is_empty(), "not restarted: {lines:?}");
@@ -119,6 +145,19 @@ fn sighup_reloads_policies_and_a_bad_file_keeps_the_old_ones() {
     assert_eq!(lines.last().map(String::as_str), Some("status worker=gone"));
     assert!(restarts(&lines).is_empty(), "not restarted: {lines:?}");
 
+    d.signal("TERM");
+    let code = d.exit_code();
+    let transcript = d.transcript();
+    assert_eq!(code, Some(0), "{transcript}");
+}
+
+#[test]
+fn sighup_without_a_config_file_still_calls_the_hook() {
+    let mut d = Opsd::start(env!("CARGO_BIN_EXE_opsd"), None, &[]);
+    d.expect_out("ready");
+    d.signal("HUP");
+    // No file: the hook gets the default settings.
+    d.expect_out("reload hook note=-");
     d.signal("TERM");
     let code = d.exit_code();
     let transcript = d.transcript();
@@ -189,4 +228,54 @@ fn a_bad_config_exits_78_naming_the_file_and_line() {
     // No such file.
     let missing = std::env::temp_dir().join(format!("opsd-{}-missing.toml", std::process::id()));
     refused_with(&missing, &missing.display().to_string());
+}
+
+#[test]
+fn numbers_above_their_bounds_exit_78_before_anything_is_allocated() {
+    // The values that once allocated 5 GB at start and allocated until the
+    // process aborted. Run under a 1 GiB address-space limit: had either
+    // been honoured, the allocation would fail and abort the process
+    // rather than exit 78.
+    let cases = [
+        (
+            "capacity",
+            "capacity = 100000000",
+            "at most 1048576 messages",
+        ),
+        ("pool-size", "pool_size = 1000000000", "at most 1024"),
+    ];
+    for (name, line, bound) in cases {
+        let config = ConfigFile::new(
+            name,
+            &format!("[servers.worker]\nrestart = \"permanent\"\n{line}\n"),
+        );
+        let mut cmd = std::process::Command::new("sh");
+        clean_env(&mut cmd).env_remove("OPSD_CONFIG").args([
+            "-c".as_ref(),
+            "ulimit -v 1048576 && exec \"$0\" \"$1\"".as_ref(),
+            env!("CARGO_BIN_EXE_opsd").as_ref(),
+            config.path().as_os_str(),
+        ]);
+        let mut d = Process::spawn("opsd", &mut cmd, None);
+        let code = d.exit_code();
+        let transcript = d.transcript();
+        assert_eq!(code, Some(78), "{line}: exit 78\n{transcript}");
+        assert!(
+            !d.out
+                .seen
+                .iter()
+                .any(|l| l == "ready" || l.starts_with("event")),
+            "{line}: nothing started\n{transcript}"
+        );
+        let at = format!("{}:3: servers.worker.", config.path().display());
+        assert!(
+            d.err
+                .seen
+                .iter()
+                .any(|l| l.starts_with("opsd: invalid configuration")
+                    && l.contains(&at)
+                    && l.contains(bound)),
+            "{line}: the file, line, key and bound ({at} ... {bound})\n{transcript}"
+        );
+    }
 }

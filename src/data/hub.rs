@@ -10,7 +10,9 @@
 use std::any::{Any, TypeId, type_name};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+#[cfg(feature = "config")]
+use std::sync::Weak;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use crate::data::address::Address;
@@ -74,10 +76,12 @@ pub(crate) enum Root {
 }
 
 /// A hub that does not keep its mailboxes alive (held by what the hub
-/// itself holds, to break the cycle).
+/// itself holds, to break the cycle). For the reload hook.
+#[cfg(feature = "config")]
 #[derive(Clone)]
 pub(crate) struct WeakHub(Weak<HubInner>);
 
+#[cfg(feature = "config")]
 impl WeakHub {
     /// The hub, if anything else still holds it.
     pub(crate) fn upgrade(&self) -> Option<Hub> {
@@ -225,6 +229,7 @@ impl Hub {
     }
 
     /// This hub, without keeping it alive.
+    #[cfg(feature = "config")]
     pub(crate) fn downgrade(&self) -> WeakHub {
         WeakHub(Arc::downgrade(&self.inner))
     }
@@ -239,7 +244,7 @@ impl Hub {
         wake: Option<WakeFn>,
     ) -> Result<Arc<MailboxCore<E::Msg>>, SpawnError> {
         let capacity = capacity.unwrap_or(self.inner.config.capacity);
-        if capacity == Capacity::Bounded(0) {
+        if capacity.check().is_err() {
             return Err(SpawnError::InvalidCapacity {
                 name: name.to_string(),
             });

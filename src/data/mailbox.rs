@@ -75,14 +75,48 @@ use crate::data::spin::{SPIN_STEPS, pause};
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// A bounded mailbox allocates its slots up front, when it is created (a
+/// slot holds one message and an 8-byte stamp), so its size has a bound:
+/// [`Capacity::MAX_BOUNDED`], 1 Mi messages. That is 24 MiB for a 16-byte
+/// message and under 1 GiB for any message under 1 KiB; a larger bound is
+/// refused (by the config file at load, by the builder at `start`, and by
+/// [`Hub::client_with`](crate::Hub::client_with) or a server's `spawn`
+/// with [`SpawnError::InvalidCapacity`](crate::SpawnError::InvalidCapacity)).
+/// [`Capacity::Unbounded`] allocates as it fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Capacity {
-    /// At most this many queued messages (must be at least 1). A full
-    /// mailbox makes `send` wait, and `try_send` return `Full(msg)`.
+    /// At most this many queued messages (at least 1, at most
+    /// [`Capacity::MAX_BOUNDED`]). A full mailbox makes `send` wait, and
+    /// `try_send` return `Full(msg)`.
     Bounded(usize),
     /// No limit: `send` never waits. Use it where the senders are known to be
     /// slower than the server, or for a client that must never block servers.
     Unbounded,
+}
+
+impl Capacity {
+    /// The largest bounded capacity: 1 Mi (1 048 576) messages, whose
+    /// slots are allocated when the mailbox is created.
+    pub const MAX_BOUNDED: usize = 1 << 20;
+
+    /// Checks a bounded capacity: at least 1 and at most
+    /// [`MAX_BOUNDED`](Self::MAX_BOUNDED). The one check of that bound:
+    /// the config file, the builder and the hub all ask it.
+    ///
+    /// # Errors
+    ///
+    /// What was expected, and the value found.
+    pub(crate) fn check(self) -> Result<Capacity, String> {
+        match self {
+            Capacity::Bounded(0) => Err("a bounded capacity must be at least 1".into()),
+            Capacity::Bounded(n) if n > Self::MAX_BOUNDED => Err(format!(
+                "a bounded capacity must be at most {} messages (their slots are allocated at once; \"unbounded\" allocates as it fills), found {n}",
+                Self::MAX_BOUNDED
+            )),
+            c => Ok(c),
+        }
+    }
 }
 
 impl Default for Capacity {

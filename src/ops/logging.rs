@@ -93,8 +93,9 @@ fn filter(config: &LogConfig) -> Result<EnvFilter, Error> {
         });
     }
     let level = config.level.as_deref().unwrap_or("info");
+    // A file's level was checked at load; one set in code is checked here.
     EnvFilter::try_new(level).map_err(|e| Error::Config {
-        detail: format!("log.level {level:?}: {e}"),
+        detail: format!("{}log.level {level:?}: {e}", config.level_origin()),
     })
 }
 
@@ -119,8 +120,10 @@ pub fn init(app: &str, config: &LogConfig) -> Result<LogGuard, Error> {
             dir,
             rotation,
             prefix,
+            max_files,
         }) => {
-            let appender = rolling(dir, *rotation, prefix.as_deref().unwrap_or(app))?;
+            let prefix = prefix.as_deref().unwrap_or(app);
+            let appender = rolling(config, dir, *rotation, prefix, *max_files)?;
             tracing_appender::non_blocking(appender)
         }
     };
@@ -151,20 +154,34 @@ fn colour_wanted() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
-fn rolling(dir: &Path, rotation: Rotation, prefix: &str) -> Result<RollingFileAppender, Error> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::Config {
-        detail: format!("log.output.dir {}: {e}", dir.display()),
-    })?;
+/// The rolling files in `dir`, keeping the newest `max_files` (older ones
+/// go when a file starts, the first one included); errors name the config
+/// file and line `config` set the directory at.
+fn rolling(
+    config: &LogConfig,
+    dir: &Path,
+    rotation: Rotation,
+    prefix: &str,
+    max_files: Option<usize>,
+) -> Result<RollingFileAppender, Error> {
+    let refused = |e: &dyn fmt::Display| Error::Config {
+        detail: format!(
+            "{}log.output.dir {}: {e}",
+            config.output_origin(),
+            dir.display()
+        ),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| refused(&format_args!("cannot be created: {e}")))?;
     let rotation = match rotation {
         Rotation::Daily => AppenderRotation::DAILY,
         Rotation::Hourly => AppenderRotation::HOURLY,
         Rotation::Never => AppenderRotation::NEVER,
     };
-    RollingFileAppender::builder()
+    let mut builder = RollingFileAppender::builder()
         .rotation(rotation)
-        .filename_prefix(prefix)
-        .build(dir)
-        .map_err(|e| Error::Config {
-            detail: format!("log.output.dir {}: {e}", dir.display()),
-        })
+        .filename_prefix(prefix);
+    if let Some(n) = max_files {
+        builder = builder.max_log_files(n);
+    }
+    builder.build(dir).map_err(|e| refused(&e))
 }

@@ -23,6 +23,8 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, bounded, select};
+#[cfg(feature = "config")]
+use threadbutler_supervisor::BoxError;
 #[cfg(feature = "signals")]
 use threadbutler_supervisor::StatusNode;
 use threadbutler_supervisor::Supervisor;
@@ -31,22 +33,30 @@ use threadbutler_supervisor::notify::{self, Notifier};
 #[cfg(feature = "signals")]
 use threadbutler_supervisor::signals::{SignalAction, Signals};
 
+#[cfg(feature = "config")]
 use crate::data::hub::{Hub, WeakHub};
 #[cfg(feature = "config")]
 use crate::ops::reload::Reloader;
 
-/// A reload hook: runs on the signal thread before the config is re-read.
-pub(crate) type ReloadHook = Arc<dyn Fn(&Hub) + Send + Sync>;
+/// A reload hook: runs on the signal thread with the new config, once it
+/// was read and resolved, before its policies are applied; an `Err`
+/// refuses it (see `ops::reload`).
+#[cfg(feature = "config")]
+pub(crate) type ReloadHook =
+    Arc<dyn Fn(&Hub, &crate::ops::config::Config) -> Result<(), BoxError> + Send + Sync>;
 
 /// What the operations threads share with the `Butler`.
 pub(crate) struct Ops {
     pub(crate) root: Arc<Supervisor>,
-    /// Weak: the hub holds its application, which holds these.
+    /// Weak: the hub holds its application, which holds these. For the
+    /// reload hook.
+    #[cfg(feature = "config")]
     pub(crate) hub: WeakHub,
     #[cfg(feature = "systemd")]
     pub(crate) notifier: Option<Arc<Notifier>>,
     #[cfg(feature = "config")]
     pub(crate) config: Option<Reloader>,
+    #[cfg(feature = "config")]
     pub(crate) reload: Option<ReloadHook>,
     pub(crate) deadline: Option<Duration>,
     stopping: AtomicBool,
@@ -59,19 +69,21 @@ pub(crate) struct Ops {
 impl Ops {
     pub(crate) fn new(
         root: Arc<Supervisor>,
-        hub: WeakHub,
+        #[cfg(feature = "config")] hub: WeakHub,
         #[cfg(feature = "systemd")] notifier: Option<Arc<Notifier>>,
         #[cfg(feature = "config")] config: Option<Reloader>,
-        reload: Option<ReloadHook>,
+        #[cfg(feature = "config")] reload: Option<ReloadHook>,
         deadline: Option<Duration>,
     ) -> Arc<Ops> {
         Arc::new(Ops {
             root,
+            #[cfg(feature = "config")]
             hub,
             #[cfg(feature = "systemd")]
             notifier,
             #[cfg(feature = "config")]
             config,
+            #[cfg(feature = "config")]
             reload,
             deadline,
             stopping: AtomicBool::new(false),
@@ -226,7 +238,8 @@ impl Ops {
         }
     }
 
-    /// RELOADING, the user's hook, the config file's policies, READY.
+    /// RELOADING, the new config file, the user's hook, the file's
+    /// policies, READY.
     pub(crate) fn reload(&self) {
         #[cfg(feature = "systemd")]
         if let Some(n) = &self.notifier
@@ -235,15 +248,10 @@ impl Ops {
             tracing::warn!(error = %e, "systemd notification failed");
         }
         tracing::info!("reload requested");
-        if let Some(hook) = &self.reload
-            && let Some(hub) = self.hub.upgrade()
-            && std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&hub))).is_err()
-        {
-            tracing::error!("the reload hook panicked");
-        }
         #[cfg(feature = "config")]
-        if let Some(config) = &self.config {
-            config.reload(&self.root);
+        {
+            let hook = self.reload.as_ref().zip(self.hub.upgrade());
+            crate::ops::reload::reload(&self.root, self.config.as_ref(), hook);
         }
         self.notify("READY=1\nSTATUS=running");
     }

@@ -1,7 +1,17 @@
 //! Reloading the config file into the running tree (SIGHUP,
-//! `Butler::reload`): the file is read and resolved against the declared
-//! tree completely first; any error is logged with its file and line and
-//! nothing changes. Only a fully resolved file is applied.
+//! `Butler::reload`), in this order (runtime-semantics §12.3):
+//!
+//! 1. The file is read, parsed and resolved against the declared tree
+//!    completely. Any error is logged with its file and line, and nothing
+//!    changes: the hook is not called, no policy is touched.
+//! 2. The program's reload hook, if any, gets the hub and the new
+//!    [`Config`] (a typed hook, `on_reload_app`, first deserializes the
+//!    `[app]` table: an error there is logged like the file's own, with
+//!    its file and line). The hook may refuse the new config by returning
+//!    an `Err` (or panicking): that is logged and nothing changes either.
+//!    Without a config file the hook gets `Config::default()`: no file, no
+//!    `[app]` table.
+//! 3. The file's policies are applied; `config reloaded` is logged.
 //!
 //! Applying it asks each supervisor concerned once
 //! (`SupervisorRef::reconfigure`): the root for its own policies, a
@@ -12,9 +22,12 @@
 
 use std::path::PathBuf;
 
-use threadbutler_supervisor::{Policy, Supervisor};
+use threadbutler_supervisor::{BoxError, Policy, Supervisor};
 
-use crate::ops::resolution::{DeclaredPaths, Kind, LoadedConfig, Resolved, resolve};
+use crate::data::hub::Hub;
+use crate::ops::config::{Config, ConfigError};
+use crate::ops::operations::ReloadHook;
+use crate::ops::resolution::{DeclaredPaths, Kind, Resolved, resolve};
 
 /// What a reload needs: the file, and the declared tree it names children
 /// of.
@@ -44,28 +57,15 @@ impl Reloader {
         Reloader { path, declared }
     }
 
-    /// Reads the file again and applies it to the running tree, or, if it
-    /// does not load or resolve, logs why and changes nothing.
-    pub(crate) fn reload(&self, root: &Supervisor) {
-        let resolved = LoadedConfig::read(&self.path)
-            .and_then(|l| resolve(&l, &self.declared).map(|r| (l, r)));
-        match resolved {
-            Ok((loaded, resolved)) => {
-                self.warn_next_start(&loaded, &resolved);
-                self.apply(root, &resolved);
-                tracing::info!(file = %self.path.display(), "config reloaded");
-            }
-            Err(e) => tracing::error!(
-                error = %e,
-                file = %e.file.display(),
-                line = e.line,
-                "config reload failed; keeping the current policies"
-            ),
-        }
+    /// Reads the file again and resolves it against the declared tree.
+    fn read(&self) -> Result<(Config, Resolved), ConfigError> {
+        let config = Config::load(&self.path)?;
+        let resolved = resolve(&config, &self.declared)?;
+        Ok((config, resolved))
     }
 
     /// Capacities and pool sizes are fixed when the program starts.
-    fn warn_next_start(&self, loaded: &LoadedConfig, resolved: &Resolved) {
+    fn warn_next_start(&self, resolved: &Resolved) {
         for s in &resolved.children {
             let Some(d) = self.declared.children.iter().find(|d| d.path == s.path) else {
                 continue;
@@ -77,7 +77,7 @@ impl Reloader {
             if resized || s.capacity.is_some_and(|c| Some(c) != d.capacity) {
                 tracing::warn!(
                     child = %self.declared.full_path(&s.path),
-                    file = %loaded.path.display(),
+                    file = %self.path.display(),
                     "config reload: a capacity or pool size takes effect at the next start"
                 );
             }
@@ -136,5 +136,60 @@ impl Reloader {
                 Err(e) => tracing::error!(supervisor = %path, error = %e, "config reload refused"),
             }
         }
+    }
+}
+
+/// Reloads (see the module docs): reads the file `config` names, if any,
+/// calls `hook` with the new config, and applies the file's policies, each
+/// step only if the one before succeeded.
+pub(crate) fn reload(
+    root: &Supervisor,
+    config: Option<&Reloader>,
+    hook: Option<(&ReloadHook, Hub)>,
+) {
+    let read = match config.map(Reloader::read).transpose() {
+        Ok(read) => read,
+        Err(e) => return refused(&e),
+    };
+    let none = Config::default();
+    let new = read.as_ref().map_or(&none, |(c, _)| c);
+    if let Some((hook, hub)) = hook {
+        let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&hub, new)));
+        match called {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return hook_refused(e),
+            Err(_) => {
+                tracing::error!("the reload hook panicked; keeping the current policies");
+                return;
+            }
+        }
+    }
+    if let (Some(reloader), Some((_, resolved))) = (config, &read) {
+        reloader.warn_next_start(resolved);
+        reloader.apply(root, resolved);
+        tracing::info!(file = %reloader.path.display(), "config reloaded");
+    }
+}
+
+/// Logs a file that did not load or resolve.
+fn refused(e: &ConfigError) {
+    tracing::error!(
+        error = %e,
+        file = %e.file.display(),
+        line = e.line,
+        key = e.key.as_deref(),
+        "config reload failed; keeping the current policies"
+    );
+}
+
+/// Logs a hook's refusal: a [`ConfigError`] (a typed `[app]` table that
+/// did not fit) like the file's own errors, with its file and line.
+fn hook_refused(e: BoxError) {
+    match e.downcast::<ConfigError>() {
+        Ok(e) => refused(&e),
+        Err(e) => tracing::error!(
+            error = %e,
+            "the reload hook refused the new config; keeping the current policies"
+        ),
     }
 }

@@ -8,7 +8,7 @@
 //! [`Setting`], or the first error in the file, with its line. At a start
 //! the error stops the start; at a reload it is logged and nothing changes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use threadbutler_supervisor::Policy;
@@ -101,30 +101,6 @@ impl DeclaredPaths {
     }
 }
 
-/// A config file as read: its policies, its path, and its text (for the
-/// lines of errors found after parsing).
-#[derive(Debug, Clone)]
-pub(crate) struct LoadedConfig {
-    pub(crate) config: Config,
-    pub(crate) path: PathBuf,
-    pub(crate) text: String,
-}
-
-impl LoadedConfig {
-    /// Reads and parses the file at `path`.
-    pub(crate) fn read(path: &Path) -> Result<LoadedConfig, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::whole(path, format!("cannot read the file: {e}")))?;
-        Self::parse(text, path.to_owned())
-    }
-
-    /// Parses `text`, read from `path`.
-    pub(crate) fn parse(text: String, path: PathBuf) -> Result<LoadedConfig, ConfigError> {
-        let config = Config::parse(&text, &path)?;
-        Ok(LoadedConfig { config, path, text })
-    }
-}
-
 /// What a file sets on one declared child.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Setting {
@@ -144,7 +120,7 @@ pub(crate) struct Resolved {
     pub(crate) children: Vec<Setting>,
 }
 
-/// Resolves every table of `loaded` against `tree`.
+/// Resolves every table of `config` against `tree`.
 ///
 /// # Errors
 ///
@@ -152,20 +128,17 @@ pub(crate) struct Resolved {
 /// child, or several, or one another table named already; a key that does
 /// not apply to the kind of child named; a child's policy in
 /// `[supervisor]`.
-pub(crate) fn resolve(
-    loaded: &LoadedConfig,
-    tree: &DeclaredPaths,
-) -> Result<Resolved, ConfigError> {
-    let config = &loaded.config;
+pub(crate) fn resolve(config: &Config, tree: &DeclaredPaths) -> Result<Resolved, ConfigError> {
+    let text = config.text();
     let error = |line: Option<usize>, key: String, message: String| ConfigError {
-        file: loaded.path.clone(),
+        file: config.file().unwrap_or(Path::new("")).to_owned(),
         line,
         key: Some(key),
         message,
     };
     if let Some(field) = child_fields(&config.supervisor).first() {
         return Err(error(
-            config.supervisor_line(&loaded.text),
+            config.supervisor_line(text),
             format!("supervisor.{field}"),
             "the root supervisor has no parent to restart or stop it: [supervisor] takes strategy, intensity and abandon_after".into(),
         ));
@@ -174,7 +147,7 @@ pub(crate) fn resolve(
     tables.sort_by_key(|(_, t)| t.span().start);
     let mut named: Vec<(&str, Setting)> = Vec::new();
     for (name, table) in tables {
-        let line = Some(line_of(&loaded.text, table.span().start));
+        let line = Some(line_of(text, table.span().start));
         let key = format!("servers.{}", key_name(name));
         let child = tree.find(name).map_err(|m| error(line, key.clone(), m))?;
         if let Some((other, _)) = named.iter().find(|(_, s)| s.path == child.path) {
@@ -193,10 +166,7 @@ pub(crate) fn resolve(
             path: child.path.clone(),
             kind: child.kind,
             policy: t.policy,
-            capacity: t.capacity.map(|c| match c {
-                CapacityConfig::Bounded(n) => Capacity::Bounded(n),
-                CapacityConfig::Unbounded => Capacity::Unbounded,
-            }),
+            capacity: t.capacity.map(CapacityConfig::capacity),
             pool_size: t.pool_size,
         };
         named.push((name, setting));
@@ -295,8 +265,8 @@ mod tests {
     }
 
     fn resolved(text: &str) -> Result<Resolved, ConfigError> {
-        let loaded = LoadedConfig::parse(text.into(), "app.toml".into()).expect("parses");
-        resolve(&loaded, &tree())
+        let config = Config::parse(text, "app.toml").expect("parses");
+        resolve(&config, &tree())
     }
 
     fn paths(text: &str) -> Vec<String> {

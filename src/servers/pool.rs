@@ -79,7 +79,8 @@ pub(crate) struct PoolChild<M: crate::data::message::Message> {
 
 /// A pool's own shutdown, as a child of its parent: long enough for each
 /// worker's drain and abandon grace in turn (its supervisor stops them one
-/// after another), like a nested supervisor's.
+/// after another), like a nested supervisor's; at most
+/// `Policy::MAX_DURATION`, the bound every drain meets.
 pub(crate) fn pool_shutdown(
     size: usize,
     worker: threadbutler_supervisor::Shutdown,
@@ -88,7 +89,8 @@ pub(crate) fn pool_shutdown(
     let grace = abandon_after.unwrap_or(Duration::from_secs(5));
     let each = worker.drain_timeout().saturating_add(grace);
     let size = u32::try_from(size).unwrap_or(u32::MAX);
-    threadbutler_supervisor::Shutdown::Drain(each.saturating_mul(size).saturating_add(grace))
+    let all = each.saturating_mul(size).saturating_add(grace);
+    threadbutler_supervisor::Shutdown::Drain(all.min(Policy::MAX_DURATION))
 }
 
 impl<M: crate::data::message::Message> PoolChild<M> {

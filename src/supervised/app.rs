@@ -18,7 +18,9 @@ use threadbutler_supervisor::{Event, EventBus, ExitReason, Supervisor, Superviso
 
 use crate::data::hub::Hub;
 use crate::error::Error;
-use crate::ops::operations::{Ops, ReloadHook};
+use crate::ops::operations::Ops;
+#[cfg(feature = "config")]
+use crate::ops::operations::ReloadHook;
 #[cfg(feature = "config")]
 use crate::ops::reload::Reloader;
 use crate::supervised::app_log;
@@ -34,6 +36,7 @@ pub(crate) struct Running {
     pub(crate) signals: Signals,
     #[cfg(feature = "config")]
     pub(crate) reloader: Option<Reloader>,
+    #[cfg(feature = "config")]
     pub(crate) reload: Option<ReloadHook>,
     pub(crate) deadline: Option<Duration>,
 }
@@ -47,6 +50,7 @@ impl Default for Running {
             signals: Signals::none(),
             #[cfg(feature = "config")]
             reloader: None,
+            #[cfg(feature = "config")]
             reload: None,
             deadline: None,
         }
@@ -79,6 +83,7 @@ impl App {
     /// [`Error::Start`] naming the child that failed and why (the ones
     /// already started were stopped in reverse order), or signal handling
     /// that could not be set up.
+    #[cfg_attr(not(feature = "config"), allow(unused_variables))]
     pub(crate) fn start(
         spec: SupervisorSpec,
         bus: EventBus,
@@ -140,11 +145,13 @@ impl App {
             Arc::new(Supervisor::start(spec, bus).map_err(|reason| Error::Start { reason })?);
         let ops = Ops::new(
             Arc::clone(&root),
+            #[cfg(feature = "config")]
             hub.downgrade(),
             #[cfg(feature = "systemd")]
             notifier,
             #[cfg(feature = "config")]
             running.reloader,
+            #[cfg(feature = "config")]
             running.reload,
             running.deadline,
         );

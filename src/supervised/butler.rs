@@ -98,11 +98,12 @@ impl Butler {
         self.app.force_shutdown();
     }
 
-    /// Reloads, as SIGHUP does with [`Signals::graceful()`](crate::Signals::graceful): calls the
-    /// [`on_reload`](crate::ButlerBuilder::on_reload) hook, then re-reads the
-    /// config file's policies and applies them to the running tree
-    /// (runtime-semantics §12.3); a file that fails to load changes nothing
-    /// (the error is logged). Without a config file only the hook runs.
+    /// Reloads, as SIGHUP does with [`Signals::graceful()`](crate::Signals::graceful):
+    /// re-reads the config file, hands the new config to the
+    /// [`on_reload`](crate::ButlerBuilder::on_reload) hook, then applies its
+    /// policies to the running tree (runtime-semantics §12.3); a file that
+    /// fails to load, or a hook that refuses it, changes nothing (the error
+    /// is logged). Without a config file only the hook runs.
     /// Returns once the new policies are in place.
     ///
     #[cfg_attr(feature = "config", doc = "```")]

@@ -8,6 +8,8 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
+#[cfg(feature = "config")]
+use serde::de::DeserializeOwned;
 #[cfg(feature = "signals")]
 use threadbutler_supervisor::signals::Signals;
 use threadbutler_supervisor::{
@@ -20,14 +22,13 @@ use crate::data::mailbox::Capacity;
 use crate::error::Error;
 #[cfg(feature = "config")]
 use crate::ops::config::Config;
+#[cfg(feature = "config")]
 use crate::ops::operations::ReloadHook;
 use crate::servers::factory::{fallible, plain};
 use crate::servers::server::Server;
 use crate::supervised::app::{App, Running};
 use crate::supervised::app_log;
 
-#[cfg(feature = "config")]
-use crate::ops::resolution::LoadedConfig;
 use crate::supervised::butler::Butler;
 use crate::supervised::child_options::ChildOptions;
 use crate::supervised::child_scope::ChildScope;
@@ -78,9 +79,10 @@ pub struct ButlerBuilder {
     tree: SupervisorDeclaration,
     hub: HubBuilder,
     #[cfg(feature = "config")]
-    config: Option<LoadedConfig>,
+    config: Option<Config>,
     #[cfg(feature = "signals")]
     signals: Signals,
+    #[cfg(feature = "config")]
     reload: Option<ReloadHook>,
     deadline: Option<Duration>,
     /// The tree's events, from before the start on.
@@ -111,11 +113,111 @@ impl ButlerBuilder {
         self
     }
 
-    /// A hook called on reload (SIGHUP with `Signals::graceful()`), on the
-    /// signal thread, before the config file's policies are re-read.
-    pub fn on_reload(mut self, hook: impl Fn(&Hub) + Send + Sync + 'static) -> Self {
+    /// A hook called on reload (SIGHUP with `Signals::graceful()`, or
+    /// [`Butler::reload`]), on the signal thread, with the hub and the new
+    /// [`Config`]: the config file read again and resolved against the
+    /// declared tree, so that the program reads its own `[app]` settings
+    /// from it ([`Config::app_config`]).
+    ///
+    /// The order (runtime-semantics §12.3): the file is read and resolved
+    /// first, and any error in it is logged with its file and line and
+    /// changes nothing (the hook is not called); then the hook runs, and
+    /// an `Err` from it (or a panic) refuses the new config: it is logged
+    /// and nothing changes either (a [`ConfigError`](crate::config::ConfigError)
+    /// is logged with its file and line); then the file's policies are
+    /// applied. Without a config file, SIGHUP still calls the hook, with
+    /// `Config::default()` (no file: [`Config::file`] is `None`, no
+    /// `[app]` table). One hook: a later call (or
+    /// [`on_reload_app`](Self::on_reload_app)) replaces it.
+    ///
+    /// ```
+    /// use serde::Deserialize;
+    /// use threadbutler::prelude::*;
+    /// use threadbutler::config::Config;
+    ///
+    /// #[derive(Deserialize)]
+    /// struct Settings {
+    ///     greeting: String,
+    /// }
+    ///
+    /// let path = std::env::temp_dir().join(format!("on-reload-doc-{}.toml", std::process::id()));
+    /// std::fs::write(&path, "[app]\ngreeting = \"hello\"\n")?;
+    /// let (tx, seen) = crossbeam_channel::unbounded();
+    /// let app = Butler::builder("app")
+    ///     .config_file(&path)?
+    ///     .on_reload(move |_hub: &Hub, config: &Config| {
+    ///         let settings: Option<Settings> = config.app_config()?;
+    ///         tx.send(settings.map(|s| s.greeting))?;
+    ///         Ok(())
+    ///     })
+    ///     .start()?;
+    /// std::fs::write(&path, "[app]\ngreeting = \"bonjour\"\n")?;
+    /// app.reload();
+    /// assert_eq!(seen.try_recv()?.as_deref(), Some("bonjour"));
+    /// app.shutdown();
+    /// app.wait()?;
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "config")]
+    pub fn on_reload(
+        mut self,
+        hook: impl Fn(&Hub, &Config) -> Result<(), BoxError> + Send + Sync + 'static,
+    ) -> Self {
         self.reload = Some(Arc::new(hook));
         self
+    }
+
+    /// A typed [`on_reload`](Self::on_reload): at a reload, the new
+    /// file's `[app]` table is deserialized into `T` and the hook gets it.
+    /// A table that does not fit `T` is logged with its file and line and
+    /// changes nothing (the hook is not called, no policy changes), as a
+    /// bad file does. Without an `[app]` table, or without a config file,
+    /// the hook gets `T::default()`. The hook may refuse the new settings
+    /// with an `Err`: nothing changes then either.
+    ///
+    /// ```
+    /// use serde::Deserialize;
+    /// use threadbutler::config::HumanDuration;
+    /// use threadbutler::prelude::*;
+    ///
+    /// #[derive(Deserialize, Default)]
+    /// #[serde(deny_unknown_fields)]
+    /// struct Settings {
+    ///     poll: Option<HumanDuration>,
+    /// }
+    ///
+    /// let path = std::env::temp_dir().join(format!("on-reload-app-doc-{}.toml", std::process::id()));
+    /// std::fs::write(&path, "[app]\npoll = \"1s\"\n")?;
+    /// let (tx, polls) = crossbeam_channel::unbounded();
+    /// let app = Butler::builder("app")
+    ///     .config_file(&path)?
+    ///     .on_reload_app(move |_hub: &Hub, s: Settings| {
+    ///         tx.send(s.poll.map(|p| p.0))?; // hand it to the servers that poll
+    ///         Ok(())
+    ///     })
+    ///     .start()?;
+    /// std::fs::write(&path, "[app]\npoll = \"5s\"\n")?;
+    /// app.reload();
+    /// assert_eq!(polls.try_recv()?, Some(std::time::Duration::from_secs(5)));
+    /// std::fs::write(&path, "[app]\npoll = \"soon\"\n")?;
+    /// app.reload(); // logged with the file and line 2: nothing changes
+    /// assert!(polls.try_recv().is_err(), "the hook was not called");
+    /// app.shutdown();
+    /// app.wait()?;
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "config")]
+    pub fn on_reload_app<T, F>(self, hook: F) -> Self
+    where
+        T: DeserializeOwned + Default + 'static,
+        F: Fn(&Hub, T) -> Result<(), BoxError> + Send + Sync + 'static,
+    {
+        self.on_reload(move |hub: &Hub, config: &Config| {
+            let settings = config.app_config::<T>()?.unwrap_or_default();
+            hook(hub, settings)
+        })
     }
 
     /// The clock every supervisor of the tree reads for restart windows,
@@ -131,21 +233,37 @@ impl ButlerBuilder {
     /// An overall deadline for a shutdown, from when it begins: past it the
     /// shutdown is forced (every drain becomes immediate; children that
     /// still do not stop are abandoned), so the process gets to exit.
+    /// At most [`Policy::MAX_DURATION`](crate::Policy::MAX_DURATION), or
+    /// `start` returns [`Error::Config`].
     pub fn shutdown_deadline(mut self, deadline: Duration) -> Self {
+        self.check_duration("shutdown_deadline", deadline);
         self.deadline = Some(deadline);
         self
     }
 
-    /// The default capacity of the servers' mailboxes (default 1024).
+    /// The default capacity of the servers' mailboxes (default 1024; a
+    /// bounded one at most [`Capacity::MAX_BOUNDED`], or `start` returns
+    /// [`Error::Config`]).
     pub fn default_capacity(mut self, capacity: Capacity) -> Self {
+        self.tree.check_capacity("default_capacity", capacity);
         self.hub = self.hub.default_capacity(capacity);
         self
     }
 
-    /// The hub's default request timeout (default 5 s).
+    /// The hub's default request timeout (default 5 s; at most
+    /// [`Policy::MAX_DURATION`](crate::Policy::MAX_DURATION), or `start`
+    /// returns [`Error::Config`]).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.check_duration("request_timeout", timeout);
         self.hub = self.hub.request_timeout(timeout);
         self
+    }
+
+    /// A builder error if the duration given to `what` is above its bound.
+    fn check_duration(&mut self, what: &str, d: Duration) {
+        if let Err(e) = threadbutler_supervisor::Policy::check_duration(what, d) {
+            self.tree.errors.push(format!("{e} ({what}())"));
+        }
     }
 
     /// Where dead letters go, besides the counters and the log.
@@ -170,10 +288,10 @@ impl ButlerBuilder {
     /// same error from [`start`](Self::start).
     #[cfg(feature = "config")]
     pub fn config_file(mut self, path: impl AsRef<Path>) -> Result<Self, Error> {
-        let loaded = LoadedConfig::read(path.as_ref()).map_err(|e| Error::Config {
+        let config = Config::load(path.as_ref()).map_err(|e| Error::Config {
             detail: e.to_string(),
         })?;
-        self.config = Some(loaded);
+        self.config = Some(config);
         Ok(self)
     }
 
@@ -181,11 +299,11 @@ impl ButlerBuilder {
     /// any: its `[log]` table is what [`crate::logging::init`] takes.
     #[cfg(feature = "config")]
     pub fn config(&self) -> Option<&Config> {
-        self.config.as_ref().map(|c| &c.config)
+        self.config.as_ref()
     }
 
     /// The program's own settings: the config file's `[app]` table
-    /// deserialized into `T` (see [`Config::app_section`]);
+    /// deserialized into `T` (see [`Config::app_config`]);
     /// `None` without a file or without the table.
     ///
     /// ```
@@ -213,10 +331,10 @@ impl ButlerBuilder {
     /// `T`.
     #[cfg(feature = "config")]
     pub fn app_config<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>, Error> {
-        let Some(loaded) = &self.config else {
+        let Some(config) = &self.config else {
             return Ok(None);
         };
-        Config::app_section(&loaded.text, &loaded.path).map_err(|e| Error::Config {
+        config.app_config().map_err(|e| Error::Config {
             detail: e.to_string(),
         })
     }
@@ -283,7 +401,7 @@ impl ButlerBuilder {
         let began = Instant::now();
         #[cfg(feature = "config")]
         let reloader = match self.config.take() {
-            Some(loaded) => Some(self.tree.configure(&loaded)?),
+            Some(config) => Some(self.tree.configure(&config)?),
             None => None,
         };
         let mut errors = Vec::new();
@@ -312,6 +430,7 @@ impl ButlerBuilder {
             signals: self.signals,
             #[cfg(feature = "config")]
             reloader,
+            #[cfg(feature = "config")]
             reload: self.reload,
             deadline: self.deadline,
         };
@@ -344,6 +463,7 @@ impl Butler {
             config: None,
             #[cfg(feature = "signals")]
             signals: Signals::none(),
+            #[cfg(feature = "config")]
             reload: None,
             deadline: None,
             clock: None,

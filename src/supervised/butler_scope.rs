@@ -14,9 +14,12 @@ use threadbutler_supervisor::{
 };
 
 use crate::data::dead_letter::DeadLetter;
+#[cfg(feature = "config")]
 use crate::data::hub::Hub;
 use crate::data::mailbox::Capacity;
 use crate::error::Error;
+#[cfg(feature = "config")]
+use crate::ops::config::Config;
 use crate::servers::factory::{fallible, plain};
 use crate::servers::server::Server;
 use crate::supervised::butler::Butler;
@@ -50,8 +53,22 @@ impl ChildScope<ButlerBuilder> {
     }
 
     /// See [`ButlerBuilder::on_reload`].
-    pub fn on_reload(self, hook: impl Fn(&Hub) + Send + Sync + 'static) -> Self {
+    #[cfg(feature = "config")]
+    pub fn on_reload(
+        self,
+        hook: impl Fn(&Hub, &Config) -> Result<(), BoxError> + Send + Sync + 'static,
+    ) -> Self {
         self.builder.on_reload(hook).scope()
+    }
+
+    /// See [`ButlerBuilder::on_reload_app`].
+    #[cfg(feature = "config")]
+    pub fn on_reload_app<T, F>(self, hook: F) -> Self
+    where
+        T: serde::de::DeserializeOwned + Default + 'static,
+        F: Fn(&Hub, T) -> Result<(), BoxError> + Send + Sync + 'static,
+    {
+        self.builder.on_reload_app(hook).scope()
     }
 
     /// See [`ButlerBuilder::clock`].

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use threadbutler_supervisor::{Child, ChildSpec, Policy, SupervisorSpec};
 
 use crate::data::hub::Hub;
+use crate::data::mailbox::Capacity;
 #[cfg(feature = "async")]
 use crate::data::mailbox::WakeFn;
 #[cfg(feature = "config")]
@@ -18,10 +19,32 @@ use crate::servers::server::Server;
 use crate::servers::server_child::ServerChild;
 
 #[cfg(feature = "config")]
+use crate::ops::config::Config;
+#[cfg(feature = "config")]
 use crate::ops::reload::Reloader;
 #[cfg(feature = "config")]
-use crate::ops::resolution::{DeclaredPath, DeclaredPaths, Kind, LoadedConfig, Setting, resolve};
+use crate::ops::resolution::{DeclaredPath, DeclaredPaths, Kind, Setting, resolve};
 use crate::supervised::child_options::ChildOptions;
+
+/// The largest pool: 1024 workers, each a thread with its own stack. One
+/// check holds it: the config file's `pool_size` is refused above it at
+/// load, the builder's `pool(name, size, ..)` at `start`.
+pub const MAX_POOL_SIZE: usize = 1024;
+
+/// Checks a pool's size: at least 1, at most [`MAX_POOL_SIZE`].
+///
+/// # Errors
+///
+/// What was expected, and the size found.
+pub(crate) fn check_pool_size(size: usize) -> Result<usize, String> {
+    match size {
+        0 => Err("must be at least 1".into()),
+        n if n > MAX_POOL_SIZE => Err(format!(
+            "must be at most {MAX_POOL_SIZE} (each worker is a thread), found {n}"
+        )),
+        n => Ok(n),
+    }
+}
 
 pub(crate) type MakeServer =
     Box<dyn FnOnce(&Hub, &ChildOptions) -> Result<Arc<dyn Child>, SpawnError>>;
@@ -54,7 +77,6 @@ pub(crate) enum ChildDeclaration {
 }
 
 impl ChildDeclaration {
-    #[cfg(feature = "config")]
     fn name(&self) -> &str {
         match self {
             ChildDeclaration::Server { name, .. }
@@ -128,9 +150,8 @@ impl SupervisorDeclaration {
     }
 
     pub(crate) fn push_pool(&mut self, name: &str, size: usize, make: MakePool) {
-        if size == 0 {
-            self.errors
-                .push(format!("pool {name}: the size must be at least 1"));
+        if let Err(e) = check_pool_size(size) {
+            self.errors.push(format!("pool {name}: the size {e}"));
         }
         self.children.push(ChildDeclaration::Pool {
             name: name.to_owned(),
@@ -163,6 +184,20 @@ impl SupervisorDeclaration {
             ));
         }
         self.children.last_mut().and_then(ChildDeclaration::mailbox)
+    }
+
+    /// Checks a capacity given to the option method `what` (on the last
+    /// declared child, or the whole tree's default): a builder error if it
+    /// is out of bounds.
+    pub(crate) fn check_capacity(&mut self, what: &str, capacity: Capacity) {
+        if let Err(e) = capacity.check() {
+            let child = match self.children.last() {
+                Some(c) if what == "capacity" => format!("{}: ", c.name()),
+                _ => String::new(),
+            };
+            self.errors
+                .push(format!("supervisor {}: {child}{what}(): {e}", self.name));
+        }
     }
 
     pub(crate) fn errors(&self, out: &mut Vec<String>) {
@@ -239,8 +274,8 @@ impl SupervisorDeclaration {
     ///
     /// [`Error::Config`] with the file, the line and the name when a table
     /// names no declared child, several, or a key that does not apply.
-    pub(crate) fn configure(&mut self, loaded: &LoadedConfig) -> Result<Reloader, Error> {
-        let resolved = resolve(loaded, &self.declared()).map_err(|e| Error::Config {
+    pub(crate) fn configure(&mut self, config: &Config) -> Result<Reloader, Error> {
+        let resolved = resolve(config, &self.declared()).map_err(|e| Error::Config {
             detail: e.to_string(),
         })?;
         self.policy.merge(&resolved.root);
@@ -249,7 +284,8 @@ impl SupervisorDeclaration {
                 child.configure(setting);
             }
         }
-        Ok(Reloader::new(loaded.path.clone(), self.declared()))
+        let file = config.file().unwrap_or(std::path::Path::new("")).to_owned();
+        Ok(Reloader::new(file, self.declared()))
     }
 
     pub(crate) fn build(self, hub: &Hub) -> Result<SupervisorSpec, SpawnError> {

@@ -94,7 +94,9 @@ macro_rules! declare_methods {
         /// `factory` and supervised on its own. The options that follow
         /// (`restart`, `heartbeat`, `shutdown`, ...) apply to every worker;
         /// `capacity` to the shared mailbox. The config file's `pool_size`
-        /// overrides `size`.
+        /// overrides `size`. `size` is from 1 to
+        /// [`MAX_POOL_SIZE`](crate::config::MAX_POOL_SIZE) (1024); outside
+        /// that, `start` returns [`Error::Config`](crate::Error::Config).
         pub fn pool<S, F>(mut self, name: &str, size: usize, factory: F) -> ChildScope<$b>
         where
             S: Server,
@@ -227,8 +229,12 @@ macro_rules! child_option_methods {
             self
         }
 
-        /// The server's (or pool's) mailbox capacity.
+        /// The server's (or pool's) mailbox capacity: `Bounded(n)` with
+        /// `n` from 1 to [`Capacity::MAX_BOUNDED`] (its slots are
+        /// allocated at start; outside that, `start` returns
+        /// [`Error::Config`](crate::Error::Config)), or `Unbounded`.
         pub fn capacity(mut self, capacity: Capacity) -> Self {
+            self.tree_mut().check_capacity("capacity", capacity);
             if let Some(o) = self.tree_mut().last_mailbox("capacity") {
                 o.capacity = Some(capacity);
             }

@@ -160,26 +160,28 @@ impl ChildSpec {
         self.shutdown
     }
 
-    /// Checks the policies: a zero heartbeat or start timeout and an
-    /// impossible backoff are errors.
+    /// Its policies as one [`Policy`] (every child field set).
+    fn policy(&self) -> Policy {
+        let mut p = Policy::new()
+            .restart(self.restart)
+            .shutdown(self.shutdown)
+            .backoff(self.backoff)
+            .start_timeout(self.start_timeout)
+            .fresh_thread_on_restart(self.fresh_thread);
+        p.heartbeat = self.heartbeat;
+        p.stack_size = self.stack_size;
+        p
+    }
+
+    /// Checks the policies as [`Policy::validate`] does: a zero heartbeat
+    /// or start timeout, an impossible backoff, and a duration, stack size
+    /// above its bound are errors.
     ///
     /// # Errors
     ///
     /// A message naming the child and the broken rule.
     pub fn validate(&self) -> Result<(), String> {
-        if self.heartbeat == Some(Duration::ZERO) {
-            return Err(format!(
-                "child {}: heartbeat timeout must be greater than zero",
-                self.name
-            ));
-        }
-        if self.start_timeout.is_zero() {
-            return Err(format!(
-                "child {}: start timeout must be greater than zero",
-                self.name
-            ));
-        }
-        self.backoff
+        self.policy()
             .validate()
             .map_err(|e| format!("child {}: {e}", self.name))?;
         self.child.validate()
@@ -316,7 +318,8 @@ impl SupervisorSpec {
     }
 
     /// Checks the whole tree: unique child names per supervisor, a usable
-    /// intensity, and every child's own rules.
+    /// intensity and abandon grace (within the bounds of
+    /// [`Policy::validate`]), and every child's own rules.
     ///
     /// # Errors
     ///
@@ -328,6 +331,11 @@ impl SupervisorSpec {
                 self.name
             ));
         }
+        Policy::new()
+            .intensity(self.intensity)
+            .abandon_after(self.abandon_after)
+            .validate()
+            .map_err(|e| format!("supervisor {}: {e}", self.name))?;
         let mut seen = std::collections::HashSet::new();
         for c in &self.children {
             if !seen.insert(&*c.name) {
@@ -339,5 +347,81 @@ impl SupervisorSpec {
             c.validate()?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{ExitReason, FnChild};
+
+    fn idle() -> ChildSpec {
+        ChildSpec::new(
+            "w",
+            FnChild::new(|mut life| {
+                life.started();
+                ExitReason::Shutdown
+            }),
+        )
+    }
+
+    #[test]
+    fn a_spec_built_in_code_meets_the_same_bounds_as_a_file() {
+        let too_long = Policy::MAX_DURATION + Duration::from_secs(1);
+        let cases = [
+            (
+                idle().heartbeat(Duration::MAX),
+                "heartbeat: must be at most",
+            ),
+            (
+                idle().heartbeat(Duration::ZERO),
+                "heartbeat: must be greater",
+            ),
+            (
+                idle().start_timeout(too_long),
+                "start_timeout: must be at most",
+            ),
+            (
+                idle().shutdown(Shutdown::Drain(Duration::MAX)),
+                "shutdown.drain: must be at most",
+            ),
+            (
+                idle().backoff(Backoff::exponential(Duration::ZERO, too_long)),
+                "backoff: max: must be at most",
+            ),
+            (idle().stack_size(usize::MAX), "stack_size: must be at most"),
+        ];
+        for (spec, says) in cases {
+            let e = spec.validate().expect_err(says);
+            assert!(e.starts_with("child w: ") && e.contains(says), "{e}");
+        }
+        assert_eq!(idle().heartbeat(Policy::MAX_DURATION).validate(), Ok(()));
+
+        let sup = |s: SupervisorSpec| s.validate().expect_err("refused");
+        let e = sup(SupervisorSpec::new("app").abandon_after(Duration::MAX));
+        assert!(
+            e.starts_with("supervisor app: abandon_after: must be at most"),
+            "{e}"
+        );
+        let e = sup(SupervisorSpec::new("app").intensity(Intensity {
+            max_restarts: u32::MAX,
+            period: Duration::from_secs(1),
+        }));
+        assert!(
+            e.contains("intensity.max_restarts: must be at most 100000"),
+            "{e}"
+        );
+        let e = sup(SupervisorSpec::new("app").intensity(Intensity {
+            max_restarts: 1,
+            period: Duration::ZERO,
+        }));
+        assert!(
+            e.contains("intensity period must be greater than zero"),
+            "{e}"
+        );
+        let e = sup(SupervisorSpec::new("app").child(idle().heartbeat(Duration::MAX)));
+        assert!(e.starts_with("child w: heartbeat"), "{e}");
     }
 }

@@ -14,9 +14,11 @@
 //!   `queued N`), `crash`, `hang` (answer `sent crash` / `sent hang`),
 //!   `status` (answers `status worker=STATE restarts=N queued=N`, or
 //!   `status worker=gone` once it was stopped for good);
+//! - the config file's `[app]` table may hold `note = "..."`;
 //! - stdout: `ready` once started, `event KIND SUBJECT` per lifecycle event,
-//!   `reload hook` on SIGHUP, and at the end `handled N dead M` (the
-//!   worker mailbox's counters);
+//!   `reload hook note=NOTE` on SIGHUP once the file was read (the new
+//!   file's note, `-` without one; nothing when the file is refused), and
+//!   at the end `handled N dead M` (the worker mailbox's counters);
 //! - exit code: `Report::exit_code()` (0 clean, 75 when a drain was cut
 //!   short or a server abandoned during the shutdown), or
 //!   `Error::exit_code()` (78 for a bad config, 1 when the tree gave up).
@@ -42,6 +44,13 @@ threadbutler::messages! { pub enum WorkerMsg for Worker { Job, Crash, Hang } }
 
 /// The daemon's one server.
 pub struct Worker;
+
+/// The config file's `[app]` table.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    note: Option<String>,
+}
 
 impl Server for Worker {
     fn handle(&mut self, msg: WorkerMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
@@ -81,8 +90,12 @@ fn run() -> Result<Report, Error> {
 
     let mut builder = Butler::builder("opsd")
         .signals(Signals::graceful())
-        // Runs on SIGHUP, before the config file is re-read.
-        .on_reload(|_| println!("reload hook"))
+        // Runs on SIGHUP, once the config file was read again and found
+        // good, before its policies are applied.
+        .on_reload_app(|_, s: Settings| {
+            println!("reload hook note={}", s.note.as_deref().unwrap_or("-"));
+            Ok(())
+        })
         .server("worker", || Worker);
     if let Some(path) = &config {
         // A bad file stops here: exit 78, the file and line on stderr.

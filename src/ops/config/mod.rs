@@ -22,6 +22,13 @@
 //!
 //! [servers."db/reader"]              # a nested child, by its path below the root
 //! heartbeat = "2s"
+//!
+//! [log]                              # see LogConfig
+//! output = { dir = "logs", rotation = "daily", max_files = 7 }   # logs/ beside this file
+//!
+//! [app]                              # the program's own settings
+//! socket = "run/app.sock"
+//! poll = "30s"
 //! ```
 //!
 //! Every key is optional: what the file leaves out keeps the code's value.
@@ -43,39 +50,118 @@
 //! `capacity` on a thread, `intensity` on a server). Children added at run
 //! time are not declared: the file does not name them.
 //!
+//! # Durations
+//!
+//! Durations are written as people write them: `"250ms"`, `"5s"`, `"1m"`,
+//! `"1h 30m"`, `"2days"` (what the `humantime` crate reads). For the
+//! program's own settings, [`HumanDuration`] reads the same spelling, with
+//! the same errors:
+//!
+//! ```
+//! use std::time::Duration;
+//! use serde::Deserialize;
+//! use threadbutler::config::{Config, HumanDuration};
+//!
+//! #[derive(Deserialize)]
+//! #[serde(deny_unknown_fields)]
+//! struct Settings {
+//!     poll: HumanDuration,
+//! }
+//!
+//! let config = Config::parse("[app]\npoll = \"1m 30s\"\n", "app.toml")?;
+//! let s: Settings = config.app_config()?.expect("the file has [app]");
+//! assert_eq!(s.poll.0, Duration::from_secs(90));
+//!
+//! let bad = Config::parse("[app]\npoll = \"soon\"\n", "app.toml")?;
+//! let err = bad.app_config::<Settings>().err().expect("not a duration");
+//! assert_eq!(err.line, Some(2));
+//! assert!(err.message.contains("expected a duration like"));
+//! # Ok::<(), threadbutler::config::ConfigError>(())
+//! ```
+//!
+//! # Bounds
+//!
+//! Every number has an upper bound, checked at load: a value outside it
+//! fails the load with the file, the line, the key and the bound
+//! (`app.toml:7: servers.db.capacity: a bounded capacity must be at most
+//! 1048576 messages ...`), so that no value makes the program panic or
+//! allocate gigabytes when it starts. The same bounds hold for the values a
+//! program gives in code (`.capacity(..)`, `.pool(name, n, ..)`, durations):
+//! [`ButlerBuilder::start`](crate::ButlerBuilder::start) refuses them with
+//! [`Error::Config`](crate::Error::Config), before anything starts.
+//!
+//! | key | bound | why |
+//! |---|---|---|
+//! | `capacity` | 1 to [`Capacity::MAX_BOUNDED`](crate::Capacity::MAX_BOUNDED) = 1 048 576 messages, or `"unbounded"` | a bounded mailbox allocates every slot (the message plus 8 bytes) when it is created: at most 24 MiB for a 16-byte message |
+//! | `pool_size` | 1 to [`MAX_POOL_SIZE`] = 1024 | each worker is a thread |
+//! | every duration (`heartbeat`, `start_timeout`, `shutdown.drain`, `backoff.min`/`max`/`reset_after`, `intensity.period`, `abandon_after`) | [`Policy::MAX_DURATION`] = 365 days (`heartbeat`, `start_timeout` and `intensity.period` also above zero) | `Instant + d` must not overflow; a deadline a year away already means "never" |
+//! | `intensity.max_restarts` | [`Policy::MAX_RESTARTS`] = 100 000 | the restart window keeps one instant per restart |
+//! | `stack_size` | 1 to [`Policy::MAX_STACK_SIZE`] = 1 GiB | a thread's stack is reserved when it is spawned |
+//! | `backoff.jitter` | 0 to 1 | a fraction of the delay |
+//! | `log.output.max_files` | 1 to [`MAX_LOG_FILES`] = 10 000 | |
+//!
+//! # Paths
+//!
+//! A relative path in the file is relative to the file's directory, not to
+//! the working directory: `log.output.dir` is resolved so at load. For the
+//! program's own paths, [`Config::resolve_path`] does the same:
+//!
+//! ```
+//! use std::path::Path;
+//! use threadbutler::config::Config;
+//!
+//! let config = Config::parse("[app]\nsocket = \"run/app.sock\"\n", "/etc/app/app.toml")?;
+//! assert_eq!(config.dir(), Some(Path::new("/etc/app")));
+//! assert_eq!(config.resolve_path("run/app.sock"), Path::new("/etc/app/run/app.sock"));
+//! assert_eq!(config.resolve_path("/run/app.sock"), Path::new("/run/app.sock"));
+//! # Ok::<(), threadbutler::config::ConfigError>(())
+//! ```
+//!
 //! # The program's own settings
 //!
 //! One table is the program's: `[app]`. The framework does not read it;
-//! [`Config::app_section`] deserializes it into the program's own type with
+//! [`Config::app_config`] deserializes it into the program's own type with
 //! the same file-and-line errors, so a daemon's socket path or output file
-//! lives in the same file as its policies.
+//! lives in the same file as its policies. At a reload (SIGHUP) the hook
+//! given to [`ButlerBuilder::on_reload`](crate::ButlerBuilder::on_reload)
+//! gets the new [`Config`], and
+//! [`on_reload_app`](crate::ButlerBuilder::on_reload_app) the new `[app]`
+//! table as the program's type.
 //!
 //! # Errors
 //!
 //! Nothing half-loads. An unknown key, a value of the wrong type, a bad
-//! duration and an impossible policy (backoff `max` below `min`, a zero
-//! period, heartbeat or capacity, jitter outside `[0, 1]`) all fail the load
-//! with a [`ConfigError`] naming the file, the line and the key, and saying
-//! what was expected. At a reload (SIGHUP), any such error, or a name that
-//! matches no child, is logged and nothing changes.
+//! duration, a value above its bound and an impossible policy (backoff
+//! `max` below `min`, a zero period, heartbeat or capacity, jitter outside
+//! `[0, 1]`) all fail the load with a [`ConfigError`] naming the file, the
+//! line and the key, and saying what was expected. At a reload (SIGHUP),
+//! any such error, or a name that matches no child, is logged and nothing
+//! changes.
 
 mod error;
 mod log;
+mod server;
+mod source;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
-use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 pub use self::error::ConfigError;
 pub(crate) use self::error::{key_name, line_of};
-pub use self::log::{LogConfig, LogFormat, LogOutput, Rotation, StreamName};
+pub use self::log::{LogConfig, LogFormat, LogOutput, MAX_LOG_FILES, Rotation, StreamName};
+pub use self::server::{CapacityConfig, ServerConfig};
+pub use crate::supervised::declaration::MAX_POOL_SIZE;
 pub use threadbutler_supervisor::HumanDuration;
 use threadbutler_supervisor::Policy;
+
+use self::source::Source;
+use crate::supervised::declaration::check_pool_size;
 
 /// The whole file.
 ///
@@ -111,47 +197,8 @@ pub struct Config {
     pub app: Option<toml::Table>,
     /// Where `[supervisor]` begins in the text, if the file has it.
     supervisor_at: Option<usize>,
-}
-
-/// One `[servers.NAME]` table: the child's policies and, for a server or a
-/// pool, its mailbox's capacity and a pool's size.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct ServerConfig {
-    /// Its policies (a pool's are its workers', and its own intensity and
-    /// abandon grace).
-    pub policy: Policy,
-    /// Its mailbox capacity (servers and pools).
-    pub capacity: Option<CapacityConfig>,
-    /// Its number of worker threads (pools), at least 1.
-    pub pool_size: Option<usize>,
-}
-
-/// A number of messages, or `"unbounded"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CapacityConfig {
-    /// At most this many.
-    Bounded(usize),
-    /// No limit.
-    Unbounded,
-}
-
-impl<'de> Deserialize<'de> for CapacityConfig {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            N(i64),
-            S(String),
-        }
-        let expected = "expected a positive number of messages or \"unbounded\"";
-        match Raw::deserialize(d).map_err(|_| serde::de::Error::custom(expected))? {
-            Raw::N(n) if n > 0 => Ok(CapacityConfig::Bounded(n as usize)),
-            Raw::S(s) if s == "unbounded" => Ok(CapacityConfig::Unbounded),
-            Raw::N(n) => Err(serde::de::Error::custom(format!("{expected}, found {n}"))),
-            Raw::S(s) => Err(serde::de::Error::custom(format!("{expected}, found {s:?}"))),
-        }
-    }
+    /// The file, its directory and its text; none for `Config::default()`.
+    source: Option<Source>,
 }
 
 /// The top-level tables; `supervisor` and `servers` are read apart, as
@@ -223,17 +270,13 @@ impl Doc<'_> {
         let pool_size = match table.remove("pool_size") {
             Some(p) => {
                 let span = p.span();
-                match self.read::<usize>(p)? {
-                    0 => {
-                        return Err(ConfigError {
-                            file: self.file.to_owned(),
-                            line: Some(line_of(self.text, span.start)),
-                            key: Some(format!("servers.{}.pool_size", key_name(name))),
-                            message: "must be at least 1".into(),
-                        });
-                    }
-                    n => Some(n),
-                }
+                let n = self.read::<usize>(p)?;
+                Some(check_pool_size(n).map_err(|message| ConfigError {
+                    file: self.file.to_owned(),
+                    line: Some(line_of(self.text, span.start)),
+                    key: Some(format!("servers.{}.pool_size", key_name(name))),
+                    message,
+                })?)
             }
             None => None,
         };
@@ -283,9 +326,11 @@ impl Config {
         let d = Doc { text, file, keys };
         let tables = Tables::deserialize(toml::de::Deserializer::from(doc.clone()))
             .map_err(|e| d.error(&e, doc.span()))?;
+        let source = Source::new(file, text);
         let mut config = Config {
-            log: tables.log,
+            log: log_config(tables.log, keys, text, &source),
             app: tables.app,
+            source: Some(source),
             ..Config::default()
         };
         if let Some(v) = keys.get("supervisor") {
@@ -303,10 +348,10 @@ impl Config {
         Ok(config)
     }
 
-    /// Deserializes the `[app]` table of `text` (the text this config was
-    /// parsed from) into the program's own settings type; `None` when the
-    /// file has no `[app]` table. Give `T` `#[serde(deny_unknown_fields)]`
-    /// so that a misspelled key is an error rather than a silent default.
+    /// Deserializes the `[app]` table of `text` into the program's own
+    /// settings type, without reading the rest of the file (see
+    /// [`app_config`](Self::app_config) for a loaded config); `None` when
+    /// the text has no `[app]` table.
     ///
     /// ```
     /// use serde::Deserialize;
@@ -351,6 +396,69 @@ impl Config {
             })
     }
 
+    /// The program's own settings: this config's `[app]` table
+    /// deserialized into `T`, with the file-and-line errors of the rest of
+    /// the file; `None` when the file has no `[app]` table (or for
+    /// `Config::default()`, which stands for no file). Give `T`
+    /// `#[serde(deny_unknown_fields)]` so that a misspelled key is an
+    /// error rather than a silent default.
+    ///
+    /// ```
+    /// use serde::Deserialize;
+    /// use threadbutler::config::Config;
+    ///
+    /// #[derive(Deserialize)]
+    /// #[serde(deny_unknown_fields)]
+    /// struct Settings {
+    ///     socket: String,
+    /// }
+    ///
+    /// let config = Config::parse("[app]\nsocket = \"/run/db.sock\"\n", "db.toml")?;
+    /// let s: Settings = config.app_config()?.expect("the file has [app]");
+    /// assert_eq!(s.socket, "/run/db.sock");
+    /// assert!(Config::default().app_config::<Settings>()?.is_none());
+    /// # Ok::<(), threadbutler::config::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] with the file, the line and what was expected, for
+    /// an `[app]` table that `T` does not accept.
+    pub fn app_config<T: DeserializeOwned>(&self) -> Result<Option<T>, ConfigError> {
+        match &self.source {
+            Some(s) => Self::app_section(&s.text, &s.file),
+            None => Ok(None),
+        }
+    }
+
+    /// The file this config was read from (as the program named it); `None`
+    /// for `Config::default()`.
+    pub fn file(&self) -> Option<&Path> {
+        self.source.as_ref().map(|s| s.file.as_path())
+    }
+
+    /// The directory of the file, made absolute when it was read: what the
+    /// relative paths in it are relative to. `None` for
+    /// `Config::default()`.
+    pub fn dir(&self) -> Option<&Path> {
+        self.source.as_ref().map(|s| s.dir.as_path())
+    }
+
+    /// `path` as the file means it: relative to the file's directory, unless
+    /// it is absolute (see [Paths](self#paths)). Without a file, `path` as
+    /// it is (relative to the working directory).
+    pub fn resolve_path(&self, path: impl AsRef<Path>) -> PathBuf {
+        match &self.source {
+            Some(s) => s.resolve(path.as_ref()),
+            None => path.as_ref().to_owned(),
+        }
+    }
+
+    /// The text the config was parsed from (empty without a file).
+    pub(crate) fn text(&self) -> &str {
+        self.source.as_ref().map_or("", |s| &s.text)
+    }
+
     /// The table given for `name` (as the file writes it), if any.
     pub fn server(&self, name: &str) -> Option<&ServerConfig> {
         self.servers.get(name).map(Spanned::get_ref)
@@ -368,6 +476,29 @@ impl Config {
     pub(crate) fn supervisor_line(&self, text: &str) -> Option<usize> {
         self.supervisor_at.map(|at| line_of(text, at))
     }
+}
+
+/// The `[log]` table as read, with its directory resolved against the
+/// file's and the places of the keys whose errors come later.
+fn log_config(mut log: LogConfig, keys: &DeTable<'_>, text: &str, source: &Source) -> LogConfig {
+    let table = match keys.get("log").map(Spanned::get_ref) {
+        Some(DeValue::Table(t)) => Some(t),
+        _ => None,
+    };
+    let line = |key: &str| {
+        table
+            .and_then(|t| t.get(key))
+            .map(|v| line_of(text, v.span().start))
+    };
+    log.set_origin(self::log::Origin {
+        file: Some(source.file.clone()),
+        level: line("level"),
+        output: line("output"),
+    });
+    if let Some(LogOutput::Files { dir, .. }) = &mut log.output {
+        *dir = source.resolve(dir);
+    }
+    log
 }
 
 #[cfg(test)]

@@ -1,3 +1,4 @@
+use std::path::Path;
 use std::time::Duration;
 
 use threadbutler_supervisor::{Backoff, Intensity, Restart, Shutdown, Strategy};
@@ -131,6 +132,7 @@ fn impossible_policies_are_refused_with_key_and_line() {
     );
     let e = refused("[servers.db]\npool_size = 0\n");
     assert_eq!(e.key.as_deref(), Some("servers.db.pool_size"), "{e}");
+    assert!(e.message.contains("at least 1"), "{e}");
     let e = refused("[servers.db]\nbackoff = { min = \"1s\", max = \"2s\", jitter = 2.0 }\n");
     assert!(e.message.contains("jitter"), "{e}");
     let e = refused("[servers.db]\nrestart = \"sometimes\"\n");
@@ -185,4 +187,279 @@ fn the_supervisor_table_is_a_policy() {
             period: Duration::from_secs(60)
         })
     );
+}
+
+/// The key, line and message of the error `text` is refused with.
+fn where_and_why(text: &str) -> (Option<String>, Option<usize>, String) {
+    let e = refused(text);
+    (e.key, e.line, e.message)
+}
+
+#[test]
+fn the_reported_extremes_are_refused_with_key_line_and_bound() {
+    // A capacity that allocated 5 GB at start, and one that panicked.
+    for n in [
+        "40000000",
+        "100000000",
+        "4611686018427387904",
+        "9223372036854775807",
+    ] {
+        let (key, line, why) = where_and_why(&format!("[servers.db]\n\ncapacity = {n}\n"));
+        assert_eq!(
+            (key.as_deref(), line),
+            (Some("servers.db.capacity"), Some(3)),
+            "{why}"
+        );
+        assert!(why.contains("at most 1048576 messages"), "{n}: {why}");
+        assert!(why.contains(&format!("found {n}")), "{n}: {why}");
+    }
+    // Past i64, TOML itself refuses the number.
+    let (_, line, _) = where_and_why("[servers.db]\ncapacity = 18446744073709551616\n");
+    assert_eq!(line, Some(2));
+    // A pool size that allocated until the process aborted, as an integer
+    // and as a float.
+    let (key, line, why) = where_and_why("[servers.w]\npool_size = 1000000000\n");
+    assert_eq!(
+        (key.as_deref(), line),
+        (Some("servers.w.pool_size"), Some(2))
+    );
+    assert!(why.contains("at most 1024"), "{why}");
+    let (key, line, why) = where_and_why("[servers.w]\npool_size = 1e9\n");
+    assert_eq!(
+        (key.as_deref(), line),
+        (Some("servers.w.pool_size"), Some(2)),
+        "{why}"
+    );
+    let (_, _, why) = where_and_why("[servers.w]\ncapacity = 1e9\n");
+    assert!(why.contains("positive number of messages"), "{why}");
+    // Negative numbers.
+    for text in [
+        "[servers.w]\ncapacity = -1\n",
+        "[servers.w]\npool_size = -1\n",
+        "[servers.w]\nstack_size = -1\n",
+        "[supervisor]\nintensity = { max_restarts = -1, period = \"1s\" }\n",
+        "[servers.w]\nheartbeat = \"-1s\"\n",
+    ] {
+        let (_, line, _) = where_and_why(text);
+        assert_eq!(line, Some(2), "{text}");
+    }
+}
+
+#[test]
+fn every_duration_has_a_bound_a_year() {
+    let keys = [
+        ("heartbeat = \"1000000000y\"", "servers.w.heartbeat"),
+        ("start_timeout = \"366days\"", "servers.w.start_timeout"),
+        // The drain is the enum's value: its error is placed at `shutdown`.
+        (
+            "shutdown = { drain = \"1000000000y\" }",
+            "servers.w.shutdown",
+        ),
+        (
+            "backoff = { min = \"1s\", max = \"1000000000y\" }",
+            "servers.w.backoff.max",
+        ),
+        (
+            "backoff = { min = \"1000000000y\", max = \"1s\" }",
+            "servers.w.backoff.min",
+        ),
+        (
+            "backoff = { min = \"1s\", max = \"2s\", reset_after = \"9000h\" }",
+            "servers.w.backoff.reset_after",
+        ),
+        (
+            "intensity = { max_restarts = 1, period = \"1000000000y\" }",
+            "servers.w.intensity.period",
+        ),
+        ("abandon_after = \"1000000000y\"", "servers.w.abandon_after"),
+    ];
+    for (line, key) in keys {
+        let (k, at, why) = where_and_why(&format!("[servers.w]\n{line}\n"));
+        assert_eq!((k.as_deref(), at), (Some(key), Some(2)), "{line}: {why}");
+        assert!(
+            why.contains("must be at most 365days (the bound for every duration)"),
+            "{line}: {why}"
+        );
+    }
+    let (_, _, why) = where_and_why("[servers.w]\nheartbeat = \"1000000000y\"\n");
+    assert!(why.ends_with("found 365250000000days"), "{why}");
+    // u64::MAX seconds and beyond: humantime's own overflow, still an error.
+    let (k, at, why) = where_and_why("[servers.w]\nheartbeat = \"18446744073709551615s 1s\"\n");
+    assert_eq!((k.as_deref(), at), (Some("servers.w.heartbeat"), Some(2)));
+    assert!(why.contains("expected a duration like"), "{why}");
+    // Zero where zero cannot work.
+    for line in [
+        "heartbeat = \"0s\"",
+        "start_timeout = \"0s\"",
+        "intensity = { max_restarts = 1, period = \"0s\" }",
+    ] {
+        let (_, _, why) = where_and_why(&format!("[servers.w]\n{line}\n"));
+        assert!(why.contains("greater than zero"), "{line}: {why}");
+    }
+    // The bound itself is allowed.
+    let c = Config::parse(
+        "[servers.w]\nheartbeat = \"365days\"\nintensity = { max_restarts = 100000, period = \"365days\" }\n",
+        "app.toml",
+    )
+    .expect("at the bounds");
+    assert_eq!(
+        c.server("w").and_then(|w| w.policy.heartbeat),
+        Some(threadbutler_supervisor::Policy::MAX_DURATION)
+    );
+}
+
+#[test]
+fn counts_have_bounds_too() {
+    let (k, _, why) =
+        where_and_why("[supervisor]\nintensity = { max_restarts = 4294967295, period = \"1s\" }\n");
+    assert_eq!(k.as_deref(), Some("supervisor.intensity.max_restarts"));
+    assert!(why.contains("at most 100000"), "{why}");
+    let (k, _, why) = where_and_why("[servers.w]\nstack_size = 1099511627776\n");
+    assert_eq!(k.as_deref(), Some("servers.w.stack_size"));
+    assert!(why.contains("at most 1073741824 bytes"), "{why}");
+    let (k, _, why) =
+        where_and_why("[servers.w]\nbackoff = { min = \"1s\", max = \"2s\", jitter = 1e300 }\n");
+    assert_eq!(k.as_deref(), Some("servers.w.backoff"));
+    assert!(why.contains("jitter"), "{why}");
+    let at_bound = format!(
+        "[servers.w]\ncapacity = {}\npool_size = {}\n",
+        crate::Capacity::MAX_BOUNDED,
+        MAX_POOL_SIZE
+    );
+    let c = Config::parse(&at_bound, "app.toml").expect("at the bounds");
+    let w = c.server("w").expect("listed");
+    assert_eq!(
+        (w.capacity, w.pool_size),
+        (
+            Some(CapacityConfig::Bounded(crate::Capacity::MAX_BOUNDED)),
+            Some(MAX_POOL_SIZE)
+        )
+    );
+}
+
+#[cfg(feature = "logging")]
+#[test]
+fn a_bad_level_is_refused_at_load_with_its_line() {
+    let e = refused("[log]\nformat = \"json\"\nlevel = \"nonsense[[\"\n");
+    assert_eq!(
+        (e.key.as_deref(), e.line),
+        (Some("log.level"), Some(3)),
+        "{e}"
+    );
+    assert!(e.message.contains("expected a filter like"), "{e}");
+    assert!(e.to_string().starts_with("app.toml:3: log.level: "), "{e}");
+    let c = Config::parse("[log]\nlevel = \"warn,threadbutler=debug\"\n", "app.toml")
+        .expect("a filter");
+    assert_eq!(c.log.level.as_deref(), Some("warn,threadbutler=debug"));
+}
+
+#[test]
+fn max_files_is_read_and_bounded() {
+    let c = Config::parse(
+        "[log]\noutput = { dir = \"/var/log/app\", max_files = 7 }\n",
+        "app.toml",
+    )
+    .expect("valid");
+    assert!(matches!(
+        c.log.output,
+        Some(LogOutput::Files {
+            max_files: Some(7),
+            rotation: Rotation::Daily,
+            ..
+        })
+    ));
+    for (n, says) in [("0", "at least 1"), ("10001", "at most 10000")] {
+        let e = refused(&format!(
+            "[log]\n\noutput = {{ dir = \"/tmp\", max_files = {n} }}\n"
+        ));
+        assert_eq!(
+            (e.key.as_deref(), e.line),
+            (Some("log.output.max_files"), Some(3)),
+            "{e}"
+        );
+        assert!(e.message.contains(says), "{e}");
+    }
+    let e = refused("[log]\noutput = { dir = \"/tmp\", keep = 3 }\n");
+    assert!(e.message.contains("keep"), "{e}");
+    let e = refused("[log]\noutput = \"stdout\"\n");
+    assert_eq!(e.line, Some(2), "{e}");
+}
+
+#[test]
+fn relative_paths_are_relative_to_the_files_directory() {
+    let text = "[log]\noutput = { dir = \"logs\" }\n";
+    let c = Config::parse(text, "/etc/app/app.toml").expect("valid");
+    let Some(LogOutput::Files { dir, .. }) = &c.log.output else {
+        panic!("files: {:?}", c.log.output);
+    };
+    assert_eq!(dir, Path::new("/etc/app/logs"));
+    assert_eq!(c.file(), Some(Path::new("/etc/app/app.toml")));
+    assert_eq!(c.dir(), Some(Path::new("/etc/app")));
+    assert_eq!(c.resolve_path("data/x"), Path::new("/etc/app/data/x"));
+    assert_eq!(c.resolve_path("/srv/x"), Path::new("/srv/x"));
+    // An absolute directory stays as written.
+    let c = Config::parse(
+        "[log]\noutput = { dir = \"/var/log\" }\n",
+        "/etc/app/app.toml",
+    )
+    .expect("valid");
+    assert!(
+        matches!(&c.log.output, Some(LogOutput::Files { dir, .. }) if dir == Path::new("/var/log"))
+    );
+    // A file named relative to the working directory: its directory is
+    // made absolute at load, so a later chdir does not move it.
+    let c = Config::parse("", "conf/app.toml").expect("valid");
+    let cwd = std::env::current_dir().expect("a working directory");
+    assert_eq!(c.dir(), Some(cwd.join("conf").as_path()));
+    // No file: paths are left as they are.
+    assert_eq!(Config::default().resolve_path("x"), Path::new("x"));
+    assert_eq!(Config::default().dir(), None);
+}
+
+#[test]
+fn a_loaded_file_gives_its_app_table_typed() {
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Settings {
+        poll: HumanDuration,
+    }
+    let c = Config::parse(
+        "[servers.w]\nheartbeat = \"1s\"\n\n[app]\npoll = \"2s\"\n",
+        "a.toml",
+    )
+    .expect("valid");
+    assert_eq!(
+        c.app_config::<Settings>().expect("fits"),
+        Some(Settings {
+            poll: HumanDuration(Duration::from_secs(2))
+        })
+    );
+    let c = Config::parse("[app]\n\npoll = 2\n", "a.toml").expect("the framework takes any table");
+    let e = c.app_config::<Settings>().expect_err("not a duration");
+    assert_eq!((e.line, e.key.as_deref()), (Some(3), Some("app")), "{e}");
+    assert!(e.to_string().starts_with("a.toml:3"), "{e}");
+}
+
+#[cfg(feature = "logging")]
+#[test]
+fn a_log_directory_that_cannot_be_created_names_the_file_and_line() {
+    // A directory below a regular file cannot be created. `init` fails
+    // before it installs anything, so this runs in the shared process.
+    let file = std::env::temp_dir().join(format!("tb-not-a-dir-{}", std::process::id()));
+    std::fs::write(&file, "").expect("temp is writable");
+    let text = format!(
+        "[log]\nlevel = \"info\"\n\noutput = {{ dir = {:?} }}\n",
+        file.join("logs")
+    );
+    let c = Config::parse(&text, "/etc/app/app.toml").expect("valid");
+    let e = crate::logging::init("app", &c.log).expect_err("not a directory");
+    let _ = std::fs::remove_file(&file);
+    let crate::Error::Config { detail } = e else {
+        panic!("a config error: {e}");
+    };
+    assert!(
+        detail.starts_with("/etc/app/app.toml:4: log.output.dir "),
+        "{detail}"
+    );
+    assert!(detail.contains("cannot be created"), "{detail}");
 }

@@ -80,12 +80,20 @@ impl Backoff {
         self
     }
 
-    /// Checks that `max ≥ min` and `jitter` is in `[0, 1]`.
+    /// Checks that `max ≥ min`, `jitter` is in `[0, 1]` and no duration
+    /// is above [`Policy::MAX_DURATION`](crate::Policy::MAX_DURATION).
     ///
     /// # Errors
     ///
     /// [`InvalidBackoff`] saying which rule is broken.
     pub fn validate(&self) -> Result<(), InvalidBackoff> {
+        for (key, d) in [
+            ("min", self.min),
+            ("max", self.max),
+            ("reset_after", self.reset_after),
+        ] {
+            crate::Policy::check_duration(key, d).map_err(InvalidBackoff)?;
+        }
         if self.max < self.min {
             return Err(InvalidBackoff(format!(
                 "backoff max ({:?}) is below min ({:?})",
@@ -225,6 +233,20 @@ mod tests {
     fn impossible_backoffs_are_rejected() {
         assert!(Backoff::exponential(2 * MS, MS).validate().is_err());
         assert!(Backoff::default().with_jitter(1.5).validate().is_err());
+        let year = crate::Policy::MAX_DURATION;
+        assert!(Backoff::exponential(MS, year).validate().is_ok());
+        let e = Backoff::exponential(MS, year + MS)
+            .validate()
+            .expect_err("too long");
+        assert!(
+            e.to_string().starts_with("max: must be at most 365days"),
+            "{e}"
+        );
+        let e = Backoff::exponential(MS, 2 * MS)
+            .with_reset_after(Duration::MAX)
+            .validate()
+            .expect_err("too long");
+        assert!(e.to_string().starts_with("reset_after"), "{e}");
         assert!(
             Backoff::exponential(MS, 2 * MS)
                 .with_jitter(0.2)

@@ -8,9 +8,14 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
 use super::backoff::Backoff;
+use super::bounds;
 
 /// A duration written as `"250ms"`, `"5s"`, `"1m"`, `"1h 30m"` (feature
-/// `serde`).
+/// `serde`), for a program's own settings: what `humantime` reads, with
+/// no bound of its own (a policy's durations are bounded by
+/// [`Policy::MAX_DURATION`](crate::Policy::MAX_DURATION); check a
+/// program's own with [`Policy::check_duration`](crate::Policy::check_duration)
+/// if it adds it to an `Instant`).
 ///
 /// ```
 /// use std::time::Duration;
@@ -27,12 +32,12 @@ pub struct HumanDuration(pub Duration);
 
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        duration(d).map(HumanDuration)
+        unbounded(d).map(HumanDuration)
     }
 }
 
-/// A human duration.
-pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+/// A human duration, as `humantime` reads it.
+fn unbounded<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
     humantime::parse_duration(&text).map_err(|e| {
         D::Error::custom(format!(
@@ -41,7 +46,14 @@ pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::E
     })
 }
 
-/// A human duration greater than zero.
+/// A policy's human duration: at most [`Policy::MAX_DURATION`](crate::Policy::MAX_DURATION).
+pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let v = unbounded(d)?;
+    bounds::duration_bound(v).map_err(D::Error::custom)?;
+    Ok(v)
+}
+
+/// A policy's human duration greater than zero.
 pub(crate) fn positive<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let v = duration(d)?;
     if v.is_zero() {
@@ -60,12 +72,20 @@ pub(crate) fn some_positive<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Du
     positive(d).map(Some)
 }
 
-/// An optional field's count greater than zero.
-pub(crate) fn some_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-    match usize::deserialize(d)? {
-        0 => Err(D::Error::custom("must be greater than zero")),
-        n => Ok(Some(n)),
-    }
+/// An optional stack size: greater than zero, at most
+/// [`Policy::MAX_STACK_SIZE`](crate::Policy::MAX_STACK_SIZE).
+pub(crate) fn some_stack_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    let n = usize::deserialize(d)?;
+    bounds::stack_size_bound(n).map_err(D::Error::custom)?;
+    Ok(Some(n))
+}
+
+/// An intensity's `max_restarts`: at most
+/// [`Policy::MAX_RESTARTS`](crate::Policy::MAX_RESTARTS).
+pub(crate) fn max_restarts<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = u32::deserialize(d)?;
+    bounds::max_restarts_bound(n).map_err(D::Error::custom)?;
+    Ok(n)
 }
 
 /// `{ min = "10ms", max = "1s", jitter = 0.1, reset_after = "30s" }`.
@@ -97,6 +117,8 @@ impl<'de> Deserialize<'de> for Backoff {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+
+    use super::HumanDuration;
 
     use crate::{Backoff, Intensity, Policy, Restart, Shutdown, Strategy};
 
@@ -198,10 +220,64 @@ mod tests {
                 json!({ "backoff": { "min": "1s", "max": "2s", "step": 2 } }),
                 "unknown field `step`",
             ),
+            // The bounds: every duration, the restarts, the stack.
+            (json!({ "heartbeat": "366days" }), "at most 365days"),
+            (json!({ "start_timeout": "1000000000y" }), "at most 365days"),
+            (
+                json!({ "shutdown": { "drain": "400d" } }),
+                "at most 365days",
+            ),
+            (json!({ "abandon_after": "9999999h" }), "at most 365days"),
+            (
+                json!({ "backoff": { "min": "1s", "max": "1000y" } }),
+                "at most 365days",
+            ),
+            (
+                json!({ "backoff": { "min": "1s", "max": "2s", "reset_after": "2y" } }),
+                "at most 365days",
+            ),
+            (
+                json!({ "intensity": { "max_restarts": 1, "period": "500000h" } }),
+                "at most 365days",
+            ),
+            (
+                json!({ "intensity": { "max_restarts": 100001, "period": "1s" } }),
+                "at most 100000",
+            ),
+            (
+                json!({ "intensity": { "max_restarts": -1, "period": "1s" } }),
+                "invalid value",
+            ),
+            (
+                json!({ "stack_size": 1u64 << 40 }),
+                "at most 1073741824 bytes",
+            ),
+            (json!({ "stack_size": -4096 }), "invalid value"),
+            (json!({ "heartbeat": "-1s" }), "expected a duration like"),
+            (
+                json!({ "heartbeat": "99999999999999999999y" }),
+                "expected a duration like",
+            ),
         ];
         for (input, says) in cases {
             let err = policy(input.clone()).expect_err(&input.to_string());
             assert!(err.contains(says), "{input}: {err}");
         }
+    }
+
+    #[test]
+    fn every_bound_is_inclusive() {
+        let p = policy(json!({
+            "heartbeat": "365days",
+            "intensity": { "max_restarts": 100000, "period": "365days" },
+            "stack_size": 1u64 << 30,
+        }));
+        assert!(p.is_ok(), "{p:?}");
+    }
+
+    #[test]
+    fn a_programs_own_duration_has_no_bound_of_its_own() {
+        let d: HumanDuration = serde_json::from_value(json!("2y")).expect("valid");
+        assert!(d.0 > crate::Policy::MAX_DURATION);
     }
 }

@@ -10,8 +10,10 @@
 //! | `backoff.rs` | [`Backoff`] and the [`JitterRng`] its jitter draws from |
 //! | `de.rs` | (feature `serde`) reading them from TOML-shaped data: human durations, checks |
 //! | `value.rs` | [`Policy`], every field optional, and its one merge rule |
+//! | `bounds.rs` | the upper bound of every value ([`Policy::MAX_DURATION`], ...) and the one check of each |
 
 mod backoff;
+mod bounds;
 #[cfg(feature = "serde")]
 pub(crate) mod de;
 mod restart;

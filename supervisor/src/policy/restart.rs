@@ -86,7 +86,7 @@ impl Restart {
 /// ```
 ///
 /// With the `serde` feature it reads as `{ max_restarts = 3, period = "5s" }`
-/// (a zero period is refused).
+/// (a zero period, and a value above its bound, are refused).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(
     feature = "serde",
@@ -94,9 +94,12 @@ impl Restart {
     serde(deny_unknown_fields)
 )]
 pub struct Intensity {
-    /// Restarts allowed within one period.
+    /// Restarts allowed within one period (at most
+    /// [`Policy::MAX_RESTARTS`](crate::Policy::MAX_RESTARTS)).
+    #[cfg_attr(feature = "serde", serde(deserialize_with = "super::de::max_restarts"))]
     pub max_restarts: u32,
-    /// The sliding window (greater than zero).
+    /// The sliding window (greater than zero, at most
+    /// [`Policy::MAX_DURATION`](crate::Policy::MAX_DURATION)).
     #[cfg_attr(feature = "serde", serde(deserialize_with = "super::de::positive"))]
     pub period: Duration,
 }

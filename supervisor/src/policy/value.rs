@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::backoff::Backoff;
+use super::bounds;
 use super::restart::{Intensity, Restart, Strategy};
 use crate::shutdown::Shutdown;
 
@@ -85,7 +86,10 @@ pub struct Policy {
     )]
     pub start_timeout: Option<Duration>,
     /// Its thread's stack size in bytes.
-    #[cfg_attr(feature = "serde", serde(deserialize_with = "super::de::some_count"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "super::de::some_stack_size")
+    )]
     pub stack_size: Option<usize>,
     /// Whether every restart gets a new thread.
     pub fresh_thread_on_restart: Option<bool>,
@@ -142,24 +146,54 @@ impl Policy {
     }
 
     /// Checks the values it sets: a zero heartbeat, start timeout, stack
-    /// size or intensity period and an impossible backoff are errors.
+    /// size or intensity period and an impossible backoff are errors, and
+    /// so is a value above its bound:
+    ///
+    /// | value | bound | why |
+    /// |---|---|---|
+    /// | every duration (`heartbeat`, `start_timeout`, `shutdown` drain, `backoff` `min`/`max`/`reset_after`, `intensity.period`, `abandon_after`) | [`MAX_DURATION`](Self::MAX_DURATION), 365 days | `Instant + d` must not overflow, and a deadline a year away already means "never" |
+    /// | `intensity.max_restarts` | [`MAX_RESTARTS`](Self::MAX_RESTARTS), 100 000 | the restart window keeps one `Instant` per restart within its period (1.6 MB at most) |
+    /// | `stack_size` | [`MAX_STACK_SIZE`](Self::MAX_STACK_SIZE), 1 GiB | a thread's stack is reserved whole when it is spawned |
+    ///
+    /// The same checks refuse a config file's value at load (feature
+    /// `serde`), and [`ChildSpec::validate`](crate::ChildSpec::validate)
+    /// and [`SupervisorSpec::validate`](crate::SupervisorSpec::validate)
+    /// make them for a spec built in code.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use threadbutler_supervisor::{Intensity, Policy};
+    ///
+    /// let forever = Policy::new().heartbeat(Duration::from_secs(u64::MAX));
+    /// assert!(forever.validate().unwrap_err().starts_with("heartbeat: must be at most 365days"));
+    /// let many = Policy::new().intensity(Intensity { max_restarts: u32::MAX, period: Duration::from_secs(1) });
+    /// assert!(many.validate().is_err());
+    /// ```
     ///
     /// # Errors
     ///
     /// A message naming the field and what was expected.
     pub fn validate(&self) -> Result<(), String> {
-        let zero = |d: Option<Duration>| d.is_some_and(|d| d.is_zero());
-        if zero(self.heartbeat) {
-            return Err("heartbeat: must be greater than zero".into());
+        let positive = |key: &str, d: Option<Duration>| match d {
+            Some(d) if d.is_zero() => Err(format!("{key}: must be greater than zero")),
+            Some(d) => Self::check_duration(key, d),
+            None => Ok(()),
+        };
+        positive("heartbeat", self.heartbeat)?;
+        positive("start_timeout", self.start_timeout)?;
+        if let Some(bytes) = self.stack_size {
+            bounds::stack_size_bound(bytes).map_err(|m| format!("stack_size: {m}"))?;
         }
-        if zero(self.start_timeout) {
-            return Err("start_timeout: must be greater than zero".into());
+        if let Some(i) = self.intensity {
+            positive("intensity.period", Some(i.period))?;
+            bounds::max_restarts_bound(i.max_restarts)
+                .map_err(|m| format!("intensity.max_restarts: {m}"))?;
         }
-        if self.stack_size == Some(0) {
-            return Err("stack_size: must be greater than zero".into());
+        if let Some(s) = self.shutdown {
+            Self::check_duration("shutdown.drain", s.drain_timeout())?;
         }
-        if zero(self.intensity.map(|i| i.period)) {
-            return Err("intensity.period: must be greater than zero".into());
+        if let Some(grace) = self.abandon_after {
+            Self::check_duration("abandon_after", grace)?;
         }
         match self.backoff.map(|b| b.validate()) {
             Some(Err(e)) => Err(format!("backoff: {e}")),
