@@ -97,7 +97,8 @@
 //! - Supervision: [`Butler`], [`Policy`] ([`Restart`], [`Strategy`],
 //!   [`Backoff`], [`Shutdown`], ...), [`Event`], [`StatusNode`].
 //! - Pools and tasks: [`ButlerBuilder::pool`], [`task`].
-//! - Operations: [`Signals`], [`config`], [`logging`], [`operations`].
+//! - Operations: [`Signals`], [`config`], [`logging`], [`operations`],
+//!   [`Butler::health`].
 //!
 //! The guarantees are stated in `docs/runtime-semantics.md`.
 #![forbid(unsafe_code)]
@@ -122,6 +123,8 @@ pub use ops::config;
 #[cfg(feature = "logging")]
 pub use ops::logging;
 pub use ops::operations;
+#[cfg(feature = "metrics")]
+pub use ops::metrics;
 #[cfg(feature = "async")]
 pub use servers::async_server;
 pub use servers::task;
@@ -140,6 +143,7 @@ pub use data::message::{Endpoint, Message, Routed};
 pub use data::reply::{Reply, RequestError};
 pub use data::send_error::{NoRoute, SendError, SendTimeoutError, TrySendError};
 pub use error::{Error, SpawnError};
+pub use ops::health::{Health, HealthIssue};
 pub use servers::ctx::{Ctx, RecvTimeoutError, TryRecvError};
 pub use servers::server::Server;
 pub use supervised::butler::Butler;
