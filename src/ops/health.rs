@@ -16,9 +16,9 @@
 //!   drains.
 //!
 //! [`Butler::health`](crate::Butler::health) gives the value; with the
-//! feature `health-http`, [`ButlerBuilder::health_endpoint`](crate::ButlerBuilder::health_endpoint)
-//! answers `GET /livez` and `GET /readyz` with it (docs/operations.md,
-//! "Health probes").
+//! feature `health-http`, `ButlerBuilder::health_endpoint` answers
+//! `GET /livez` and `GET /readyz` with it (docs/operations.md, "Health
+//! probes").
 //!
 //! # Limitations
 //!
