@@ -122,9 +122,9 @@ pub use data::async_request;
 pub use ops::config;
 #[cfg(feature = "logging")]
 pub use ops::logging;
-pub use ops::operations;
 #[cfg(feature = "metrics")]
 pub use ops::metrics;
+pub use ops::operations;
 #[cfg(feature = "async")]
 pub use servers::async_server;
 pub use servers::task;
