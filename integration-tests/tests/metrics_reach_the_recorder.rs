@@ -9,6 +9,9 @@
 
 use std::collections::BTreeMap;
 use std::process::Command;
+use std::time::Duration;
+
+use threadbutler::{Butler, Error};
 
 #[test]
 fn a_known_scenario_leaves_exactly_these_figures_in_the_recorder() {
@@ -97,4 +100,14 @@ fn a_known_scenario_leaves_exactly_these_figures_in_the_recorder() {
             .sum();
         assert_eq!(dead_by_reason.to_string(), dead, "{line}");
     }
+}
+
+#[test]
+fn an_interval_of_zero_is_a_configuration_error() {
+    let err = Butler::builder("app")
+        .metrics(Duration::ZERO)
+        .start()
+        .expect_err("no interval");
+    assert!(matches!(err, Error::Config { .. }), "{err:?}");
+    assert!(err.to_string().contains("metrics interval"), "{err}");
 }

@@ -287,6 +287,13 @@ mod tests {
     }
 
     #[test]
+    fn a_source_whose_tree_has_not_started_is_live_and_starting() {
+        let h = HealthSource::new("app").health();
+        assert!(h.live && !h.ready, "{h:?}");
+        assert!(matches!(h.not_ready, Some(HealthIssue::Starting)), "{h:?}");
+    }
+
+    #[test]
     fn starting_and_stopping_cost_readiness_only_until_the_root_ended() {
         for (phase, want) in [
             (Phase::Starting, "starting"),
