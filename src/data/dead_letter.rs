@@ -29,25 +29,6 @@ pub enum DeadReason {
     Dropped,
 }
 
-impl DeadReason {
-    /// A short, stable name for the reason, for labels and log fields:
-    /// `"in_flight"`, `"stopped"`, `"drain_deadline"` or `"dropped"`.
-    ///
-    /// ```
-    /// use threadbutler::DeadReason;
-    ///
-    /// assert_eq!(DeadReason::DrainDeadline.kind(), "drain_deadline");
-    /// ```
-    pub fn kind(&self) -> &'static str {
-        match self {
-            DeadReason::InFlight(_) => "in_flight",
-            DeadReason::Stopped => "stopped",
-            DeadReason::DrainDeadline => "drain_deadline",
-            DeadReason::Dropped => "dropped",
-        }
-    }
-}
-
 impl fmt::Display for DeadReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -10,8 +10,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::data::dead_letter::DeadLetter;
+use crate::data::dead_letter_log::Kind;
 
-/// Dead letters so far, by mailbox name and [`DeadReason::kind`](crate::DeadReason::kind).
+/// Dead letters so far, by mailbox name and reason kind (the log's
+/// `reason_kind`: `in_flight`, `stopped`, `drain_deadline`, `dropped`).
 #[derive(Debug, Default)]
 pub(crate) struct DeadLetterTally {
     counts: Mutex<HashMap<(Arc<str>, &'static str), u64>>,
@@ -22,7 +24,7 @@ impl DeadLetterTally {
     pub(crate) fn count(&self, letter: &DeadLetter) {
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         *counts
-            .entry((Arc::clone(&letter.server), letter.reason.kind()))
+            .entry((Arc::clone(&letter.server), Kind::of(&letter.reason).name()))
             .or_default() += 1;
     }
 
