@@ -97,12 +97,28 @@
 //! - Supervision: [`Butler`], [`Policy`] ([`Restart`], [`Strategy`],
 //!   [`Backoff`], [`Shutdown`], ...), [`Event`], [`StatusNode`].
 //! - Pools and tasks: [`ButlerBuilder::pool`], [`task`].
-//! - Operations: [`Signals`], [`config`], [`logging`], [`operations`].
+//! - Operations: [`Signals`], [`config`], [`logging`], [`operations`],
+//!   [`Butler::health`].
 //!
 //! The guarantees are stated in `docs/runtime-semantics.md`.
 #![forbid(unsafe_code)]
 // docs.rs (nightly) marks each item with the feature it needs.
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// The docs link to the optional parts (signals, config, logging, ...);
+// with a part compiled out its links have nothing to point to. docs.rs
+// builds every feature, so there every link resolves.
+#![cfg_attr(
+    not(all(
+        feature = "config",
+        feature = "logging",
+        feature = "signals",
+        feature = "systemd",
+        feature = "metrics",
+        feature = "health-http",
+        feature = "async"
+    )),
+    allow(rustdoc::broken_intra_doc_links)
+)]
 #![warn(
     missing_docs,
     missing_debug_implementations,
@@ -121,6 +137,8 @@ pub use data::async_request;
 pub use ops::config;
 #[cfg(feature = "logging")]
 pub use ops::logging;
+#[cfg(feature = "metrics")]
+pub use ops::metrics;
 pub use ops::operations;
 #[cfg(feature = "async")]
 pub use servers::async_server;
@@ -140,6 +158,7 @@ pub use data::message::{Endpoint, Message, Routed};
 pub use data::reply::{Reply, RequestError};
 pub use data::send_error::{NoRoute, SendError, SendTimeoutError, TrySendError};
 pub use error::{Error, SpawnError};
+pub use ops::health::{Health, HealthIssue};
 pub use servers::ctx::{Ctx, RecvTimeoutError, TryRecvError};
 pub use servers::server::Server;
 pub use supervised::butler::Butler;

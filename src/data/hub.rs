@@ -10,7 +10,7 @@
 use std::any::{Any, TypeId, type_name};
 use std::collections::HashMap;
 use std::fmt;
-#[cfg(feature = "config")]
+#[cfg(any(feature = "config", feature = "metrics"))]
 use std::sync::Weak;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
@@ -76,12 +76,13 @@ pub(crate) enum Root {
 }
 
 /// A hub that does not keep its mailboxes alive (held by what the hub
-/// itself holds, to break the cycle). For the reload hook.
-#[cfg(feature = "config")]
+/// itself holds, to break the cycle). For the reload hook and the
+/// metrics exporter.
+#[cfg(any(feature = "config", feature = "metrics"))]
 #[derive(Clone)]
 pub(crate) struct WeakHub(Weak<HubInner>);
 
-#[cfg(feature = "config")]
+#[cfg(any(feature = "config", feature = "metrics"))]
 impl WeakHub {
     /// The hub, if anything else still holds it.
     pub(crate) fn upgrade(&self) -> Option<Hub> {
@@ -229,7 +230,7 @@ impl Hub {
     }
 
     /// This hub, without keeping it alive.
-    #[cfg(feature = "config")]
+    #[cfg(any(feature = "config", feature = "metrics"))]
     pub(crate) fn downgrade(&self) -> WeakHub {
         WeakHub(Arc::downgrade(&self.inner))
     }

@@ -1,10 +1,15 @@
 //! Operations: signals, systemd, reloads, the config file and its
-//! resolution, logging.
+//! resolution, logging, health, metrics.
 
 #[cfg(feature = "config")]
 pub mod config;
+pub(crate) mod health;
+#[cfg(feature = "health-http")]
+pub(crate) mod health_http;
 #[cfg(feature = "logging")]
 pub mod logging;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod operations;
 #[cfg(feature = "logging")]
 pub(crate) mod panic_log;

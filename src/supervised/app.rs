@@ -18,6 +18,11 @@ use threadbutler_supervisor::{Event, EventBus, ExitReason, Supervisor, Superviso
 
 use crate::data::hub::Hub;
 use crate::error::Error;
+use crate::ops::health::{Health, HealthSource};
+#[cfg(feature = "health-http")]
+use crate::ops::health_http::HealthEndpoint;
+#[cfg(feature = "metrics")]
+use crate::ops::metrics::{Exporter, MetricsSetup};
 use crate::ops::operations::Ops;
 #[cfg(feature = "config")]
 use crate::ops::operations::ReloadHook;
@@ -39,6 +44,15 @@ pub(crate) struct Running {
     #[cfg(feature = "config")]
     pub(crate) reload: Option<ReloadHook>,
     pub(crate) deadline: Option<Duration>,
+    /// Where health is read from, if made before the start (for an HTTP
+    /// probe bound early); made by the start otherwise.
+    pub(crate) health: Option<Arc<HealthSource>>,
+    /// The HTTP probe, already listening.
+    #[cfg(feature = "health-http")]
+    pub(crate) health_endpoint: Option<HealthEndpoint>,
+    /// Metrics to export.
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: Option<MetricsSetup>,
 }
 
 impl Default for Running {
@@ -53,6 +67,11 @@ impl Default for Running {
             #[cfg(feature = "config")]
             reload: None,
             deadline: None,
+            health: None,
+            #[cfg(feature = "health-http")]
+            health_endpoint: None,
+            #[cfg(feature = "metrics")]
+            metrics: None,
         }
     }
 }
@@ -72,6 +91,11 @@ pub(crate) struct App {
     /// Set by the first report: the "stopped" line is logged once, however
     /// often the report is asked for.
     stop_logged: AtomicBool,
+    health: Arc<HealthSource>,
+    #[cfg(feature = "health-http")]
+    pub(crate) health_endpoint: Option<HealthEndpoint>,
+    #[cfg(feature = "metrics")]
+    metrics: Option<Exporter>,
 }
 
 impl App {
@@ -126,6 +150,14 @@ impl App {
                 _ => {}
             }
         });
+        let health = running
+            .health
+            .unwrap_or_else(|| HealthSource::new(spec.name()));
+        health.watch(&bus);
+        #[cfg(feature = "metrics")]
+        if let Some(m) = &running.metrics {
+            m.watch(&bus);
+        }
         #[cfg(feature = "systemd")]
         let notifier = if running.notify {
             crate::ops::operations::notifier_from_env()
@@ -169,6 +201,25 @@ impl App {
                 ),
             });
         }
+        #[cfg(feature = "metrics")]
+        let metrics = match running.metrics {
+            Some(m) => match m.start(Arc::clone(&root), hub.downgrade()) {
+                Ok(exporter) => Some(exporter),
+                Err(e) => {
+                    root.force_shutdown();
+                    root.wait();
+                    ops.finish();
+                    return Err(Error::Start {
+                        reason: ExitReason::failed(
+                            threadbutler_supervisor::Stage::Init,
+                            format!("could not start the metrics thread: {e}").into(),
+                        ),
+                    });
+                }
+            },
+            None => None,
+        };
+        health.started(Arc::clone(&root));
         Ok(Arc::new(App {
             root,
             ops,
@@ -177,6 +228,11 @@ impl App {
             root_path: own_path,
             given_up,
             stop_logged: AtomicBool::new(false),
+            health,
+            #[cfg(feature = "health-http")]
+            health_endpoint: running.health_endpoint,
+            #[cfg(feature = "metrics")]
+            metrics,
         }))
     }
 
@@ -196,6 +252,11 @@ impl App {
     pub(crate) fn forget_given_up(&self, name: &str) {
         let mut g = self.given_up.lock().unwrap_or_else(PoisonError::into_inner);
         g.remove(&self.path_of(name));
+    }
+
+    /// Whether the tree is live and ready.
+    pub(crate) fn health(&self) -> Health {
+        self.health.health()
     }
 
     /// Begins an orderly shutdown; returns at once.
@@ -229,6 +290,15 @@ impl App {
     /// The report of a tree that ended for `reason`.
     fn report(&self, reason: ExitReason, hub: &Hub) -> Result<Report, Error> {
         self.ops.finish();
+        // The tree has ended: the last figures, and no more probes.
+        #[cfg(feature = "metrics")]
+        if let Some(m) = &self.metrics {
+            m.finish();
+        }
+        #[cfg(feature = "health-http")]
+        if let Some(h) = &self.health_endpoint {
+            h.stop();
+        }
         let tally = self.tally.lock().unwrap_or_else(PoisonError::into_inner);
         let report = Report {
             reason,

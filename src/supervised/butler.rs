@@ -12,6 +12,7 @@ use threadbutler_supervisor::{BoxError, Event, StatusNode, SupervisorRef};
 use crate::data::address::Address;
 use crate::data::hub::Hub;
 use crate::error::Error;
+use crate::ops::health::Health;
 use crate::servers::factory::{Factory, fallible, plain};
 use crate::servers::server::Server;
 use crate::supervised::app::App;
@@ -24,8 +25,8 @@ use crate::supervised::stop_report::{StopReport, stop_child};
 ///
 /// [`Butler::builder`] declares it (see [`ButlerBuilder`](crate::ButlerBuilder)); once started,
 /// the program talks to its servers through [`hub`](Butler::hub), watches
-/// it through [`status`](Butler::status) and
-/// [`subscribe`](Butler::subscribe), and ends it with
+/// it through [`status`](Butler::status),
+/// [`subscribe`](Butler::subscribe) and [`health`](Butler::health), and ends it with
 /// [`shutdown`](Butler::shutdown) and [`wait`](Butler::wait).
 ///
 /// ```
@@ -79,6 +80,27 @@ impl Butler {
     /// The live status tree.
     pub fn status(&self) -> StatusNode {
         self.app.root.status()
+    }
+
+    /// Whether the tree is live (the root runs, every watched heartbeat is
+    /// fresh) and ready (started, no shutdown begun), and why not: what a
+    /// liveness and a readiness probe ask (see [`Health`], and
+    /// docs/operations.md, "Health probes"). Cheap: one look at the status
+    /// tree.
+    pub fn health(&self) -> Health {
+        self.app.health()
+    }
+
+    /// The address the health endpoint listens on (feature `health-http`;
+    /// see [`ButlerBuilder::health_endpoint`](crate::ButlerBuilder::health_endpoint)),
+    /// with the port the OS chose when port 0 was asked for; `None` without
+    /// an endpoint.
+    #[cfg(feature = "health-http")]
+    pub fn health_endpoint(&self) -> Option<std::net::SocketAddr> {
+        self.app
+            .health_endpoint
+            .as_ref()
+            .map(crate::ops::health_http::HealthEndpoint::local_addr)
     }
 
     /// Every lifecycle event from now on. To see the start's events too,

@@ -22,6 +22,11 @@ use crate::data::mailbox::Capacity;
 use crate::error::Error;
 #[cfg(feature = "config")]
 use crate::ops::config::Config;
+use crate::ops::health::HealthSource;
+#[cfg(feature = "health-http")]
+use crate::ops::health_http::HealthEndpoint;
+#[cfg(feature = "metrics")]
+use crate::ops::metrics::MetricsSetup;
 #[cfg(feature = "config")]
 use crate::ops::operations::ReloadHook;
 use crate::servers::factory::{fallible, plain};
@@ -89,7 +94,18 @@ pub struct ButlerBuilder {
     bus: EventBus,
     /// The clock the tree's supervisors read.
     clock: Option<threadbutler_supervisor::SharedClock>,
+    /// The program's dead-letter sink, given to the hub at the start
+    /// (behind the metrics' tally, if metrics are on).
+    dead_letters: Option<DeadLetterFn>,
+    /// Mailbox figures every this often (feature `metrics`).
+    #[cfg(feature = "metrics")]
+    metrics: Option<Duration>,
+    /// Where the HTTP health probe listens (feature `health-http`).
+    #[cfg(feature = "health-http")]
+    health_endpoint: Option<String>,
 }
+
+type DeadLetterFn = Arc<dyn Fn(DeadLetter) + Send + Sync>;
 
 impl ButlerBuilder {
     pub(crate) fn tree_mut(&mut self) -> &mut SupervisorDeclaration {
@@ -268,7 +284,94 @@ impl ButlerBuilder {
 
     /// Where dead letters go, besides the counters and the log.
     pub fn on_dead_letter(mut self, sink: impl Fn(DeadLetter) + Send + Sync + 'static) -> Self {
-        self.hub = self.hub.on_dead_letter(sink);
+        self.dead_letters = Some(Arc::new(sink));
+        self
+    }
+
+    /// Exports metrics through the `metrics` facade (feature `metrics`):
+    /// per mailbox accepted, handled, dead-lettered (by reason) and queued,
+    /// read from the mailboxes' own counters every `interval`; per child
+    /// restarts, exits by reason and heartbeat misses, and per supervisor
+    /// give-ups, counted as they happen. Names and labels:
+    /// [`crate::metrics`], and the table in docs/operations.md.
+    ///
+    /// The program installs the recorder (a Prometheus exporter, ...),
+    /// before `start()` so that the metrics' descriptions reach it.
+    /// Costs one wake-up per `interval` on a thread named
+    /// `threadbutler-metrics`, nothing per message; the last figures are
+    /// read when [`Butler::wait`] returns.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use threadbutler::prelude::*;
+    /// # pub struct Ping;
+    /// # threadbutler::messages! { pub enum WMsg for W { Ping } }
+    /// # pub struct W;
+    /// # impl Server for W {
+    /// #     fn handle(&mut self, _: WMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    ///
+    /// // metrics_exporter_prometheus::PrometheusBuilder::new().install()?; or any recorder
+    /// let app = Butler::builder("app")
+    ///     .metrics(Duration::from_secs(10))
+    ///     .server("w", || W)
+    ///     .start()?;
+    /// app.hub().send(Ping)?;
+    /// app.shutdown();
+    /// app.wait()?;
+    /// # Ok::<(), threadbutler::Error>(())
+    /// ```
+    ///
+    /// `start()` fails with [`Error::Config`] for an interval of zero.
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, interval: Duration) -> Self {
+        self.metrics = Some(interval);
+        self
+    }
+
+    /// Answers HTTP health probes on `addr` (feature `health-http`):
+    /// `GET /livez` and `GET /readyz` with 200 `ok`, or 503 and the
+    /// [`HealthIssue`](crate::HealthIssue) in one line, from
+    /// [`Butler::health`]. `addr` is what `TcpListener::bind` takes:
+    /// `"0.0.0.0:8080"`, or `"127.0.0.1:0"` for a port the OS chooses
+    /// ([`Butler::health_endpoint`] tells which). It listens from before
+    /// the tree starts (`/readyz` says `starting` meanwhile) until
+    /// [`Butler::wait`] returns, on a thread named `threadbutler-health`
+    /// that wakes only for a request. See docs/operations.md, "Health
+    /// probes", for a Kubernetes manifest.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use threadbutler::prelude::*;
+    /// # pub struct Ping;
+    /// # threadbutler::messages! { pub enum WMsg for W { Ping } }
+    /// # pub struct W;
+    /// # impl Server for W {
+    /// #     fn handle(&mut self, _: WMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    ///
+    /// let app = Butler::builder("app")
+    ///     .health_endpoint("127.0.0.1:0")
+    ///     .server("w", || W)
+    ///     .start()?;
+    /// let addr = app.health_endpoint().expect("asked for");
+    /// let mut probe = std::net::TcpStream::connect(addr)?;
+    /// probe.write_all(b"GET /readyz HTTP/1.1\r\nHost: app\r\n\r\n")?;
+    /// let mut answer = String::new();
+    /// probe.read_to_string(&mut answer)?;
+    /// assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"));
+    /// assert!(answer.ends_with("\r\n\r\nok\n"));
+    /// app.shutdown();
+    /// app.wait()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// `start()` fails with [`Error::Config`] for an address that does not
+    /// resolve, and with [`Error::Start`] (nothing started) when it cannot
+    /// listen there.
+    #[cfg(feature = "health-http")]
+    pub fn health_endpoint(mut self, addr: impl Into<String>) -> Self {
+        self.health_endpoint = Some(addr.into());
         self
     }
 
@@ -411,7 +514,32 @@ impl ButlerBuilder {
                 detail: errors.join("; "),
             });
         }
-        let hub = self.hub.build();
+        #[cfg(feature = "metrics")]
+        if self.metrics.is_some_and(|every| every.is_zero()) {
+            return Err(Error::Config {
+                detail: "the metrics interval must be more than zero".into(),
+            });
+        }
+        #[cfg(feature = "metrics")]
+        let metrics = self.metrics.map(MetricsSetup::new);
+        let sink = self.dead_letters.take();
+        // With metrics, dead letters are counted by reason on their way to
+        // the program's sink: on the dead-letter path, never per message.
+        #[cfg(feature = "metrics")]
+        let sink = match metrics.as_ref().map(MetricsSetup::tally) {
+            Some(tally) => Some(Arc::new(move |d: DeadLetter| {
+                tally.count(&d);
+                if let Some(user) = &sink {
+                    user(d);
+                }
+            }) as DeadLetterFn),
+            None => sink,
+        };
+        let hub = match sink {
+            Some(sink) => self.hub.on_dead_letter(move |d| sink(d)),
+            None => self.hub,
+        }
+        .build();
         let name = self.tree.name.clone();
         let mut spec = self.tree.build(&hub)?;
         if let Some(clock) = self.clock.take() {
@@ -424,6 +552,14 @@ impl ButlerBuilder {
             .root
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Root::Declared;
+        let health = HealthSource::new(&name);
+        // Listening before the tree starts: an address in use fails the
+        // start with nothing started.
+        #[cfg(feature = "health-http")]
+        let health_endpoint = match &self.health_endpoint {
+            Some(addr) => Some(HealthEndpoint::bind(addr, Arc::clone(&health))?),
+            None => None,
+        };
         let running = Running {
             notify: true,
             #[cfg(feature = "signals")]
@@ -433,6 +569,11 @@ impl ButlerBuilder {
             #[cfg(feature = "config")]
             reload: self.reload,
             deadline: self.deadline,
+            health: Some(health),
+            #[cfg(feature = "health-http")]
+            health_endpoint,
+            #[cfg(feature = "metrics")]
+            metrics,
         };
         let app = App::start(spec, self.bus, &hub, running)?;
         *hub.inner()
@@ -468,6 +609,11 @@ impl Butler {
             deadline: None,
             clock: None,
             bus: EventBus::new(),
+            dead_letters: None,
+            #[cfg(feature = "metrics")]
+            metrics: None,
+            #[cfg(feature = "health-http")]
+            health_endpoint: None,
         }
     }
 }

@@ -96,6 +96,18 @@ impl ChildScope<ButlerBuilder> {
         self.builder.on_dead_letter(sink).scope()
     }
 
+    /// See [`ButlerBuilder::metrics`].
+    #[cfg(feature = "metrics")]
+    pub fn metrics(self, interval: Duration) -> Self {
+        self.builder.metrics(interval).scope()
+    }
+
+    /// See [`ButlerBuilder::health_endpoint`].
+    #[cfg(feature = "health-http")]
+    pub fn health_endpoint(self, addr: impl Into<String>) -> Self {
+        self.builder.health_endpoint(addr).scope()
+    }
+
     /// See [`ButlerBuilder::config_file`].
     ///
     /// # Errors

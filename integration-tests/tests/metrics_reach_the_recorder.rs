@@ -1,0 +1,113 @@
+//! Metrics (feature `metrics`, #13 point 4): after a known scenario — three
+//! requests handled, a panic (restart, dead letter in flight), a heartbeat
+//! miss in virtual time, a nested supervisor giving up, a client with two
+//! messages unread — the recorder holds every listed metric with its
+//! labels and values, and nothing else; the mailbox figures are the
+//! mailboxes' own counters. The scenario runs in its own process
+//! (`src/bin/metrics_scenario.rs`): a recorder is global.
+#![cfg(feature = "metrics")]
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::Duration;
+
+use threadbutler::{Butler, Error};
+
+#[test]
+fn a_known_scenario_leaves_exactly_these_figures_in_the_recorder() {
+    let out = Command::new(env!("CARGO_BIN_EXE_metrics_scenario"))
+        .output()
+        .expect("the helper runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the scenario failed: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (stats, figures): (Vec<&str>, Vec<&str>) =
+        stdout.lines().partition(|l| l.starts_with("stats "));
+    assert_eq!(
+        figures,
+        [
+            "threadbutler_child_exits_total{child=app/counter,reason=panicked} 1",
+            "threadbutler_child_exits_total{child=app/counter,reason=shutdown} 1",
+            "threadbutler_child_exits_total{child=app/flaky,reason=gave_up} 1",
+            "threadbutler_child_exits_total{child=app/flaky,reason=shutdown} 1",
+            "threadbutler_child_exits_total{child=app/flaky/fragile,reason=panicked} 1",
+            "threadbutler_child_exits_total{child=app/flaky/fragile,reason=shutdown} 1",
+            "threadbutler_child_exits_total{child=app/sitter,reason=heartbeat_missed} 1",
+            "threadbutler_child_exits_total{child=app/sitter,reason=shutdown} 1",
+            "threadbutler_child_restarts_total{child=app/counter} 1",
+            "threadbutler_child_restarts_total{child=app/flaky} 1",
+            "threadbutler_child_restarts_total{child=app/sitter} 1",
+            "threadbutler_heartbeat_misses_total{child=app/sitter} 1",
+            "threadbutler_mailbox_accepted_total{server=app/counter} 4",
+            "threadbutler_mailbox_accepted_total{server=app/flaky/fragile} 1",
+            "threadbutler_mailbox_accepted_total{server=app/sitter} 1",
+            "threadbutler_mailbox_accepted_total{server=inbox} 3",
+            "threadbutler_mailbox_dead_lettered_total{reason=in_flight,server=app/counter} 1",
+            "threadbutler_mailbox_dead_lettered_total{reason=in_flight,server=app/flaky/fragile} 1",
+            "threadbutler_mailbox_handled_total{server=app/counter} 3",
+            "threadbutler_mailbox_handled_total{server=app/flaky/fragile} 0",
+            "threadbutler_mailbox_handled_total{server=app/sitter} 1",
+            "threadbutler_mailbox_handled_total{server=inbox} 1",
+            "threadbutler_mailbox_queued{server=app/counter} 0",
+            "threadbutler_mailbox_queued{server=app/flaky/fragile} 0",
+            "threadbutler_mailbox_queued{server=app/sitter} 0",
+            "threadbutler_mailbox_queued{server=inbox} 2",
+            "threadbutler_supervisor_give_ups_total{supervisor=app/flaky} 1",
+        ],
+        "the recorder after the scenario"
+    );
+
+    // Read, not counted twice: each mailbox's figures are its own counters
+    // (`MailboxStats`), and the dead letters by reason add up to its count.
+    let recorded: BTreeMap<&str, &str> = figures.iter().filter_map(|l| l.split_once(' ')).collect();
+    let path = |name: &str| match name {
+        "inbox" => "inbox".to_owned(),
+        "fragile" => "app/flaky/fragile".to_owned(),
+        other => format!("app/{other}"),
+    };
+    assert_eq!(stats.len(), 4, "{stats:?}");
+    for line in stats {
+        let f: Vec<&str> = line.split(' ').collect();
+        let (name, accepted, handled, dead, queued) = (f[1], f[2], f[3], f[4], f[5]);
+        let server = path(name);
+        let get = |metric: &str| {
+            recorded
+                .get(format!("{metric}{{server={server}}}").as_str())
+                .copied()
+        };
+        assert_eq!(
+            get("threadbutler_mailbox_accepted_total"),
+            Some(accepted),
+            "{line}"
+        );
+        assert_eq!(
+            get("threadbutler_mailbox_handled_total"),
+            Some(handled),
+            "{line}"
+        );
+        assert_eq!(get("threadbutler_mailbox_queued"), Some(queued), "{line}");
+        let dead_by_reason: u64 = recorded
+            .iter()
+            .filter(|(k, _)| {
+                k.starts_with("threadbutler_mailbox_dead_lettered_total{")
+                    && k.ends_with(&format!(",server={server}}}"))
+            })
+            .map(|(_, v)| v.parse::<u64>().expect("a count"))
+            .sum();
+        assert_eq!(dead_by_reason.to_string(), dead, "{line}");
+    }
+}
+
+#[test]
+fn an_interval_of_zero_is_a_configuration_error() {
+    let err = Butler::builder("app")
+        .metrics(Duration::ZERO)
+        .start()
+        .expect_err("no interval");
+    assert!(matches!(err, Error::Config { .. }), "{err:?}");
+    assert!(err.to_string().contains("metrics interval"), "{err}");
+}

@@ -1,0 +1,163 @@
+//! Metrics through the [`metrics`](https://docs.rs/metrics) facade (feature
+//! `metrics`): per mailbox, per child and per supervisor, for whatever
+//! recorder the program installs (a Prometheus exporter, StatsD, ...).
+//!
+//! Turn it on with [`ButlerBuilder::metrics`](crate::ButlerBuilder::metrics);
+//! install a recorder before `start()` so that the descriptions reach it.
+//!
+//! Each metric's name is a constant of this module, whose docs give its
+//! kind and labels. `server`, `child` and `supervisor` labels are paths in
+//! the tree (`app/db/writer`); a client's mailbox, which is outside the
+//! tree, is labelled with its name. The table in docs/operations.md
+//! ("Metrics") is the reference.
+//!
+//! # Anatomy
+//!
+//! - The mailbox figures are read, not counted: the counters a mailbox
+//!   keeps anyway (`MailboxStats`, runtime-semantics' accounting rule) are
+//!   read once per interval on the `threadbutler-metrics` thread and handed
+//!   over with `Counter::absolute` and `Gauge::set`. Dead letters by reason
+//!   are counted by the hub's dead-letter sink, which runs only for a
+//!   message that will never be handled. The send, receive and handle path
+//!   is the same code with the feature on or off (decision D46).
+//! - The child and supervisor figures are counted as their events happen,
+//!   by a tap on the tree's event bus (on the supervisor's thread, once
+//!   per lifecycle event).
+//!
+//! # Limitations
+//!
+//! Mailbox figures are as fresh as the interval. A server removed and
+//! added again under the same name starts its counters from zero; a
+//! recorder that keeps the largest absolute value seen (as the `metrics`
+//! crate's atomic counters do) shows the old total until the new one
+//! passes it.
+
+mod dead_letters;
+mod events;
+mod exporter;
+mod mailboxes;
+
+pub(crate) use exporter::{Exporter, MetricsSetup};
+
+use metrics::Unit;
+
+/// Counter, label `server`: messages the mailbox took in. Always
+/// `handled + dead_lettered + queued`.
+pub const MAILBOX_ACCEPTED: &str = "threadbutler_mailbox_accepted_total";
+/// Counter, label `server`: messages a handler finished without failing,
+/// or a client read.
+pub const MAILBOX_HANDLED: &str = "threadbutler_mailbox_handled_total";
+/// Counter, labels `server` and `reason` (`in_flight`, `stopped`,
+/// `drain_deadline`, `dropped`): messages that will never be handled.
+pub const MAILBOX_DEAD_LETTERED: &str = "threadbutler_mailbox_dead_lettered_total";
+/// Gauge, label `server`: messages waiting in the mailbox.
+pub const MAILBOX_QUEUED: &str = "threadbutler_mailbox_queued";
+/// Counter, label `child`: restarts of the child (each `Restarting` event).
+pub const CHILD_RESTARTS: &str = "threadbutler_child_restarts_total";
+/// Counter, labels `child` and `reason` (`normal`, `shutdown`, `failed`,
+/// `panicked`, `heartbeat_missed`, `gave_up`, `child_start_failed`): ended
+/// lives of the child.
+pub const CHILD_EXITS: &str = "threadbutler_child_exits_total";
+/// Counter, label `child`: heartbeat timeouts the child missed.
+pub const HEARTBEAT_MISSES: &str = "threadbutler_heartbeat_misses_total";
+/// Counter, label `supervisor`: times the supervisor exceeded its restart
+/// intensity and gave up.
+pub const SUPERVISOR_GIVE_UPS: &str = "threadbutler_supervisor_give_ups_total";
+
+/// Describes every metric to the installed recorder (units and help text).
+fn describe() {
+    use metrics::{describe_counter, describe_gauge};
+    describe_counter!(
+        MAILBOX_ACCEPTED,
+        Unit::Count,
+        "Messages the mailbox took in (handled + dead-lettered + queued)."
+    );
+    describe_counter!(
+        MAILBOX_HANDLED,
+        Unit::Count,
+        "Messages handled by the server (or read by a client)."
+    );
+    describe_counter!(
+        MAILBOX_DEAD_LETTERED,
+        Unit::Count,
+        "Messages that will never be handled, by reason."
+    );
+    describe_gauge!(
+        MAILBOX_QUEUED,
+        Unit::Count,
+        "Messages waiting in the mailbox."
+    );
+    describe_counter!(CHILD_RESTARTS, Unit::Count, "Restarts of the child.");
+    describe_counter!(
+        CHILD_EXITS,
+        Unit::Count,
+        "Ended lives of the child, by reason."
+    );
+    describe_counter!(
+        HEARTBEAT_MISSES,
+        Unit::Count,
+        "Heartbeat timeouts the child missed (busy without progress)."
+    );
+    describe_counter!(
+        SUPERVISOR_GIVE_UPS,
+        Unit::Count,
+        "Times the supervisor exceeded its restart intensity and gave up."
+    );
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+
+    use super::*;
+
+    /// What a recorder holds, as sorted `name{label=value,...}` lines
+    /// (labels sorted by key).
+    pub(crate) fn figures(snapshot: &Snapshotter) -> Vec<(String, DebugValue)> {
+        let mut out: Vec<(String, DebugValue)> = snapshot
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .map(|(key, _, _, value)| {
+                let key = key.key();
+                let mut labels: Vec<String> = key
+                    .labels()
+                    .map(|l| format!("{}={}", l.key(), l.value()))
+                    .collect();
+                labels.sort();
+                (format!("{}{{{}}}", key.name(), labels.join(",")), value)
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    #[test]
+    fn every_metric_is_described_with_its_unit() {
+        let recorder = DebuggingRecorder::new();
+        let snapshot = recorder.snapshotter();
+        metrics::with_local_recorder(&recorder, || {
+            describe();
+            // A description alone is not a figure: register each once.
+            for name in [
+                MAILBOX_ACCEPTED,
+                MAILBOX_HANDLED,
+                MAILBOX_DEAD_LETTERED,
+                CHILD_RESTARTS,
+                CHILD_EXITS,
+                HEARTBEAT_MISSES,
+                SUPERVISOR_GIVE_UPS,
+            ] {
+                metrics::counter!(name).increment(0);
+            }
+            metrics::gauge!(MAILBOX_QUEUED).set(0.0);
+        });
+        let described = snapshot.snapshot().into_vec();
+        assert_eq!(described.len(), 8);
+        for (key, unit, help, _) in described {
+            assert_eq!(unit, Some(Unit::Count), "{key:?}");
+            assert!(help.is_some_and(|h| !h.is_empty()), "{key:?}");
+            assert!(key.key().name().starts_with("threadbutler_"), "{key:?}");
+        }
+    }
+}
