@@ -171,7 +171,7 @@ fn rolling(
             dir.display()
         ),
     };
-    std::fs::create_dir_all(dir).map_err(|e| refused(&format_args!("cannot be created: {e}")))?;
+    crate::ops::log_dir::prepare(dir).map_err(|e| refused(&e))?;
     let rotation = match rotation {
         Rotation::Daily => AppenderRotation::DAILY,
         Rotation::Hourly => AppenderRotation::HOURLY,

@@ -7,6 +7,8 @@ pub(crate) mod health;
 #[cfg(feature = "health-http")]
 pub(crate) mod health_http;
 #[cfg(feature = "logging")]
+mod log_dir;
+#[cfg(feature = "logging")]
 pub mod logging;
 #[cfg(feature = "metrics")]
 pub mod metrics;
