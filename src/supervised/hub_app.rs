@@ -165,6 +165,37 @@ impl Hub {
         }
     }
 
+    /// The health of the hub's application, for liveness and readiness
+    /// probes: see [`Butler::health`](crate::Butler::health). Like
+    /// [`status`](Hub::status), on a hub with no tree it starts the implicit
+    /// root; while a Butler's tree is still starting it is live and not
+    /// ready ([`HealthIssue::Starting`](crate::HealthIssue::Starting)).
+    ///
+    /// ```
+    /// use threadbutler::prelude::*;
+    /// # pub struct Ping;
+    /// # threadbutler::messages! { pub enum WMsg for W { Ping } }
+    /// # pub struct W;
+    /// # impl Server for W {
+    /// #     fn handle(&mut self, _: WMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    /// let hub = Hub::builder("svc").build();
+    /// hub.spawn("w", || W)?;
+    /// let health = hub.health();
+    /// assert!(health.live && health.ready, "{health:?}");
+    /// hub.request_shutdown();
+    /// assert!(!hub.health().ready, "a shutdown began");
+    /// hub.wait()?;
+    /// assert!(!hub.health().live, "the root has ended");
+    /// # Ok::<(), threadbutler::Error>(())
+    /// ```
+    pub fn health(&self) -> crate::ops::health::Health {
+        match self.app(self.name()) {
+            Ok(app) => app.health(),
+            Err(_) => crate::ops::health::assess(crate::ops::health::Phase::Starting, None),
+        }
+    }
+
     /// Every lifecycle event of the hub's application from now on (a
     /// Butler's tree, or the implicit root and its children).
     pub fn subscribe(&self) -> crossbeam_channel::Receiver<threadbutler_supervisor::Event> {
