@@ -54,9 +54,11 @@
 //! `ExitReason::Panicked` with its message.
 
 use std::fmt;
+use std::io::Write;
 use std::path::Path;
 
-use crate::ops::config::{LogConfig, LogFormat, LogOutput, Rotation};
+use crate::ops::config::{LogConfig, LogFormat, LogOutput, Rotation, check_max_files};
+use crate::ops::log_retention::Retained;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_appender::rolling::{RollingFileAppender, Rotation as AppenderRotation};
 use tracing_subscriber::EnvFilter;
@@ -154,16 +156,16 @@ fn colour_wanted() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
-/// The rolling files in `dir`, keeping the newest `max_files` (older ones
-/// go when a file starts, the first one included); errors name the config
-/// file and line `config` set the directory at.
+/// The rolling files in `dir`, keeping the newest `max_files`
+/// (`log_retention`); errors name the config file and line `config` set
+/// the output at.
 fn rolling(
     config: &LogConfig,
     dir: &Path,
     rotation: Rotation,
     prefix: &str,
     max_files: Option<usize>,
-) -> Result<RollingFileAppender, Error> {
+) -> Result<Box<dyn Write + Send>, Error> {
     let refused = |e: &dyn fmt::Display| Error::Config {
         detail: format!(
             "{}log.output.dir {}: {e}",
@@ -171,17 +173,25 @@ fn rolling(
             dir.display()
         ),
     };
+    if let Some(n) = max_files {
+        // A file's value was checked at load; one set in code is checked here.
+        check_max_files(n, rotation).map_err(|e| Error::Config {
+            detail: format!("{}log.output.max_files: {e}", config.output_origin()),
+        })?;
+    }
     crate::ops::log_dir::prepare(dir).map_err(|e| refused(&e))?;
-    let rotation = match rotation {
+    let appender_rotation = match rotation {
         Rotation::Daily => AppenderRotation::DAILY,
         Rotation::Hourly => AppenderRotation::HOURLY,
         Rotation::Never => AppenderRotation::NEVER,
     };
-    let mut builder = RollingFileAppender::builder()
-        .rotation(rotation)
-        .filename_prefix(prefix);
-    if let Some(n) = max_files {
-        builder = builder.max_log_files(n);
-    }
-    builder.build(dir).map_err(|e| refused(&e))
+    let appender = RollingFileAppender::builder()
+        .rotation(appender_rotation)
+        .filename_prefix(prefix)
+        .build(dir)
+        .map_err(|e| refused(&e))?;
+    Ok(match max_files {
+        Some(keep) => Box::new(Retained::new(appender, dir, prefix, rotation, keep)),
+        None => Box::new(appender),
+    })
 }

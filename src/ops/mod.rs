@@ -9,6 +9,8 @@ pub(crate) mod health_http;
 #[cfg(feature = "logging")]
 mod log_dir;
 #[cfg(feature = "logging")]
+mod log_retention;
+#[cfg(feature = "logging")]
 pub mod logging;
 #[cfg(feature = "metrics")]
 pub mod metrics;

@@ -120,8 +120,12 @@ pub enum LogOutput {
         /// The file name prefix (default: the application's name).
         prefix: Option<String>,
         /// How many files to keep, the current one included: older ones
-        /// are deleted when a new one starts (and at start). From 1 to
-        /// [`MAX_LOG_FILES`]; default: every file is kept.
+        /// are deleted at start and within a minute of a new file starting.
+        /// Only files named `PREFIX.DATE` as the appender names them
+        /// (`PREFIX.2026-12-02`, hourly `PREFIX.2026-12-02-13`) count:
+        /// nothing else in the directory is touched. From 1 to
+        /// [`MAX_LOG_FILES`], with rotation `daily` or `hourly`; default:
+        /// every file is kept.
         max_files: Option<usize>,
     },
 }
@@ -138,17 +142,35 @@ struct Files {
     max_files: Option<usize>,
 }
 
-/// A retention from 1 to [`MAX_LOG_FILES`].
+/// A retention from 1 to [`MAX_LOG_FILES`] (the rotation is checked with
+/// the whole table).
 fn max_files<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-    match usize::deserialize(d)? {
-        0 => Err(de::Error::custom(
-            "must be at least 1 (leave it out to keep every file)",
-        )),
-        n if n > MAX_LOG_FILES => Err(de::Error::custom(format!(
-            "must be at most {MAX_LOG_FILES}, found {n}"
-        ))),
-        n => Ok(Some(n)),
+    let n = usize::deserialize(d)?;
+    check_max_files_range(n).map_err(de::Error::custom)?;
+    Ok(Some(n))
+}
+
+/// 1 to [`MAX_LOG_FILES`].
+fn check_max_files_range(n: usize) -> Result<(), String> {
+    match n {
+        0 => Err("must be at least 1 (leave it out to keep every file)".into()),
+        n if n > MAX_LOG_FILES => Err(format!("must be at most {MAX_LOG_FILES}, found {n}")),
+        _ => Ok(()),
     }
+}
+
+/// The one check of a `max_files` (from a file or from code): in range,
+/// and only with a rotation that starts new files (with `never` there is
+/// one file, and keeping "the newest n" of one would mean deleting it).
+pub(crate) fn check_max_files(n: usize, rotation: Rotation) -> Result<(), String> {
+    check_max_files_range(n)?;
+    if rotation == Rotation::Never {
+        return Err(
+            "max_files needs rotation = \"daily\" or \"hourly\": with \"never\" there is one file"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 impl<'de> Deserialize<'de> for LogOutput {
@@ -172,6 +194,9 @@ impl<'de> Deserialize<'de> for LogOutput {
 
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<LogOutput, A::Error> {
                 let f = Files::deserialize(MapAccessDeserializer::new(map))?;
+                if let Some(n) = f.max_files {
+                    check_max_files(n, f.rotation).map_err(de::Error::custom)?;
+                }
                 Ok(LogOutput::Files {
                     dir: f.dir,
                     rotation: f.rotation,

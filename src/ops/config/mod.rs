@@ -154,6 +154,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 pub use self::error::ConfigError;
 pub(crate) use self::error::{key_name, line_of};
+pub(crate) use self::log::check_max_files;
 pub use self::log::{LogConfig, LogFormat, LogOutput, MAX_LOG_FILES, Rotation, StreamName};
 pub use self::server::{CapacityConfig, ServerConfig};
 pub use crate::supervised::declaration::MAX_POOL_SIZE;

@@ -379,6 +379,9 @@ fn max_files_is_read_and_bounded() {
         );
         assert!(e.message.contains(says), "{e}");
     }
+    let e = refused("[log]\noutput = { dir = \"/tmp\", rotation = \"never\", max_files = 1 }\n");
+    assert_eq!(e.line, Some(2), "{e}");
+    assert!(e.message.contains("max_files needs rotation"), "{e}");
     let e = refused("[log]\noutput = { dir = \"/tmp\", keep = 3 }\n");
     assert!(e.message.contains("keep"), "{e}");
     let e = refused("[log]\noutput = \"stdout\"\n");
