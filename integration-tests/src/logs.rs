@@ -85,7 +85,8 @@ pub struct Run {
     pub stdout: String,
     /// Its standard error, as text.
     pub stderr: String,
-    /// Its standard error, as JSON log lines.
+    /// Its standard error's JSON log lines (the lines that start with `{`:
+    /// a default panic hook's text, when it speaks, is in `stderr` alone).
     pub lines: Vec<JsonLine>,
 }
 
@@ -103,7 +104,13 @@ pub fn run(exe: &str, scenario: &str, env: &[(&str, &str)]) -> Run {
     Run {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        lines: json_lines(&stderr),
+        lines: json_lines(
+            &stderr
+                .lines()
+                .filter(|l| l.starts_with('{'))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
         stderr,
     }
 }

@@ -24,6 +24,11 @@ fn the_panic(run: &Run) -> &JsonLine {
 /// Standard error holds JSON lines only: no "thread 'p' panicked at ..."
 /// and no "note: run with `RUST_BACKTRACE=1`".
 fn no_default_hook_text(run: &Run) {
+    assert!(
+        run.stderr.lines().all(|l| l.starts_with('{')),
+        "{}",
+        run.stderr
+    );
     assert!(!run.stderr.contains("panicked at"), "{}", run.stderr);
     assert!(!run.stderr.contains("note: run with"), "{}", run.stderr);
 }
@@ -72,4 +77,24 @@ fn a_main_thread_panic_is_logged_and_flushed_before_the_process_ends() {
     let location = panic.field("location").as_str().unwrap_or_default();
     assert!(location.contains("logs_of_a_run.rs:"), "{location}");
     no_default_hook_text(&run);
+}
+
+#[test]
+fn a_panic_whose_event_is_filtered_out_still_reaches_stderr() {
+    // With every event filtered out the log would say nothing: the
+    // previous (default) hook speaks instead.
+    for filter in ["off", "info,threadbutler=off"] {
+        let run = run(HELPER, "main-panic", &[("RUST_LOG", filter)]);
+        assert_eq!(run.code, Some(101), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("panicked at") && run.stderr.contains("the main thread gave up"),
+            "RUST_LOG={filter}: the default hook's text\n{}",
+            run.stderr
+        );
+        assert!(
+            !run.lines.iter().any(|l| l.message() == "panicked"),
+            "RUST_LOG={filter}: not logged twice\n{}",
+            run.stderr
+        );
+    }
 }

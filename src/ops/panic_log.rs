@@ -5,11 +5,16 @@
 //!
 //! # Anatomy
 //!
-//! The hook replaces the previous one (the default hook's "thread '…'
+//! The hook stands in for the previous one (the default hook's "thread '…'
 //! panicked at …" text is not printed as well) and logs one ERROR event,
 //! "panicked", with the fields `thread` (its name, or `<unnamed>`), `panic`
 //! (the message given to `panic!`), `location` (`file:line:column`) and,
 //! when `RUST_BACKTRACE` or `RUST_LIB_BACKTRACE` asks for one, `backtrace`.
+//!
+//! Where that event would be lost, the previous hook runs instead: when
+//! the configured filter turns ERROR events of this crate off, and in a
+//! build with `panic = "abort"` (the process ends before the log writer's
+//! thread writes the line).
 //!
 //! It only logs: unwinding goes on as before, so a server's panic is still
 //! caught at its boundary and becomes `ExitReason::Panicked` with its
@@ -30,7 +35,19 @@ use threadbutler_supervisor::panic_message;
 
 /// Installs the hook. See the module docs.
 pub(crate) fn install() {
-    std::panic::set_hook(Box::new(hook));
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        // A panic must never leave no trace: when the event would be
+        // filtered out (`level = "off"`, `threadbutler=off`), or when the
+        // process aborts at once (`panic = "abort"`: the writer thread
+        // never gets to write the line), the previous hook (by default,
+        // the text on stderr) speaks instead.
+        if cfg!(panic = "abort") || !tracing::enabled!(tracing::Level::ERROR) {
+            previous(info);
+        } else {
+            hook(info);
+        }
+    }));
 }
 
 fn hook(info: &PanicHookInfo<'_>) {
