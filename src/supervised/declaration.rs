@@ -284,7 +284,12 @@ impl SupervisorDeclaration {
                 child.configure(setting);
             }
         }
-        let file = config.file().unwrap_or(std::path::Path::new("")).to_owned();
+        // Absolute: a program that changes its working directory later
+        // still reloads the file it started with.
+        let file = config
+            .absolute_file()
+            .unwrap_or(std::path::Path::new(""))
+            .to_owned();
         Ok(Reloader::new(file, self.declared()))
     }
 

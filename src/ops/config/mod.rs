@@ -438,6 +438,11 @@ impl Config {
         self.source.as_ref().map(|s| s.file.as_path())
     }
 
+    /// The file made absolute when it was read: what a reload reads again.
+    pub(crate) fn absolute_file(&self) -> Option<&Path> {
+        self.source.as_ref().map(|s| s.absolute.as_path())
+    }
+
     /// The directory of the file, made absolute when it was read: what the
     /// relative paths in it are relative to. `None` for
     /// `Config::default()`.

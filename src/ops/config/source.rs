@@ -11,6 +11,9 @@ use std::sync::Arc;
 pub(crate) struct Source {
     /// The file, as the program named it (errors name it so).
     pub(crate) file: PathBuf,
+    /// The file made absolute when it was parsed: what a reload reads, so
+    /// that a later change of working directory reads the same file.
+    pub(crate) absolute: PathBuf,
     /// Its directory, made absolute when it was parsed, so that a later
     /// change of working directory does not move what it names.
     pub(crate) dir: PathBuf,
@@ -26,6 +29,7 @@ impl Source {
             .unwrap_or_else(|| PathBuf::from("."));
         Source {
             file: file.to_owned(),
+            absolute,
             dir,
             text: Arc::from(text),
         }

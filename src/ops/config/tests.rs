@@ -414,6 +414,13 @@ fn relative_paths_are_relative_to_the_files_directory() {
     let c = Config::parse("", "conf/app.toml").expect("valid");
     let cwd = std::env::current_dir().expect("a working directory");
     assert_eq!(c.dir(), Some(cwd.join("conf").as_path()));
+    // And the file a reload reads again is the same one.
+    assert_eq!(c.absolute_file(), Some(cwd.join("conf/app.toml").as_path()));
+    assert_eq!(
+        c.file(),
+        Some(Path::new("conf/app.toml")),
+        "errors name it as given"
+    );
     // No file: paths are left as they are.
     assert_eq!(Config::default().resolve_path("x"), Path::new("x"));
     assert_eq!(Config::default().dir(), None);
