@@ -17,12 +17,16 @@ pub enum SpawnError {
         /// The name.
         name: String,
     },
-    /// A bounded capacity of 0, or above
-    /// [`Capacity::MAX_BOUNDED`](crate::Capacity::MAX_BOUNDED), was asked
-    /// for.
+    /// A bounded capacity of 0, above
+    /// [`Capacity::MAX_BOUNDED`](crate::Capacity::MAX_BOUNDED), or whose
+    /// slots would take more than
+    /// [`Capacity::MAX_BOUNDED_BYTES`](crate::Capacity::MAX_BOUNDED_BYTES)
+    /// for this mailbox's message type, was asked for.
     InvalidCapacity {
         /// The server's name.
         name: String,
+        /// What was expected, and what was found.
+        reason: String,
     },
     /// The hub is shutting down and starts nothing new.
     ShuttingDown {
@@ -55,11 +59,9 @@ impl fmt::Display for SpawnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SpawnError::NameTaken { name } => write!(f, "a mailbox named {name:?} already exists"),
-            SpawnError::InvalidCapacity { name } => write!(
-                f,
-                "mailbox {name:?}: a bounded capacity must be between 1 and {}",
-                crate::data::mailbox::Capacity::MAX_BOUNDED
-            ),
+            SpawnError::InvalidCapacity { name, reason } => {
+                write!(f, "mailbox {name:?}: {reason}")
+            }
             SpawnError::ShuttingDown { name } => {
                 write!(f, "server {name:?} not started: the hub is shutting down")
             }
@@ -193,7 +195,9 @@ impl Error {
     /// start failed), so that a service manager restarts the process.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Config { .. } => 78,
+            // A capacity out of bounds is configuration too, also when only
+            // the message type's size shows it (at start).
+            Error::Config { .. } | Error::Spawn(SpawnError::InvalidCapacity { .. }) => 78,
             _ => 1,
         }
     }

@@ -150,7 +150,7 @@ fn a_hub_refuses_a_capacity_above_the_bound_without_allocating() {
     let hub = Hub::new();
     let huge = ClientOptions::new().capacity(Capacity::Bounded(1 << 62));
     match hub.client_with::<Main>("main", huge) {
-        Err(SpawnError::InvalidCapacity { name }) => assert_eq!(name, "main"),
+        Err(SpawnError::InvalidCapacity { name, .. }) => assert_eq!(name, "main"),
         Err(e) => panic!("not InvalidCapacity: {e}"),
         Ok(_) => panic!("registered"),
     }
@@ -159,7 +159,11 @@ fn a_hub_refuses_a_capacity_above_the_bound_without_allocating() {
         .capacity(Capacity::Bounded(100_000_000))
         .spawn()
         .expect_err("refused");
-    assert!(e.to_string().contains("between 1 and 1048576"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("a bounded capacity must be at most 1048576"),
+        "{e}"
+    );
     // A child added at run time meets the same bounds.
     let app = Butler::builder("app").start().expect("starts");
     let options = ChildOptions::new().heartbeat(Duration::MAX);
@@ -172,4 +176,46 @@ fn a_hub_refuses_a_capacity_above_the_bound_without_allocating() {
     );
     app.shutdown();
     app.wait().expect("clean");
+}
+
+#[test]
+fn a_capacity_whose_slots_would_take_too_many_bytes_is_refused() {
+    // 1 Mi messages is within the count, but 1 Mi slots of a 4 KiB message
+    // would allocate 4 GiB when the mailbox is made.
+    #[allow(dead_code)] // only its size matters
+    pub struct Big(pub [u8; 4096]);
+    pub struct Store;
+    threadbutler::messages! { pub enum StoreMsg for Store { Big } }
+    let hub = Hub::new();
+    let options = ClientOptions::new().capacity(Capacity::Bounded(Capacity::MAX_BOUNDED));
+    match hub.client_with::<Store>("store", options) {
+        Err(e @ SpawnError::InvalidCapacity { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains("4104 bytes each"), "{text}");
+            assert!(text.contains("more than 256 MiB"), "{text}");
+        }
+        Err(e) => panic!("not InvalidCapacity: {e}"),
+        Ok(_) => panic!("registered: 4 GiB allocated"),
+    }
+    // A capacity that fits the byte bound for this type is fine.
+    let options = ClientOptions::new().capacity(Capacity::Bounded(1024));
+    hub.client_with::<Store>("store", options)
+        .expect("1024 slots of 4 KiB fit");
+    // Declared in a tree: start refuses it as configuration (exit 78).
+    pub struct Shelf;
+    #[allow(dead_code)] // only its size matters
+    pub struct Stock(pub [u8; 4096]);
+    threadbutler::messages! { pub enum ShelfMsg for Shelf { Stock } }
+    impl Server for Shelf {
+        fn handle(&mut self, _: ShelfMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> {
+            Ok(())
+        }
+    }
+    let e = Butler::builder("app")
+        .server("shelf", || Shelf)
+        .capacity(Capacity::Bounded(Capacity::MAX_BOUNDED))
+        .start()
+        .expect_err("refused");
+    assert_eq!(e.exit_code(), 78, "{e}");
+    assert!(e.to_string().contains("more than 256 MiB"), "{e}");
 }

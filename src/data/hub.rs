@@ -245,9 +245,10 @@ impl Hub {
         wake: Option<WakeFn>,
     ) -> Result<Arc<MailboxCore<E::Msg>>, SpawnError> {
         let capacity = capacity.unwrap_or(self.inner.config.capacity);
-        if capacity.check().is_err() {
+        if let Err(reason) = capacity.check_slots::<E::Msg>() {
             return Err(SpawnError::InvalidCapacity {
                 name: name.to_string(),
+                reason,
             });
         }
         let core = Arc::new(MailboxCore::<E::Msg>::new(

@@ -78,10 +78,13 @@ use crate::data::spin::{SPIN_STEPS, pause};
 ///
 /// A bounded mailbox allocates its slots up front, when it is created (a
 /// slot holds one message and an 8-byte stamp), so its size has a bound:
-/// [`Capacity::MAX_BOUNDED`], 1 Mi messages. That is 24 MiB for a 16-byte
-/// message and under 1 GiB for any message under 1 KiB; a larger bound is
-/// refused (by the config file at load, by the builder at `start`, and by
-/// [`Hub::client_with`](crate::Hub::client_with) or a server's `spawn`
+/// [`Capacity::MAX_BOUNDED`], 1 Mi messages, and its slots together a
+/// bound of bytes, [`Capacity::MAX_BOUNDED_BYTES`] (256 MiB): 1 Mi slots
+/// of a 16-byte message take 24 MiB, but 1 Mi slots of a 4 KiB message
+/// would take 4 GiB. A larger bound is refused (the count by the config
+/// file at load and by the builder at `start`; both, for the message type
+/// at hand, when the mailbox is made: by the builder's `start`,
+/// [`Hub::client_with`](crate::Hub::client_with) or a server's `spawn`,
 /// with [`SpawnError::InvalidCapacity`](crate::SpawnError::InvalidCapacity)).
 /// [`Capacity::Unbounded`] allocates as it fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +103,11 @@ impl Capacity {
     /// slots are allocated when the mailbox is created.
     pub const MAX_BOUNDED: usize = 1 << 20;
 
+    /// The most a bounded mailbox's slots may take together: 256 MiB,
+    /// allocated when the mailbox is made. Box a large message (or make
+    /// the mailbox unbounded) to queue more of them.
+    pub const MAX_BOUNDED_BYTES: usize = 256 << 20;
+
     /// Checks a bounded capacity: at least 1 and at most
     /// [`MAX_BOUNDED`](Self::MAX_BOUNDED). The one check of that bound:
     /// the config file, the builder and the hub all ask it.
@@ -116,6 +124,29 @@ impl Capacity {
             )),
             c => Ok(c),
         }
+    }
+
+    /// [`check`](Self::check), and that the slots of a mailbox of `M` (the
+    /// message and an 8-byte stamp each) take at most
+    /// [`MAX_BOUNDED_BYTES`](Self::MAX_BOUNDED_BYTES).
+    ///
+    /// # Errors
+    ///
+    /// What was expected, and the value found.
+    pub(crate) fn check_slots<M>(self) -> Result<Capacity, String> {
+        let c = self.check()?;
+        if let Capacity::Bounded(n) = c {
+            let slot = std::mem::size_of::<M>() + 8;
+            let bytes = n.saturating_mul(slot);
+            if bytes > Self::MAX_BOUNDED_BYTES {
+                return Err(format!(
+                    "a bounded capacity of {n} messages of {slot} bytes each (with its stamp) would allocate {} MiB at once, more than {} MiB: lower the capacity, box the large message, or make the mailbox \"unbounded\"",
+                    bytes >> 20,
+                    Self::MAX_BOUNDED_BYTES >> 20
+                ));
+            }
+        }
+        Ok(c)
     }
 }
 
