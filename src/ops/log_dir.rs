@@ -7,8 +7,12 @@
 //! link named like tomorrow's log file and have this program, perhaps
 //! running as root, append its lines to a file of their choosing. So, as
 //! OpenSSH does for its key files: the directory must belong to this
-//! process's user or to root, and must not be writable by every user. A
-//! directory this function makes is `0750` whatever the umask. The files
+//! process's user or to root, and must not be writable by every user; each
+//! directory above it must belong to this user or root too, and one that
+//! every user can write must have the sticky bit (`/tmp`: others cannot
+//! rename what is not theirs). A group-writable directory is accepted (a
+//! log group the administrator chose). A directory this function makes
+//! has a mode of at most `0750` (the umask may remove more). The files
 //! themselves get the process's umask (`UMask=0027` in a systemd unit gives
 //! `0640`).
 
@@ -37,12 +41,10 @@ pub(crate) fn prepare(dir: &Path) -> Result<(), String> {
         return Err("is not a directory".into());
     }
     // This process's user owns `/proc/self` (std has no `getuid`); where
-    // there is no `/proc`, the owner is not checked.
+    // there is no `/proc`, owners are not checked.
     let me = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
-    if let Some(me) = me
-        && meta.uid() != 0
-        && meta.uid() != me
-    {
+    let foreign = |uid: u32| me.is_some_and(|me| uid != 0 && uid != me);
+    if foreign(meta.uid()) {
         return Err(format!(
             "belongs to uid {}, neither this process's user nor root: \
              its owner could replace a log file with a link",
@@ -56,6 +58,27 @@ pub(crate) fn prepare(dir: &Path) -> Result<(), String> {
              of the service's own, such as /var/log/NAME (mode 0750)",
             meta.mode() & 0o7777
         ));
+    }
+    let real = std::fs::canonicalize(dir).map_err(|e| format!("cannot be read: {e}"))?;
+    for above in real.ancestors().skip(1) {
+        let m = std::fs::metadata(above)
+            .map_err(|e| format!("{} above it cannot be read: {e}", above.display()))?;
+        if foreign(m.uid()) {
+            return Err(format!(
+                "{} above it belongs to uid {}, neither this process's user \
+                 nor root: its owner could swap the log directory",
+                above.display(),
+                m.uid()
+            ));
+        }
+        if m.mode() & 0o002 != 0 && m.mode() & 0o1000 == 0 {
+            return Err(format!(
+                "{} above it is writable by every user without the sticky \
+                 bit (mode {:04o}): anyone could swap the log directory",
+                above.display(),
+                m.mode() & 0o7777
+            ));
+        }
     }
     Ok(())
 }
@@ -72,7 +95,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_directory_is_made_0750_whatever_the_umask() {
+    fn a_missing_directory_is_made_at_most_0750() {
         let dir = scratch("made");
         prepare(&dir.join("a/b")).expect("made");
         for d in [dir.join("a"), dir.join("a/b")] {
@@ -91,6 +114,18 @@ mod tests {
         assert!(e.contains("writable by every user (mode 1777)"), "{e}");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o750)).expect("chmod");
         prepare(&dir).expect("the owner's own directory is fine");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_directory_below_a_world_writable_one_without_sticky_bit_is_refused() {
+        let dir = scratch("above");
+        std::fs::create_dir_all(dir.join("logs")).expect("made");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let e = prepare(&dir.join("logs")).expect_err("an open parent");
+        assert!(e.contains("without the sticky bit (mode 0777)"), "{e}");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).expect("chmod");
+        prepare(&dir.join("logs")).expect("a sticky parent, like /tmp, is fine");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

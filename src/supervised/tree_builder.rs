@@ -95,7 +95,7 @@ macro_rules! declare_methods {
         /// (`restart`, `heartbeat`, `shutdown`, ...) apply to every worker;
         /// `capacity` to the shared mailbox. The config file's `pool_size`
         /// overrides `size`. `size` is from 1 to
-        /// [`MAX_POOL_SIZE`](crate::config::MAX_POOL_SIZE) (1024); outside
+        /// [`MAX_POOL_SIZE`](crate::MAX_POOL_SIZE) (1024); outside
         /// that, `start` returns [`Error::Config`](crate::Error::Config).
         pub fn pool<S, F>(mut self, name: &str, size: usize, factory: F) -> ChildScope<$b>
         where

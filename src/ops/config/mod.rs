@@ -93,7 +93,7 @@
 //! | key | bound | why |
 //! |---|---|---|
 //! | `capacity` | 1 to [`Capacity::MAX_BOUNDED`](crate::Capacity::MAX_BOUNDED) = 1 048 576 messages, or `"unbounded"` | a bounded mailbox allocates every slot (the message plus 8 bytes) when it is created: at most 24 MiB for a 16-byte message |
-//! | `pool_size` | 1 to [`MAX_POOL_SIZE`] = 1024 | each worker is a thread |
+//! | `pool_size` | 1 to [`MAX_POOL_SIZE`](crate::MAX_POOL_SIZE) = 1024 | each worker is a thread |
 //! | every duration (`heartbeat`, `start_timeout`, `shutdown.drain`, `backoff.min`/`max`/`reset_after`, `intensity.period`, `abandon_after`) | [`Policy::MAX_DURATION`] = 365 days (`heartbeat`, `start_timeout` and `intensity.period` also above zero) | `Instant + d` must not overflow; a deadline a year away already means "never" |
 //! | `intensity.max_restarts` | [`Policy::MAX_RESTARTS`] = 100 000 | the restart window keeps one instant per restart |
 //! | `stack_size` | 1 to [`Policy::MAX_STACK_SIZE`] = 1 GiB | a thread's stack is reserved when it is spawned |
@@ -157,7 +157,6 @@ pub(crate) use self::error::{key_name, line_of};
 pub(crate) use self::log::check_max_files;
 pub use self::log::{LogConfig, LogFormat, LogOutput, MAX_LOG_FILES, Rotation, StreamName};
 pub use self::server::{CapacityConfig, ServerConfig};
-pub use crate::supervised::declaration::MAX_POOL_SIZE;
 pub use threadbutler_supervisor::HumanDuration;
 use threadbutler_supervisor::Policy;
 

@@ -18,7 +18,7 @@ pub struct ServerConfig {
     /// [`Capacity::MAX_BOUNDED`].
     pub capacity: Option<CapacityConfig>,
     /// Its number of worker threads (pools), from 1 to
-    /// [`MAX_POOL_SIZE`](crate::config::MAX_POOL_SIZE).
+    /// [`MAX_POOL_SIZE`](crate::MAX_POOL_SIZE).
     pub pool_size: Option<usize>,
 }
 
