@@ -5,7 +5,7 @@ use std::io::{BufReader, IsTerminal};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use threadbutler::config::{LogConfig, LogOutput};
+use threadbutler::config::LogConfig;
 use threadbutler::prelude::*;
 use threadbutler::{ButlerBuilder, Error, Report, Signals};
 
@@ -20,7 +20,7 @@ use crate::ledger::Ledger;
 use crate::limits::JobLimits;
 use crate::results::{Results, SharedBatch};
 use crate::session::{Desk, serve};
-use crate::settings::{Settings, anchor_dir};
+use crate::settings::Settings;
 use crate::stats::{AppSlot, Stats};
 use crate::workers::Worker;
 
@@ -92,8 +92,8 @@ fn load(options: &Run) -> Result<(ButlerBuilder, Settings, LogConfig), Error> {
         builder = builder.config_file(path)?; // a bad file: exit 78, file:line on stderr
     }
     let mut settings: Settings = builder.app_config()?.unwrap_or_default();
-    if let Some(path) = config {
-        settings.anchor(path);
+    if let Some(config) = builder.config() {
+        settings.anchor(config);
     }
     if let Some(socket) = &options.socket {
         settings.socket = socket.clone();
@@ -108,12 +108,8 @@ fn load(options: &Run) -> Result<(ButlerBuilder, Settings, LogConfig), Error> {
         .map_err(|detail| Error::Config { detail })?;
     // A bad `root` is a config error, found by `--check` too.
     JobLimits::of(&settings).map_err(|detail| Error::Config { detail })?;
-    let mut log = builder.config().map(|c| c.log.clone()).unwrap_or_default();
-    if let (Some(path), Some(LogOutput::Files { dir, .. })) = (config, &mut log.output)
-        && dir.is_relative()
-    {
-        *dir = anchor_dir(path).join(&*dir);
-    }
+    // The library made a relative log directory the config file's.
+    let log = builder.config().map(|c| c.log.clone()).unwrap_or_default();
     Ok((builder, settings, log))
 }
 

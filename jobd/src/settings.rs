@@ -136,39 +136,23 @@ impl Settings {
     ///
     /// The file cannot be read, or its `[app]` table is bad (file and line).
     pub fn from_file(path: &Path) -> Result<Settings, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let shown = path.display().to_string();
-        let settings: Option<Settings> =
-            Config::app_section(&text, &shown).map_err(|e| e.to_string())?;
+        let config = Config::load(path).map_err(|e| e.to_string())?;
+        let settings: Option<Settings> = config.app_config().map_err(|e| e.to_string())?;
         let mut settings = settings.unwrap_or_default();
-        settings.anchor(path);
+        settings.anchor(&config);
         Ok(settings)
     }
 
-    /// Makes the relative paths that came from the config file at
-    /// `config` relative to that file's directory, not to the working
-    /// directory (the default paths are absolute already).
-    pub fn anchor(&mut self, config: &Path) {
-        let dir = anchor_dir(config);
+    /// Makes the relative paths that came from `config`'s file relative to
+    /// that file's directory, not to the working directory
+    /// (`Config::resolve_path`; the default paths are absolute already).
+    pub fn anchor(&mut self, config: &Config) {
         for path in [&mut self.socket, &mut self.results] {
-            if path.is_relative() {
-                *path = dir.join(&*path);
-            }
+            *path = config.resolve_path(&*path);
         }
         for path in [&mut self.root, &mut self.journal].into_iter().flatten() {
-            if path.is_relative() {
-                *path = dir.join(&*path);
-            }
+            *path = config.resolve_path(&*path);
         }
-    }
-}
-
-/// The directory that relative paths in the config file at `config`
-/// resolve against: the file's own directory.
-pub fn anchor_dir(config: &Path) -> PathBuf {
-    match config.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
     }
 }
 
@@ -317,20 +301,19 @@ mod tests {
 
     #[test]
     fn relative_paths_resolve_against_the_config_files_directory() {
-        let mut s: Settings = Config::app_section(
+        let config = Config::parse(
             "[app]\nsocket = \"run/jobd.sock\"\nresults = \"/var/lib/jobd/results.tsv\"\n",
-            "jobd.toml",
+            "/etc/jobd/jobd.toml",
         )
-        .expect("valid")
-        .expect("has [app]");
-        s.anchor(Path::new("/etc/jobd/jobd.toml"));
+        .expect("valid");
+        let mut s: Settings = config.app_config().expect("valid").expect("has [app]");
+        s.anchor(&config);
         assert_eq!(s.socket, Path::new("/etc/jobd/run/jobd.sock"));
         assert_eq!(
             s.results,
             Path::new("/var/lib/jobd/results.tsv"),
             "absolute: kept"
         );
-        assert_eq!(anchor_dir(Path::new("jobd.toml")), Path::new("."));
     }
 
     #[test]
