@@ -327,10 +327,9 @@ fn signal_name(sig: i32) -> std::borrow::Cow<'static, str> {
 /// gets. A first event, "status tree", gives the root and the node count.
 #[cfg(feature = "signals")]
 fn log_status(tree: &StatusNode) {
-    fn count(n: &StatusNode) -> usize {
-        1 + n.children.iter().map(count).sum::<usize>()
-    }
-    fn node(n: &StatusNode, branch: &str) {
+    let rows = tree.rows();
+    tracing::info!(root = %tree.path, nodes = rows.len(), "status tree");
+    for (branch, n) in rows {
         tracing::info!(
             path = %n.path,
             kind = n.kind,
@@ -345,19 +344,4 @@ fn log_status(tree: &StatusNode) {
             n.name
         );
     }
-    fn children(n: &StatusNode, prefix: &str) {
-        let last = n.children.len().saturating_sub(1);
-        for (i, c) in n.children.iter().enumerate() {
-            let (branch, deeper) = if i == last {
-                ("└─ ", "   ")
-            } else {
-                ("├─ ", "│  ")
-            };
-            node(c, &format!("{prefix}{branch}"));
-            children(c, &format!("{prefix}{deeper}"));
-        }
-    }
-    tracing::info!(root = %tree.path, nodes = count(tree), "status tree");
-    node(tree, "");
-    children(tree, "");
 }

@@ -155,20 +155,35 @@ impl StatusNode {
         s
     }
 
-    fn draw(&self, f: &mut fmt::Formatter<'_>, prefix: &str) -> fmt::Result {
+    /// Every node of the tree in drawing order, each with the branch drawn
+    /// before it (`""` for this node, then `"├─ "`, `"│  └─ "`, ...): the
+    /// rows of the `Display` drawing, for a program that writes them its
+    /// own way (one log event per node, a table).
+    ///
+    /// ```
+    /// use threadbutler_supervisor::{ChildState, StatusNode};
+    ///
+    /// let mut app = StatusNode::new("app", "app", "supervisor", ChildState::Running);
+    /// app.children.push(StatusNode::new("w", "app/w", "server", ChildState::Running));
+    /// let rows: Vec<(String, &str)> = app.rows().into_iter().map(|(b, n)| (b, n.path.as_str())).collect();
+    /// assert_eq!(rows, [("".to_owned(), "app"), ("└─ ".to_owned(), "app/w")]);
+    /// ```
+    pub fn rows(&self) -> Vec<(String, &StatusNode)> {
+        let mut out = vec![(String::new(), self)];
+        self.rows_below("", &mut out);
+        out
+    }
+
+    fn rows_below<'a>(&'a self, prefix: &str, out: &mut Vec<(String, &'a StatusNode)>) {
         let n = self.children.len();
         for (i, c) in self.children.iter().enumerate() {
             let last = i + 1 == n;
-            writeln!(
-                f,
-                "{prefix}{}{}",
-                if last { "└─ " } else { "├─ " },
-                c.line()
-            )?;
-            let deeper = format!("{prefix}{}", if last { "   " } else { "│  " });
-            c.draw(f, &deeper)?;
+            out.push((format!("{prefix}{}", if last { "└─ " } else { "├─ " }), c));
+            c.rows_below(
+                &format!("{prefix}{}", if last { "   " } else { "│  " }),
+                out,
+            );
         }
-        Ok(())
     }
 }
 
@@ -181,8 +196,10 @@ impl fmt::Display for StatusNode {
     ///    └─ writer [server restarting] restarts=1 last_exit="handle panicked: disk full"
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{}", self.line())?;
-        self.draw(f, "")
+        for (branch, node) in self.rows() {
+            writeln!(f, "{branch}{}", node.line())?;
+        }
+        Ok(())
     }
 }
 
