@@ -3,12 +3,16 @@
 //! says 503 `starting` until `start()` returned, 200 `ok` while running,
 //! 503 `shutting down` from the instant a shutdown begins while `/livez`
 //! stays 200; the listener ends with the tree. An address in use fails the
-//! start with nothing started. docs/operations.md, "Health probes".
+//! start with nothing started. No client can hold up the probes: a silent
+//! or slow one is cut with 408 after 300 ms, a head over 8 KiB gets 431,
+//! more than 8 connections at once get `503 busy` at once, and `wait()`
+//! cuts the open ones instead of waiting for them. docs/operations.md,
+//! "Health probes".
 #![cfg(feature = "health-http")]
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::bounded;
 use integration_tests::PATIENCE;
@@ -17,14 +21,63 @@ use integration_tests::probe::{Hang, Probe, ProbeConfig};
 use threadbutler::prelude::*;
 use threadbutler::{Butler, Error};
 
-/// Sends `request` and returns the status code and the body.
-fn ask(addr: SocketAddr, request: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("the endpoint listens");
+/// Connections the endpoint answers at once (docs/operations.md).
+const CAP: usize = 8;
+/// How long a client has to send its request head (docs/operations.md).
+const READ_TIMEOUT: Duration = Duration::from_millis(300);
+/// Kubernetes' default probe timeout: every answer must come sooner.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// The request of "Request Timeout".
+const TOO_SLOW: &str = "request head not received in time\n";
+
+/// A listener on a port the OS chose, held from now on: no other process
+/// can take the port before the endpoint listens on it.
+fn listener() -> (TcpListener, SocketAddr) {
+    let l = TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = l.local_addr().expect("an address");
+    (l, addr)
+}
+
+/// A running application with a health endpoint, and the endpoint's address.
+fn app() -> (Butler, SocketAddr) {
+    let (l, addr) = listener();
+    let app = Butler::builder("app")
+        .health_listener(l)
+        .server("p", Probe::factory(ProbeConfig::default()))
+        .start()
+        .expect("starts");
+    assert_eq!(app.health_endpoint(), Some(addr));
+    (app, addr)
+}
+
+/// A client that connects and says nothing.
+fn silent(addr: SocketAddr) -> TcpStream {
+    TcpStream::connect(addr).expect("the endpoint listens")
+}
+
+/// Everything the endpoint sends on `s` until it closes the connection. A
+/// reset after the answer (a refused request was never read) ends it too.
+fn received(mut s: &TcpStream) -> String {
     s.set_read_timeout(Some(PATIENCE)).expect("a timeout");
-    s.write_all(request.as_bytes()).expect("sent");
-    let mut answer = String::new();
-    s.read_to_string(&mut answer)
-        .expect("an answer, then the close");
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset && !bytes.is_empty() => break,
+            Err(e) => panic!(
+                "reading the answer after {:?}: {e}",
+                String::from_utf8_lossy(&bytes)
+            ),
+        }
+    }
+    String::from_utf8(bytes).expect("utf-8")
+}
+
+/// The status code and the body of the answer on `s`.
+fn answer(s: &TcpStream) -> (u16, String) {
+    let answer = received(s);
     let status = answer
         .split(' ')
         .nth(1)
@@ -35,6 +88,13 @@ fn ask(addr: SocketAddr, request: &str) -> (u16, String) {
         .map(|(_, b)| b.to_owned())
         .unwrap_or_else(|| panic!("a head and a body: {answer:?}"));
     (status, body)
+}
+
+/// Sends `request` and returns the status code and the body.
+fn ask(addr: SocketAddr, request: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("the endpoint listens");
+    s.write_all(request.as_bytes()).expect("sent");
+    answer(&s)
 }
 
 /// `GET path` as the kubelet sends it.
@@ -48,20 +108,23 @@ fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     )
 }
 
-/// A port nobody listens on now.
-fn free_port() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").expect("a port");
-    l.local_addr().expect("an address")
+/// `GET path`, answered within Kubernetes' default probe timeout.
+fn probe(addr: SocketAddr, path: &str) -> (u16, String) {
+    let began = Instant::now();
+    let answer = get(addr, path);
+    let took = began.elapsed();
+    assert!(took < PROBE_TIMEOUT, "{path} answered after {took:?}");
+    answer
 }
 
 #[test]
 fn probes_follow_the_tree_from_its_start_to_its_end() {
-    let addr = free_port();
+    let (listener, addr) = listener();
     let (release_tx, release_rx) = bounded::<()>(1);
     let slow = ProbeConfig::default();
     let gate = slow.gate.clone();
     let builder = Butler::builder("app")
-        .health_endpoint(addr.to_string())
+        .health_listener(listener)
         // A child that takes its time to start, until the test says so.
         .thread("starter", move |mut life| {
             let _ = release_rx.recv_timeout(PATIENCE);
@@ -159,4 +222,100 @@ fn an_address_in_use_fails_the_start_with_nothing_started() {
     assert!(matches!(err, Error::Config { .. }), "{err:?}");
     assert!(err.to_string().contains("\"no port here\""), "{err}");
     assert_eq!(err.exit_code(), 78);
+}
+
+#[test]
+fn silent_connections_beyond_the_cap_cannot_hold_up_the_probes() {
+    let (app, addr) = app();
+    // More silent clients than there are slots: the first CAP take them.
+    let held: Vec<TcpStream> = (0..CAP).map(|_| silent(addr)).collect();
+    let over: Vec<TcpStream> = (0..4).map(|_| silent(addr)).collect();
+    // The others are answered at once by the accept thread, unread: a
+    // reading thread would have waited for a request and answered 408.
+    for s in &over {
+        assert_eq!(answer(s), (503, "busy\n".to_owned()));
+    }
+    // So is a probe while every slot is held: a failure the kubelet sees at
+    // once, with the reason, not a timeout.
+    assert_eq!(probe(addr, "/livez"), (503, "busy\n".to_owned()));
+    // The silent ones are cut within the timeout and give their slots back
+    // (before their close): the probes are answered again.
+    let began = Instant::now();
+    for s in &held {
+        assert_eq!(answer(s), (408, TOO_SLOW.to_owned()));
+    }
+    assert!(
+        began.elapsed() < PROBE_TIMEOUT,
+        "cut after {:?}",
+        began.elapsed()
+    );
+    assert_eq!(probe(addr, "/livez"), (200, "ok\n".to_owned()));
+    assert_eq!(probe(addr, "/readyz"), (200, "ok\n".to_owned()));
+    app.shutdown();
+    app.wait().expect("a clean shutdown");
+}
+
+#[test]
+fn a_slow_client_is_cut_off_with_408_and_holds_up_no_probe() {
+    let (app, addr) = app();
+    let began = Instant::now();
+    let mut slow = silent(addr);
+    slow.write_all(b"GET /liv").expect("half a request line");
+    // Answered while the slow one is still waiting for its answer.
+    assert_eq!(probe(addr, "/livez"), (200, "ok\n".to_owned()));
+    slow.set_nonblocking(true).expect("non-blocking");
+    let mut byte = [0u8; 1];
+    let pending = slow.read(&mut byte);
+    assert!(
+        matches!(&pending, Err(e) if e.kind() == ErrorKind::WouldBlock),
+        "the slow client was answered before the probe: {pending:?}"
+    );
+    slow.set_nonblocking(false).expect("blocking");
+    assert_eq!(answer(&slow), (408, TOO_SLOW.to_owned()));
+    let took = began.elapsed();
+    assert!(
+        took >= READ_TIMEOUT && took < PROBE_TIMEOUT,
+        "cut after {took:?}"
+    );
+    app.shutdown();
+    app.wait().expect("a clean shutdown");
+}
+
+#[test]
+fn a_request_head_over_8_kib_gets_431() {
+    let (app, addr) = app();
+    let mut head = b"GET /livez HTTP/1.1\r\nX-Padding: ".to_vec();
+    // 8 KiB exactly, and complete: answered.
+    head.resize(8 * 1024 - 4, b'a');
+    head.extend_from_slice(b"\r\n\r\n");
+    let mut s = silent(addr);
+    s.write_all(&head).expect("sent");
+    assert_eq!(answer(&s), (200, "ok\n".to_owned()));
+    // 8 KiB and not at its end: refused.
+    head.truncate(8 * 1024 - 4);
+    head.extend_from_slice(b"aaaa");
+    let mut s = silent(addr);
+    s.write_all(&head).expect("sent");
+    assert_eq!(answer(&s), (431, "request head too large\n".to_owned()));
+    app.shutdown();
+    app.wait().expect("a clean shutdown");
+}
+
+#[test]
+fn wait_returns_promptly_while_silent_connections_are_open() {
+    let (app, addr) = app();
+    let held: Vec<TcpStream> = (0..CAP).map(|_| silent(addr)).collect();
+    // Refused as busy: every one of `held` has its thread now.
+    assert_eq!(answer(&silent(addr)), (503, "busy\n".to_owned()));
+    let began = Instant::now();
+    app.shutdown();
+    app.wait().expect("a clean shutdown");
+    let took = began.elapsed();
+    // Cut by `wait`, not left to their timeout (that would be a 408).
+    for s in &held {
+        assert_eq!(received(s), "", "cut without an answer");
+    }
+    assert!(took < PROBE_TIMEOUT, "wait took {took:?}");
+    let refused = TcpStream::connect(addr);
+    assert!(refused.is_err(), "still listening after wait: {refused:?}");
 }

@@ -24,7 +24,7 @@ use crate::error::Error;
 use crate::ops::config::Config;
 use crate::ops::health::HealthSource;
 #[cfg(feature = "health-http")]
-use crate::ops::health_http::HealthEndpoint;
+use crate::ops::health_http::{HealthAt, HealthEndpoint};
 #[cfg(feature = "metrics")]
 use crate::ops::metrics::MetricsSetup;
 #[cfg(feature = "config")]
@@ -102,7 +102,7 @@ pub struct ButlerBuilder {
     metrics: Option<Duration>,
     /// Where the HTTP health probe listens (feature `health-http`).
     #[cfg(feature = "health-http")]
-    health_endpoint: Option<String>,
+    health_endpoint: Option<HealthAt>,
 }
 
 type DeadLetterFn = Arc<dyn Fn(DeadLetter) + Send + Sync>;
@@ -336,9 +336,14 @@ impl ButlerBuilder {
     /// `"0.0.0.0:8080"`, or `"127.0.0.1:0"` for a port the OS chooses
     /// ([`Butler::health_endpoint`] tells which). It listens from before
     /// the tree starts (`/readyz` says `starting` meanwhile) until
-    /// [`Butler::wait`] returns, on a thread named `threadbutler-health`
-    /// that wakes only for a request. See docs/operations.md, "Health
-    /// probes", for a Kubernetes manifest.
+    /// [`Butler::wait`] returns. A thread named `threadbutler-health`
+    /// accepts (it wakes only for a connection) and answers each
+    /// connection on a short-lived thread of its own: at most 8 at once
+    /// (one more gets `503 busy` at once), each given 300 ms to send its
+    /// request, so a silent client cannot hold up a probe; `wait` cuts the
+    /// open ones and returns without waiting for them. See
+    /// docs/operations.md, "Health probes", for the limits and a
+    /// Kubernetes manifest.
     ///
     /// ```
     /// use std::io::{Read, Write};
@@ -371,7 +376,55 @@ impl ButlerBuilder {
     /// listen there.
     #[cfg(feature = "health-http")]
     pub fn health_endpoint(mut self, addr: impl Into<String>) -> Self {
-        self.health_endpoint = Some(addr.into());
+        self.health_endpoint = Some(HealthAt::Address(addr.into()));
+        self
+    }
+
+    /// Answers HTTP health probes on `listener`, a std `TcpListener` the
+    /// program bound itself (feature `health-http`); otherwise as
+    /// [`health_endpoint`](Self::health_endpoint), and the last of the two
+    /// called wins.
+    ///
+    /// The port is held from the program's own `bind` on: bind
+    /// `"127.0.0.1:0"`, read `local_addr()` and hand the listener over, and
+    /// no other process can take the port in between (as it can when a
+    /// port is found free, let go, then asked for by its number). Also the
+    /// way to serve a socket inherited from systemd socket activation or a
+    /// parent process.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::{TcpListener, TcpStream};
+    /// use threadbutler::prelude::*;
+    /// # pub struct Ping;
+    /// # threadbutler::messages! { pub enum WMsg for W { Ping } }
+    /// # pub struct W;
+    /// # impl Server for W {
+    /// #     fn handle(&mut self, _: WMsg, _: &mut Ctx<Self>) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    ///
+    /// let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// let addr = listener.local_addr()?; // ours until the endpoint closes
+    /// let app = Butler::builder("app")
+    ///     .health_listener(listener)
+    ///     .server("w", || W)
+    ///     .start()?;
+    /// assert_eq!(app.health_endpoint(), Some(addr));
+    /// let mut probe = TcpStream::connect(addr)?;
+    /// probe.write_all(b"GET /livez HTTP/1.1\r\nHost: app\r\n\r\n")?;
+    /// let mut answer = String::new();
+    /// probe.read_to_string(&mut answer)?;
+    /// assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"));
+    /// app.shutdown();
+    /// app.wait()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// `start()` fails with [`Error::Start`] (nothing started) when the
+    /// listener's address cannot be read or it cannot be made blocking.
+    #[cfg(feature = "health-http")]
+    pub fn health_listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.health_endpoint = Some(HealthAt::Listener(listener));
         self
     }
 
@@ -556,8 +609,8 @@ impl ButlerBuilder {
         // Listening before the tree starts: an address in use fails the
         // start with nothing started.
         #[cfg(feature = "health-http")]
-        let health_endpoint = match &self.health_endpoint {
-            Some(addr) => Some(HealthEndpoint::bind(addr, Arc::clone(&health))?),
+        let health_endpoint = match self.health_endpoint {
+            Some(at) => Some(HealthEndpoint::open(at, Arc::clone(&health))?),
             None => None,
         };
         let running = Running {

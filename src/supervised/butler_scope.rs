@@ -108,6 +108,12 @@ impl ChildScope<ButlerBuilder> {
         self.builder.health_endpoint(addr).scope()
     }
 
+    /// See [`ButlerBuilder::health_listener`].
+    #[cfg(feature = "health-http")]
+    pub fn health_listener(self, listener: std::net::TcpListener) -> Self {
+        self.builder.health_listener(listener).scope()
+    }
+
     /// See [`ButlerBuilder::config_file`].
     ///
     /// # Errors
