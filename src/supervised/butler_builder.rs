@@ -103,6 +103,10 @@ pub struct ButlerBuilder {
     /// Where the HTTP health probe listens (feature `health-http`).
     #[cfg(feature = "health-http")]
     health_endpoint: Option<HealthAt>,
+    /// The health endpoint's time for a client to send its request and to
+    /// take the answer (feature `health-http`).
+    #[cfg(feature = "health-http")]
+    health_timeout: Option<Duration>,
 }
 
 type DeadLetterFn = Arc<dyn Fn(DeadLetter) + Send + Sync>;
@@ -428,6 +432,18 @@ impl ButlerBuilder {
         self
     }
 
+    /// How long the health endpoint gives a client to send its request
+    /// head, and again to take the answer (feature `health-http`); by
+    /// default 300 ms, well below Kubernetes' default probe timeout of
+    /// 1 s. A client that keeps a connection silent holds one of the
+    /// endpoint's connection slots that long. From 10 ms to 60 s; outside
+    /// that, `start()` fails with [`Error::Config`].
+    #[cfg(feature = "health-http")]
+    pub fn health_timeout(mut self, timeout: Duration) -> Self {
+        self.health_timeout = Some(timeout);
+        self
+    }
+
     /// Reads policies from a TOML file (see [`crate::config`]): the root
     /// supervisor's, and each declared child's by its name or its path
     /// below the root (`"db/reader"`), overriding what the code declares.
@@ -610,7 +626,11 @@ impl ButlerBuilder {
         // start with nothing started.
         #[cfg(feature = "health-http")]
         let health_endpoint = match self.health_endpoint {
-            Some(at) => Some(HealthEndpoint::open(at, Arc::clone(&health))?),
+            Some(at) => Some(HealthEndpoint::open(
+                at,
+                Arc::clone(&health),
+                self.health_timeout,
+            )?),
             None => None,
         };
         let running = Running {
@@ -667,6 +687,8 @@ impl Butler {
             metrics: None,
             #[cfg(feature = "health-http")]
             health_endpoint: None,
+            #[cfg(feature = "health-http")]
+            health_timeout: None,
         }
     }
 }

@@ -108,6 +108,12 @@ impl ChildScope<ButlerBuilder> {
         self.builder.health_endpoint(addr).scope()
     }
 
+    /// See [`ButlerBuilder::health_timeout`].
+    #[cfg(feature = "health-http")]
+    pub fn health_timeout(self, timeout: std::time::Duration) -> Self {
+        self.builder.health_timeout(timeout).scope()
+    }
+
     /// See [`ButlerBuilder::health_listener`].
     #[cfg(feature = "health-http")]
     pub fn health_listener(self, listener: std::net::TcpListener) -> Self {

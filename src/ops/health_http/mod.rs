@@ -88,6 +88,12 @@ impl Limits {
         read_timeout: Duration::from_millis(300),
         write_timeout: Duration::from_millis(300),
     };
+
+    /// The timeouts a program may choose (`ButlerBuilder::health_timeout`):
+    /// long enough to read a request at all, short enough that a silent
+    /// client cannot hold a slot for long.
+    pub(crate) const TIMEOUTS: std::ops::RangeInclusive<Duration> =
+        Duration::from_millis(10)..=Duration::from_secs(60);
 }
 
 /// Where an endpoint listens: an address to bind, or a listener the
@@ -115,19 +121,39 @@ fn start_error(what: String) -> Error {
 }
 
 impl HealthEndpoint {
-    /// Listens `at` and answers from `source`, within [`Limits::DEFAULT`].
+    /// Listens `at` and answers from `source`, within [`Limits::DEFAULT`]
+    /// but for `timeout` (read and write), if given.
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for an address that does not resolve;
+    /// [`Error::Config`] for an address that does not resolve or a timeout
+    /// outside [`Limits::TIMEOUTS`];
     /// [`Error::Start`] when it cannot be bound (in use, not ours), a given
     /// listener cannot be used, or the thread cannot be spawned.
-    pub(crate) fn open(at: HealthAt, source: Arc<HealthSource>) -> Result<HealthEndpoint, Error> {
+    pub(crate) fn open(
+        at: HealthAt,
+        source: Arc<HealthSource>,
+        timeout: Option<Duration>,
+    ) -> Result<HealthEndpoint, Error> {
+        let mut limits = Limits::DEFAULT;
+        if let Some(t) = timeout {
+            if !Limits::TIMEOUTS.contains(&t) {
+                return Err(Error::Config {
+                    detail: format!(
+                        "health_timeout: must be from {:?} to {:?}, found {t:?}",
+                        Limits::TIMEOUTS.start(),
+                        Limits::TIMEOUTS.end()
+                    ),
+                });
+            }
+            limits.read_timeout = t;
+            limits.write_timeout = t;
+        }
         let listener = match at {
             HealthAt::Address(addr) => bind(&addr)?,
             HealthAt::Listener(listener) => listener,
         };
-        HealthEndpoint::listen(listener, source, Limits::DEFAULT)
+        HealthEndpoint::listen(listener, source, limits)
     }
 
     /// Answers from `source` on `listener`, within `limits`.
