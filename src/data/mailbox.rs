@@ -208,6 +208,7 @@ impl<M: Message> MailboxCore<M> {
         };
         let (notify, watch) = bounded(0);
         MailboxCore {
+            dead_log: DeadLetterLog::new(Arc::clone(&name)),
             name,
             tx,
             rx,
@@ -218,7 +219,6 @@ impl<M: Message> MailboxCore<M> {
             wake,
             sink,
             dead_lettered: AtomicU64::new(0),
-            dead_log: DeadLetterLog::default(),
             tally: Mutex::new(Tally::default()),
         }
     }
@@ -329,7 +329,7 @@ impl<M: Message> MailboxCore<M> {
         self.close();
         self.finished.store(true, Ordering::SeqCst);
         let swept = self.sweep(reason);
-        self.dead_log.flush(&self.name);
+        self.dead_log.flush();
         swept
     }
 
@@ -378,7 +378,7 @@ impl<M: Message> MailboxCore<M> {
     }
 
     /// Counts one dead letter, logs it (in full, or in the count of its
-    /// interval: see `dead_letter_log.rs`) and hands it to the sink.
+    /// interval: see `dead_letter_log/`) and hands it to the sink.
     pub(crate) fn dead_letter(
         &self,
         message_type: &'static str,
@@ -386,7 +386,7 @@ impl<M: Message> MailboxCore<M> {
         payload: Option<Box<dyn std::any::Any + Send>>,
     ) {
         self.dead_lettered.fetch_add(1, Ordering::Relaxed);
-        self.dead_log.letter(&self.name, message_type, &reason);
+        self.dead_log.letter(message_type, &reason);
         if let Some(sink) = &self.sink {
             let letter = DeadLetter {
                 server: Arc::clone(&self.name),
@@ -433,7 +433,7 @@ impl<M: Message> Drop for MailboxCore<M> {
     fn drop(&mut self) {
         self.finished.store(true, Ordering::SeqCst);
         self.sweep(DeadReason::Dropped);
-        self.dead_log.flush(&self.name);
+        self.dead_log.flush();
     }
 }
 

@@ -6,7 +6,7 @@
 //! the subscriber and the panic hook are global.
 //!
 //! ```text
-//! logs_of_a_run quiet|dead-letters|server-panic|main-panic
+//! logs_of_a_run quiet|dead-letters|dead-letter-burst|server-panic|main-panic
 //! ```
 //!
 //! - `quiet`: a tree of six servers (two at the root, one in a nested
@@ -16,6 +16,12 @@
 //!   the shutdown stops it immediately, so the 50 become dead letters;
 //!   prints `sink N` (how many the `on_dead_letter` sink got) and exits with
 //!   the report's code (75: work was given up).
+//! - `dead-letter-burst`: a long-lived server fails on each of 50
+//!   messages (each failure dead-letters its message and restarts it),
+//!   then nothing more happens. Prints `thread running` when the 50 are
+//!   counted and the dead-letter thread is there, waits for a line on
+//!   standard input (the test has seen the count's line), prints
+//!   `thread gone` once that thread has ended, shuts down; exits 0.
 //! - `server-panic`: a server panics in its handler, is restarted, the tree
 //!   shuts down; prints `exit REASON` (the panicked life's exit reason) and
 //!   exits 0.
@@ -23,7 +29,7 @@
 //!   101).
 
 use integration_tests::events::EventLog;
-use integration_tests::probe::{Crash, Hang, Ping, Probe, ProbeConfig, Quit};
+use integration_tests::probe::{Crash, Fail, Hang, Ping, Probe, ProbeConfig, Quit};
 use integration_tests::{Count, wait_until};
 use threadbutler::Report;
 use threadbutler::config::Config;
@@ -52,14 +58,15 @@ idle_server!(Reader, ReaderNote, ReaderMsg);
 idle_server!(Worker, WorkerNote, WorkerMsg);
 
 fn main() {
-    let scenario = std::env::args()
-        .nth(1)
-        .expect("usage: logs_of_a_run quiet|dead-letters|server-panic|main-panic");
+    let scenario = std::env::args().nth(1).expect(
+        "usage: logs_of_a_run quiet|dead-letters|dead-letter-burst|server-panic|main-panic",
+    );
     let config = Config::parse("[log]\nformat = \"json\"\n", "inline.toml").expect("valid config");
     let logs = threadbutler::logging::init("logs", &config.log).expect("logging starts");
     let report = match scenario.as_str() {
         "quiet" => quiet(),
         "dead-letters" => dead_letters(),
+        "dead-letter-burst" => dead_letter_burst(),
         "server-panic" => server_panic(),
         "main-panic" => panic!("the main thread gave up"),
         other => panic!("unknown scenario {other:?}"),
@@ -107,6 +114,45 @@ fn dead_letters() -> Report {
     let report = app.wait().expect("not a failure");
     println!("sink {}", sunk.get());
     report
+}
+
+fn dead_letter_burst() -> Report {
+    let app = Butler::builder("app")
+        .intensity(100, std::time::Duration::from_secs(60))
+        .server("p", Probe::factory(ProbeConfig::default()))
+        .start()
+        .expect("starts");
+    for _ in 0..50 {
+        app.hub().send(Fail).expect("queued");
+    }
+    wait_until("the 50 were dead-lettered", || {
+        app.hub().stats("p").is_some_and(|s| s.dead_lettered == 50)
+    });
+    // Its window opened at the first of the 50 and is over 10 s later.
+    assert_eq!(dead_letter_threads(), 1, "the count waits on its thread");
+    println!("thread running");
+    let mut go = String::new();
+    std::io::stdin()
+        .read_line(&mut go)
+        .expect("the test says go");
+    wait_until("the dead-letter thread ended", || {
+        dead_letter_threads() == 0
+    });
+    println!("thread gone");
+    app.shutdown();
+    app.wait().expect("a clean shutdown")
+}
+
+/// How many threads of this process are the dead-letter thread
+/// (`threadbutler-dead-letters`, which the kernel cuts to 15 bytes).
+fn dead_letter_threads() -> usize {
+    let tasks =
+        std::fs::read_dir("/proc/self/task").expect("Linux: /proc/self/task lists the threads");
+    tasks
+        .flatten() // a thread that ended since the listing is skipped
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .filter(|comm| comm.trim_end() == "threadbutler-de")
+        .count()
 }
 
 fn server_panic() -> Report {
