@@ -4,7 +4,7 @@
 //! handler, or the hub's dead-letter sink with a [`DeadReason`]. Each dead
 //! letter is also counted on its mailbox and logged at `WARN`, the
 //! first of a kind in full and the ones right after it in one count
-//! (`dead_letter_log.rs`).
+//! (`dead_letter_log/`).
 
 use std::any::Any;
 use std::fmt;
