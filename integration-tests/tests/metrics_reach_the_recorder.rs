@@ -1,10 +1,12 @@
 //! Metrics (feature `metrics`, #13 point 4): after a known scenario — three
 //! requests handled, a panic (restart, dead letter in flight), a heartbeat
 //! miss in virtual time, a nested supervisor giving up, a client with two
-//! messages unread — the recorder holds every listed metric with its
-//! labels and values, and nothing else; the mailbox figures are the
-//! mailboxes' own counters. The scenario runs in its own process
-//! (`src/bin/metrics_scenario.rs`): a recorder is global.
+//! messages unread, and three mailboxes that left the hub between two
+//! readings (a removed server, a temporary one that ended, a dropped
+//! client) — the recorder holds every listed metric with its labels and
+//! values, and nothing else; the mailbox figures are the mailboxes' own
+//! counters, the last ones for those that left. The scenario runs in its
+//! own process (`src/bin/metrics_scenario.rs`): a recorder is global.
 #![cfg(feature = "metrics")]
 
 use std::collections::BTreeMap;
@@ -36,26 +38,37 @@ fn a_known_scenario_leaves_exactly_these_figures_in_the_recorder() {
             "threadbutler_child_exits_total{child=app/flaky,reason=shutdown} 1",
             "threadbutler_child_exits_total{child=app/flaky/fragile,reason=panicked} 1",
             "threadbutler_child_exits_total{child=app/flaky/fragile,reason=shutdown} 1",
+            "threadbutler_child_exits_total{child=app/once,reason=normal} 1",
             "threadbutler_child_exits_total{child=app/sitter,reason=heartbeat_missed} 1",
             "threadbutler_child_exits_total{child=app/sitter,reason=shutdown} 1",
+            "threadbutler_child_exits_total{child=app/temp,reason=shutdown} 1",
             "threadbutler_child_restarts_total{child=app/counter} 1",
             "threadbutler_child_restarts_total{child=app/flaky} 1",
             "threadbutler_child_restarts_total{child=app/sitter} 1",
             "threadbutler_heartbeat_misses_total{child=app/sitter} 1",
             "threadbutler_mailbox_accepted_total{server=app/counter} 4",
             "threadbutler_mailbox_accepted_total{server=app/flaky/fragile} 1",
+            "threadbutler_mailbox_accepted_total{server=app/once} 3",
             "threadbutler_mailbox_accepted_total{server=app/sitter} 1",
+            "threadbutler_mailbox_accepted_total{server=app/temp} 5",
             "threadbutler_mailbox_accepted_total{server=inbox} 3",
+            "threadbutler_mailbox_accepted_total{server=outbox} 4",
             "threadbutler_mailbox_dead_lettered_total{reason=in_flight,server=app/counter} 1",
             "threadbutler_mailbox_dead_lettered_total{reason=in_flight,server=app/flaky/fragile} 1",
             "threadbutler_mailbox_handled_total{server=app/counter} 3",
             "threadbutler_mailbox_handled_total{server=app/flaky/fragile} 0",
+            "threadbutler_mailbox_handled_total{server=app/once} 3",
             "threadbutler_mailbox_handled_total{server=app/sitter} 1",
+            "threadbutler_mailbox_handled_total{server=app/temp} 5",
             "threadbutler_mailbox_handled_total{server=inbox} 1",
+            "threadbutler_mailbox_handled_total{server=outbox} 4",
             "threadbutler_mailbox_queued{server=app/counter} 0",
             "threadbutler_mailbox_queued{server=app/flaky/fragile} 0",
+            "threadbutler_mailbox_queued{server=app/once} 0",
             "threadbutler_mailbox_queued{server=app/sitter} 0",
+            "threadbutler_mailbox_queued{server=app/temp} 0",
             "threadbutler_mailbox_queued{server=inbox} 2",
+            "threadbutler_mailbox_queued{server=outbox} 0",
             "threadbutler_supervisor_give_ups_total{supervisor=app/flaky} 1",
         ],
         "the recorder after the scenario"

@@ -522,6 +522,12 @@ impl ButlerBuilder {
         }
         #[cfg(feature = "metrics")]
         let metrics = self.metrics.map(MetricsSetup::new);
+        // With metrics, the hub keeps the last counters of the mailboxes
+        // that leave it, for the exporter's next reading.
+        #[cfg(feature = "metrics")]
+        if let Some(m) = &metrics {
+            self.hub = m.hub(self.hub);
+        }
         let sink = self.dead_letters.take();
         // With metrics, dead letters are counted by reason on their way to
         // the program's sink: on the dead-letter path, never per message.

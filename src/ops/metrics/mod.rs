@@ -18,24 +18,33 @@
 //!   read once per interval on the `threadbutler-metrics` thread and handed
 //!   over with `Counter::absolute` and `Gauge::set`. Dead letters by reason
 //!   are counted by the hub's dead-letter sink, which runs only for a
-//!   message that will never be handled. The send, receive and handle path
-//!   is the same code with the feature on or off (decision D46).
+//!   message that will never be handled. A mailbox that leaves the hub
+//!   (a client dropped, a server removed, a temporary server that ended)
+//!   leaves its last counters with the hub, added to its name's, so that
+//!   its final figures reach the next reading; its path, for the label, is
+//!   learned from the status tree at each reading and from `Started`
+//!   events, so a server that came and went between two readings has one
+//!   too. The send, receive and handle path is the same code with the
+//!   feature on or off (decision D46).
 //! - The child and supervisor figures are counted as their events happen,
 //!   by a tap on the tree's event bus (on the supervisor's thread, once
 //!   per lifecycle event).
 //!
 //! # Limitations
 //!
-//! Mailbox figures are as fresh as the interval. A server removed and
-//! added again under the same name starts its counters from zero; a
-//! recorder that keeps the largest absolute value seen (as the `metrics`
-//! crate's atomic counters do) shows the old total until the new one
-//! passes it.
+//! Mailbox figures are as fresh as the interval. The figures of a mailbox name add up every mailbox
+//! that had it: a server removed and added again under the same name
+//! counts on from its last figures. The last figures are read when the
+//! mailbox leaves the hub: a message that lands in the instant after that
+//! and before the mailbox's final close (a `Temporary` server that ended
+//! leaves the hub just before its mailbox is closed) is dead-lettered, and
+//! counted so by reason, but missing from `accepted`.
 
 mod dead_letters;
 mod events;
 mod exporter;
 mod mailboxes;
+mod paths;
 
 pub(crate) use exporter::{Exporter, MetricsSetup};
 
