@@ -115,12 +115,48 @@ fn a_known_scenario_leaves_exactly_these_figures_in_the_recorder() {
     }
 }
 
+/// Starts an application with metrics every `interval`: the error, or
+/// `None` once it started and stopped.
+fn start_with_metrics(interval: Duration) -> Option<Error> {
+    match Butler::builder("app").metrics(interval).start() {
+        Ok(app) => {
+            app.shutdown();
+            app.wait().expect("a clean shutdown");
+            None
+        }
+        Err(e) => Some(e),
+    }
+}
+
 #[test]
-fn an_interval_of_zero_is_a_configuration_error() {
-    let err = Butler::builder("app")
-        .metrics(Duration::ZERO)
-        .start()
-        .expect_err("no interval");
+fn an_interval_under_a_millisecond_or_over_a_year_is_a_configuration_error() {
+    for short in [
+        Duration::ZERO,
+        Duration::from_nanos(1),
+        Duration::from_micros(999),
+    ] {
+        let err = start_with_metrics(short).expect("too short");
+        assert!(matches!(err, Error::Config { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("metrics interval must be at least 1ms") && text.contains("metrics()"),
+            "{text}"
+        );
+    }
+    let year = threadbutler::Policy::MAX_DURATION;
+    let err = start_with_metrics(year + Duration::from_nanos(1)).expect("too long");
     assert!(matches!(err, Error::Config { .. }), "{err:?}");
-    assert!(err.to_string().contains("metrics interval"), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("metrics: must be at most 365days") && text.contains("metrics()"),
+        "{text}"
+    );
+    // The bounds themselves are taken.
+    assert_eq!(
+        threadbutler::metrics::MIN_INTERVAL,
+        Duration::from_millis(1)
+    );
+    for bound in [threadbutler::metrics::MIN_INTERVAL, year] {
+        assert!(start_with_metrics(bound).is_none(), "{bound:?} refused");
+    }
 }
