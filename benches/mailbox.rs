@@ -4,12 +4,16 @@
 //! - `one_way`: 1,000,000 `u64`-carrying messages from the bench thread to
 //!   a receiver thread per iteration, then a wait until the receiver has
 //!   consumed them all. The time per iteration in ms is the cost per message
-//!   in ns (criterion also prints it as throughput, `Melem/s`).
+//!   in ns (criterion also prints it as throughput, `Melem/s`). With the
+//!   feature `metrics`, a third variant runs the same sends to a `Butler`
+//!   server while the metrics exporter reads every millisecond into
+//!   metrics-util's debugging recorder.
 //! - `round_trip`: one request and its reply per iteration.
 //!
 //! The receiver threads and servers are started once per benchmark and
-//! stopped after it. Run with `cargo bench -p threadbutler-benches --bench mailbox`; the results
-//! and the machine they were taken on are in `docs/benchmarks.md`.
+//! stopped after it. Run with `cargo bench -p threadbutler-benches --bench mailbox`
+//! (`--features metrics` for the exporter variant); the results and the
+//! machine they were taken on are in `docs/benchmarks.md`.
 
 use std::hint::black_box;
 use std::thread::{self, JoinHandle};
@@ -108,6 +112,75 @@ fn shut_down(hub: &Hub) {
     assert!(report.is_clean(), "unclean shutdown: {report:?}");
 }
 
+/// One `one_way` iteration through `sink`: `MESSAGES` sends, then a `Done`
+/// and the wait for the count.
+fn send_all(sink: &Address<Sink>, report: &Receiver<u64>) {
+    for i in 0..MESSAGES {
+        if sink.send(N(i)).is_err() {
+            panic!("sink mailbox closed");
+        }
+    }
+    if sink.send(Done).is_err() {
+        panic!("sink mailbox closed");
+    }
+    let count = report.recv().expect("the sink reports");
+    assert_eq!(count, MESSAGES);
+}
+
+/// The exporter variant (feature `metrics`): a `Butler` whose exporter
+/// reads every millisecond (`metrics::MIN_INTERVAL`, the shortest) into
+/// metrics-util's debugging recorder (installed once for the process: a
+/// recorder is global), while the same sends as
+/// `threadbutler_address_send` run.
+#[cfg(feature = "metrics")]
+fn one_way_with_exporter(b: &mut criterion::Bencher<'_>) {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+    use std::sync::OnceLock;
+
+    static SNAPSHOTTER: OnceLock<Snapshotter> = OnceLock::new();
+    let snapshotter = SNAPSHOTTER.get_or_init(|| {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        recorder
+            .install()
+            .unwrap_or_else(|_| panic!("no other recorder in the bench process"));
+        snapshotter
+    });
+    let (report_tx, report) = bounded(1);
+    let (_gate, gate_rx) = bounded(1);
+    let app = Butler::builder("bench")
+        .request_timeout(REQUEST_TIMEOUT)
+        .metrics(Duration::from_millis(1))
+        .server("sink", Sink::factory(report_tx, gate_rx))
+        .capacity(Capacity::Bounded(CAPACITY))
+        .start()
+        .expect("start the sink");
+    let sink = app.hub().address::<Sink>("sink").expect("declared");
+    b.iter(|| send_all(&sink, &report));
+    // The exporter did read while the bench ran, before the last reading
+    // at `wait`.
+    let accepted = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .find_map(|(key, _, _, value)| {
+            let key = key.key();
+            let sink_accepted = key.name() == threadbutler::metrics::MAILBOX_ACCEPTED
+                && key.labels().any(|l| l.value() == "bench/sink");
+            match value {
+                DebugValue::Counter(n) if sink_accepted => Some(n),
+                _ => None,
+            }
+        });
+    assert!(
+        accepted.is_some_and(|n| n > 0),
+        "no reading during the bench: {accepted:?}"
+    );
+    app.shutdown();
+    let report = app.wait().expect("a clean shutdown");
+    assert!(report.is_clean(), "unclean shutdown: {report:?}");
+}
+
 // ---------------------------------------------------------------------------
 // The raw baselines.
 
@@ -194,20 +267,15 @@ fn one_way(c: &mut Criterion) {
             .capacity(Capacity::Bounded(CAPACITY))
             .spawn()
             .expect("spawn the sink");
-        b.iter(|| {
-            for i in 0..MESSAGES {
-                if sink.send(N(i)).is_err() {
-                    panic!("sink mailbox closed");
-                }
-            }
-            if sink.send(Done).is_err() {
-                panic!("sink mailbox closed");
-            }
-            let count = report.recv().expect("the sink reports");
-            assert_eq!(count, MESSAGES);
-        });
+        b.iter(|| send_all(&sink, &report));
         shut_down(&hub);
     });
+
+    #[cfg(feature = "metrics")]
+    group.bench_function(
+        "threadbutler_address_send_metrics_exporter_1ms",
+        one_way_with_exporter,
+    );
 
     group.finish();
 }

@@ -1,10 +1,12 @@
 //! Metrics (feature `metrics`, #13 point 4): after a known scenario — three
 //! requests handled, a panic (restart, dead letter in flight), a heartbeat
 //! miss in virtual time, a nested supervisor giving up, a client with two
-//! messages unread — the recorder holds every listed metric with its
-//! labels and values, and nothing else; the mailbox figures are the
-//! mailboxes' own counters. The scenario runs in its own process
-//! (`src/bin/metrics_scenario.rs`): a recorder is global.
+//! messages unread, and three mailboxes that left the hub between two
+//! readings (a removed server, a temporary one that ended, a dropped
+//! client) — the recorder holds every listed metric with its labels and
+//! values, and nothing else; the mailbox figures are the mailboxes' own
+//! counters, the last ones for those that left. The scenario runs in its
+//! own process (`src/bin/metrics_scenario.rs`): a recorder is global.
 #![cfg(feature = "metrics")]
 
 use std::collections::BTreeMap;
@@ -36,26 +38,37 @@ fn a_known_scenario_leaves_exactly_these_figures_in_the_recorder() {
             "threadbutler_child_exits_total{child=app/flaky,reason=shutdown} 1",
             "threadbutler_child_exits_total{child=app/flaky/fragile,reason=panicked} 1",
             "threadbutler_child_exits_total{child=app/flaky/fragile,reason=shutdown} 1",
+            "threadbutler_child_exits_total{child=app/once,reason=normal} 1",
             "threadbutler_child_exits_total{child=app/sitter,reason=heartbeat_missed} 1",
             "threadbutler_child_exits_total{child=app/sitter,reason=shutdown} 1",
+            "threadbutler_child_exits_total{child=app/temp,reason=shutdown} 1",
             "threadbutler_child_restarts_total{child=app/counter} 1",
             "threadbutler_child_restarts_total{child=app/flaky} 1",
             "threadbutler_child_restarts_total{child=app/sitter} 1",
             "threadbutler_heartbeat_misses_total{child=app/sitter} 1",
             "threadbutler_mailbox_accepted_total{server=app/counter} 4",
             "threadbutler_mailbox_accepted_total{server=app/flaky/fragile} 1",
+            "threadbutler_mailbox_accepted_total{server=app/once} 3",
             "threadbutler_mailbox_accepted_total{server=app/sitter} 1",
+            "threadbutler_mailbox_accepted_total{server=app/temp} 5",
             "threadbutler_mailbox_accepted_total{server=inbox} 3",
+            "threadbutler_mailbox_accepted_total{server=outbox} 4",
             "threadbutler_mailbox_dead_lettered_total{reason=in_flight,server=app/counter} 1",
             "threadbutler_mailbox_dead_lettered_total{reason=in_flight,server=app/flaky/fragile} 1",
             "threadbutler_mailbox_handled_total{server=app/counter} 3",
             "threadbutler_mailbox_handled_total{server=app/flaky/fragile} 0",
+            "threadbutler_mailbox_handled_total{server=app/once} 3",
             "threadbutler_mailbox_handled_total{server=app/sitter} 1",
+            "threadbutler_mailbox_handled_total{server=app/temp} 5",
             "threadbutler_mailbox_handled_total{server=inbox} 1",
+            "threadbutler_mailbox_handled_total{server=outbox} 4",
             "threadbutler_mailbox_queued{server=app/counter} 0",
             "threadbutler_mailbox_queued{server=app/flaky/fragile} 0",
+            "threadbutler_mailbox_queued{server=app/once} 0",
             "threadbutler_mailbox_queued{server=app/sitter} 0",
+            "threadbutler_mailbox_queued{server=app/temp} 0",
             "threadbutler_mailbox_queued{server=inbox} 2",
+            "threadbutler_mailbox_queued{server=outbox} 0",
             "threadbutler_supervisor_give_ups_total{supervisor=app/flaky} 1",
         ],
         "the recorder after the scenario"
@@ -102,12 +115,48 @@ fn a_known_scenario_leaves_exactly_these_figures_in_the_recorder() {
     }
 }
 
+/// Starts an application with metrics every `interval`: the error, or
+/// `None` once it started and stopped.
+fn start_with_metrics(interval: Duration) -> Option<Error> {
+    match Butler::builder("app").metrics(interval).start() {
+        Ok(app) => {
+            app.shutdown();
+            app.wait().expect("a clean shutdown");
+            None
+        }
+        Err(e) => Some(e),
+    }
+}
+
 #[test]
-fn an_interval_of_zero_is_a_configuration_error() {
-    let err = Butler::builder("app")
-        .metrics(Duration::ZERO)
-        .start()
-        .expect_err("no interval");
+fn an_interval_under_a_millisecond_or_over_a_year_is_a_configuration_error() {
+    for short in [
+        Duration::ZERO,
+        Duration::from_nanos(1),
+        Duration::from_micros(999),
+    ] {
+        let err = start_with_metrics(short).expect("too short");
+        assert!(matches!(err, Error::Config { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("metrics interval must be at least 1ms") && text.contains("metrics()"),
+            "{text}"
+        );
+    }
+    let year = threadbutler::Policy::MAX_DURATION;
+    let err = start_with_metrics(year + Duration::from_nanos(1)).expect("too long");
     assert!(matches!(err, Error::Config { .. }), "{err:?}");
-    assert!(err.to_string().contains("metrics interval"), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("metrics: must be at most 365days") && text.contains("metrics()"),
+        "{text}"
+    );
+    // The bounds themselves are taken.
+    assert_eq!(
+        threadbutler::metrics::MIN_INTERVAL,
+        Duration::from_millis(1)
+    );
+    for bound in [threadbutler::metrics::MIN_INTERVAL, year] {
+        assert!(start_with_metrics(bound).is_none(), "{bound:?} refused");
+    }
 }

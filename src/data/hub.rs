@@ -6,6 +6,9 @@
 //! neither is held across a send, a join or any user code (`root` is held
 //! while an implicit root supervisor with no children starts). Routing by
 //! type takes the registry's read lock only to clone the mailbox's `Arc`.
+//! Reading a mailbox's counters under the registry lock (`stats`, and a
+//! removal that keeps them for the metrics) takes that mailbox's
+//! reader-tally lock after it, never the other way round.
 
 use std::any::{Any, TypeId, type_name};
 use std::collections::HashMap;
@@ -101,6 +104,12 @@ pub(crate) struct HubConfig {
 struct Registry {
     by_name: HashMap<Arc<str>, Entry>,
     by_endpoint: HashMap<TypeId, Vec<Arc<str>>>,
+    /// The counters of the mailboxes that left, summed by name, for the
+    /// metrics exporter ([`HubBuilder::keep_departed`]; `None` otherwise):
+    /// a mailbox removed between two readings still reports its last
+    /// figures. Written on removal only, never per message.
+    #[cfg(feature = "metrics")]
+    departed: Option<HashMap<Arc<str>, MailboxStats>>,
 }
 
 struct Entry {
@@ -138,6 +147,8 @@ pub struct HubBuilder {
     name: Arc<str>,
     config: HubConfig,
     sink: DeadLetterSink,
+    #[cfg(feature = "metrics")]
+    keep_departed: bool,
 }
 
 impl HubBuilder {
@@ -171,14 +182,27 @@ impl HubBuilder {
         self
     }
 
+    /// Keeps the counters of every mailbox removed from the hub, summed by
+    /// name, for [`Hub::figures`] (the metrics exporter's reading).
+    #[cfg(feature = "metrics")]
+    pub(crate) fn keep_departed(mut self) -> Self {
+        self.keep_departed = true;
+        self
+    }
+
     /// The hub.
     pub fn build(self) -> Hub {
+        let registry = Registry {
+            #[cfg(feature = "metrics")]
+            departed: self.keep_departed.then(HashMap::new),
+            ..Registry::default()
+        };
         Hub {
             inner: Arc::new(HubInner {
                 name: self.name,
                 config: self.config,
                 sink: self.sink,
-                registry: RwLock::new(Registry::default()),
+                registry: RwLock::new(registry),
                 root: Mutex::new(Root::Unset),
             }),
         }
@@ -217,6 +241,8 @@ impl Hub {
                 abandon_after: Duration::from_secs(5),
             },
             sink: None,
+            #[cfg(feature = "metrics")]
+            keep_departed: false,
         }
     }
 
@@ -479,19 +505,82 @@ impl Hub {
         v.sort();
         v
     }
+
+    /// Every mailbox name's counters, for the metrics exporter: the
+    /// registered mailbox's plus those of the removed mailboxes of that
+    /// name (kept since [`HubBuilder::keep_departed`]), and a name whose
+    /// mailboxes all left with their last counters (`queued` 0: a removed
+    /// mailbox has no queue; what it held is dead-lettered when it
+    /// finishes). Read under one lock, so a removal is counted once.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn figures(&self) -> Vec<(Arc<str>, MailboxStats)> {
+        let reg = self
+            .inner
+            .registry
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let departed = reg.departed.as_ref();
+        let mut out: Vec<(Arc<str>, MailboxStats)> = reg
+            .by_name
+            .iter()
+            .map(|(name, e)| {
+                let gone = departed.and_then(|d| d.get(name)).copied();
+                (Arc::clone(name), plus(e.control.stats(), gone))
+            })
+            .collect();
+        out.extend(
+            departed
+                .into_iter()
+                .flatten()
+                .filter(|(name, _)| !reg.by_name.contains_key(*name))
+                .map(|(name, s)| (Arc::clone(name), *s)),
+        );
+        out
+    }
+}
+
+/// `live` with the counters of the departed mailboxes of its name added.
+#[cfg(feature = "metrics")]
+fn plus(live: MailboxStats, departed: Option<MailboxStats>) -> MailboxStats {
+    let Some(d) = departed else { return live };
+    MailboxStats {
+        accepted: live.accepted + d.accepted,
+        handled: live.handled + d.handled,
+        dead_lettered: live.dead_lettered + d.dead_lettered,
+        queued: live.queued + d.queued,
+    }
 }
 
 impl Registry {
     fn remove(&mut self, name: &str) {
-        if let Some(entry) = self.by_name.remove(name)
-            && let Some(names) = self.by_endpoint.get_mut(&entry.endpoint)
-        {
+        let Some((key, entry)) = self.by_name.remove_entry(name) else {
+            return;
+        };
+        self.depart(key, &entry);
+        if let Some(names) = self.by_endpoint.get_mut(&entry.endpoint) {
             names.retain(|n| &**n != name);
             if names.is_empty() {
                 self.by_endpoint.remove(&entry.endpoint);
             }
         }
     }
+
+    /// Adds the last counters of `entry`, which leaves the hub, to those
+    /// kept for `name`, if the hub keeps them (see `departed`).
+    #[cfg(feature = "metrics")]
+    fn depart(&mut self, name: Arc<str>, entry: &Entry) {
+        if let Some(departed) = &mut self.departed {
+            let last = MailboxStats {
+                queued: 0,
+                ..entry.control.stats()
+            };
+            let sum = departed.entry(name).or_default();
+            *sum = plus(last, Some(*sum));
+        }
+    }
+
+    #[cfg(not(feature = "metrics"))]
+    fn depart(&mut self, _: Arc<str>, _: &Entry) {}
 }
 
 fn downcast<E: Endpoint>(mailbox: &Arc<dyn Any + Send + Sync>) -> Arc<MailboxCore<E::Msg>> {

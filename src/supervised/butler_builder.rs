@@ -326,9 +326,19 @@ impl ButlerBuilder {
     /// # Ok::<(), threadbutler::Error>(())
     /// ```
     ///
-    /// `start()` fails with [`Error::Config`] for an interval of zero.
+    /// `start()` fails with [`Error::Config`] for an interval shorter than
+    /// [`metrics::MIN_INTERVAL`](crate::metrics::MIN_INTERVAL) (1 ms: see
+    /// there why) or longer than
+    /// [`Policy::MAX_DURATION`](crate::Policy::MAX_DURATION).
     #[cfg(feature = "metrics")]
     pub fn metrics(mut self, interval: Duration) -> Self {
+        use crate::ops::metrics::MIN_INTERVAL;
+        if interval < MIN_INTERVAL {
+            self.tree.errors.push(format!(
+                "the metrics interval must be at least {MIN_INTERVAL:?} (the exporter reads every interval), found {interval:?} (metrics())"
+            ));
+        }
+        self.check_duration("metrics", interval);
         self.metrics = Some(interval);
         self
     }
@@ -584,13 +594,13 @@ impl ButlerBuilder {
             });
         }
         #[cfg(feature = "metrics")]
-        if self.metrics.is_some_and(|every| every.is_zero()) {
-            return Err(Error::Config {
-                detail: "the metrics interval must be more than zero".into(),
-            });
-        }
-        #[cfg(feature = "metrics")]
         let metrics = self.metrics.map(MetricsSetup::new);
+        // With metrics, the hub keeps the last counters of the mailboxes
+        // that leave it, for the exporter's next reading.
+        #[cfg(feature = "metrics")]
+        if let Some(m) = &metrics {
+            self.hub = m.hub(self.hub);
+        }
         let sink = self.dead_letters.take();
         // With metrics, dead letters are counted by reason on their way to
         // the program's sink: on the dead-letter path, never per message.

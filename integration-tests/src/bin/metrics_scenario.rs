@@ -2,7 +2,10 @@
 //! installs metrics-util's debugging recorder as the global recorder, runs
 //! a known scenario under a manual clock (three requests handled, a panic,
 //! a heartbeat miss, a nested supervisor giving up, a client leaving two
-//! messages unread), shuts down, and prints what the recorder holds, one
+//! messages unread; then, between two readings, a server removed after
+//! five requests, a temporary server that ends on its own after three
+//! messages and a client dropped after reading four), shuts down, and
+//! prints what the recorder holds, one
 //! `name{label=value,...} value` line each, then each mailbox's own
 //! counters as `stats NAME accepted handled dead_lettered queued`. One
 //! scenario per process: the recorder is global.
@@ -11,14 +14,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use integration_tests::events::EventLog;
-use integration_tests::probe::{Crash, Hang, Ping, Probe, ProbeConfig};
+use integration_tests::probe::{Crash, Hang, Ping, Probe, ProbeConfig, Quit};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use threadbutler::prelude::*;
-use threadbutler::{Clock, ManualClock};
+use threadbutler::{ChildOptions, Clock, ManualClock};
 
 pub struct Note;
 pub struct Inbox;
 threadbutler::messages! { pub enum InboxMsg for Inbox { Note } }
+pub struct Letter;
+pub struct Outbox;
+threadbutler::messages! { pub enum OutboxMsg for Outbox { Letter } }
 
 fn main() {
     let recorder = DebuggingRecorder::new();
@@ -100,6 +106,47 @@ fn main() {
         hub.send(Note).expect("room");
     }
     let _first = inbox.recv();
+
+    // Between two readings (the interval is an hour: the next one is at
+    // `wait`), three mailboxes come and leave the hub, each with
+    // everything it accepted handled: a server removed after five
+    // requests; a temporary server that handles two requests and a `Quit`
+    // and ends on its own (its supervisor drops it); a client that reads
+    // four, then is dropped.
+    let temp = app
+        .add_server(
+            "app",
+            "temp",
+            Probe::factory(ProbeConfig::default()),
+            ChildOptions::new(),
+        )
+        .expect("added");
+    for _ in 0..5 {
+        temp.request(Ping).expect("answered");
+    }
+    app.remove_child("app", "temp").expect("removed");
+    let once = app
+        .add_server(
+            "app",
+            "once",
+            Probe::factory(ProbeConfig::default()),
+            ChildOptions::new().restart(Restart::Temporary),
+        )
+        .expect("added");
+    for _ in 0..2 {
+        once.request(Ping).expect("answered");
+    }
+    once.send(Quit).expect("sent");
+    events.wait("Stopped", "app/once");
+    let mut outbox = hub.client::<Outbox>("outbox").expect("a new name");
+    for _ in 0..4 {
+        hub.send(Letter).expect("room");
+        let _ = outbox.recv();
+    }
+    drop(outbox);
+    for gone in ["temp", "once", "outbox"] {
+        assert!(hub.stats(gone).is_none(), "{gone} left the hub");
+    }
 
     app.shutdown();
     app.wait().expect("a clean shutdown");

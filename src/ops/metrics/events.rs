@@ -3,10 +3,14 @@
 //!
 //! The tap runs on the emitting supervisor's thread, once per lifecycle
 //! event (never per message): one counter lookup and increment in the
-//! installed recorder.
+//! installed recorder. It also tells the mailbox labels where each started
+//! child is (`paths.rs`).
+
+use std::sync::Arc;
 
 use threadbutler_supervisor::{Event, EventBus};
 
+use super::paths::MailboxPaths;
 use super::{CHILD_EXITS, CHILD_RESTARTS, HEARTBEAT_MISSES, SUPERVISOR_GIVE_UPS};
 
 /// Counts `event` in the recorder, if it is one of the counted kinds.
@@ -30,9 +34,15 @@ pub(crate) fn record(event: &Event) {
     }
 }
 
-/// Counts every event of `bus` from now on.
-pub(crate) fn watch(bus: &EventBus) {
-    bus.tap(record);
+/// Counts every event of `bus` from now on, and tells `paths` where each
+/// child that starts is.
+pub(crate) fn watch(bus: &EventBus, paths: Arc<MailboxPaths>) {
+    bus.tap(move |event| {
+        if let Event::Started { child, .. } = event {
+            paths.started(child);
+        }
+        record(event);
+    });
 }
 
 #[cfg(test)]

@@ -21,14 +21,16 @@ use threadbutler_supervisor::{EventBus, Supervisor};
 
 use super::dead_letters::DeadLetterTally;
 use super::mailboxes::MailboxFigures;
+use super::paths::MailboxPaths;
 use super::{describe, events};
-use crate::data::hub::WeakHub;
+use crate::data::hub::{HubBuilder, WeakHub};
 
 /// What the builder asked for, on its way to the start.
 #[derive(Debug)]
 pub(crate) struct MetricsSetup {
     interval: Duration,
     tally: Arc<DeadLetterTally>,
+    paths: Arc<MailboxPaths>,
 }
 
 impl MetricsSetup {
@@ -37,6 +39,7 @@ impl MetricsSetup {
         MetricsSetup {
             interval,
             tally: Arc::default(),
+            paths: Arc::default(),
         }
     }
 
@@ -45,11 +48,17 @@ impl MetricsSetup {
         Arc::clone(&self.tally)
     }
 
+    /// The hub's builder, set to keep the last counters of the mailboxes
+    /// that leave it (`Hub::figures`).
+    pub(crate) fn hub(&self, hub: HubBuilder) -> HubBuilder {
+        hub.keep_departed()
+    }
+
     /// Before the tree starts: describes the metrics to the recorder and
     /// counts `bus`'s events from now on.
     pub(crate) fn watch(&self, bus: &EventBus) {
         describe();
-        events::watch(bus);
+        events::watch(bus, Arc::clone(&self.paths));
     }
 
     /// Once the tree started: reads the figures of `root`'s tree and of
@@ -60,12 +69,16 @@ impl MetricsSetup {
     /// The OS refused the thread.
     pub(crate) fn start(self, root: Arc<Supervisor>, hub: WeakHub) -> std::io::Result<Exporter> {
         let (quit_tx, quit_rx) = bounded::<()>(0);
-        let MetricsSetup { interval, tally } = self;
+        let MetricsSetup {
+            interval,
+            tally,
+            paths,
+        } = self;
         let thread = thread::Builder::new()
             .name("threadbutler-metrics".into())
             .spawn(move || {
-                let mut figures = MailboxFigures::default();
-                let mut publish = || {
+                let figures = MailboxFigures::new(paths);
+                let publish = || {
                     // Upgraded for one reading only: the hub holds the
                     // application, which holds this thread's handle.
                     let hub = hub.upgrade();
