@@ -49,16 +49,14 @@ pub(crate) fn watch(bus: &EventBus, paths: Arc<MailboxPaths>) {
 mod tests {
     use std::time::Duration;
 
-    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use crate::ops::metrics::test_recorder::{Seen, TestRecorder};
     use threadbutler_supervisor::{ExitReason, Stage};
 
     use super::*;
-    use crate::ops::metrics::tests::figures;
 
     #[test]
     fn each_counted_event_bumps_its_counter_with_its_labels() {
-        let recorder = DebuggingRecorder::new();
-        let snapshot = recorder.snapshotter();
+        let recorder = TestRecorder::default();
         metrics::with_local_recorder(&recorder, || {
             let child = || "app/db/writer".into();
             record(&Event::Exited {
@@ -102,29 +100,29 @@ mod tests {
             });
         });
         assert_eq!(
-            figures(&snapshot),
+            recorder.figures(),
             [
                 (
                     "threadbutler_child_exits_total{child=app/db/writer,reason=heartbeat_missed}"
                         .to_owned(),
-                    DebugValue::Counter(1)
+                    Seen::Counter(1)
                 ),
                 (
                     "threadbutler_child_exits_total{child=app/db/writer,reason=panicked}"
                         .to_owned(),
-                    DebugValue::Counter(1)
+                    Seen::Counter(1)
                 ),
                 (
                     "threadbutler_child_restarts_total{child=app/db/writer}".to_owned(),
-                    DebugValue::Counter(2)
+                    Seen::Counter(2)
                 ),
                 (
                     "threadbutler_heartbeat_misses_total{child=app/db/writer}".to_owned(),
-                    DebugValue::Counter(1)
+                    Seen::Counter(1)
                 ),
                 (
                     "threadbutler_supervisor_give_ups_total{supervisor=app/db}".to_owned(),
-                    DebugValue::Counter(1)
+                    Seen::Counter(1)
                 ),
             ]
         );

@@ -58,11 +58,10 @@ impl MailboxFigures {
 
 #[cfg(test)]
 mod tests {
-    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use crate::ops::metrics::test_recorder::{Seen, TestRecorder};
     use threadbutler_supervisor::ChildState;
 
     use super::*;
-    use crate::ops::metrics::tests::figures;
 
     struct Note;
     struct Main;
@@ -81,7 +80,7 @@ mod tests {
             .build()
     }
 
-    fn assert_holds(seen: &[(String, DebugValue)], want: &[(&str, DebugValue)]) {
+    fn assert_holds(seen: &[(String, Seen)], want: &[(&str, Seen)]) {
         for (name, value) in want {
             assert!(
                 seen.iter().any(|(n, v)| n == name && v == value),
@@ -112,43 +111,39 @@ mod tests {
         pool.queued = Some(0);
         tree.children.push(pool);
 
-        let recorder = DebuggingRecorder::new();
-        let snapshot = recorder.snapshotter();
+        let recorder = TestRecorder::default();
         let figures_now = MailboxFigures::new(Arc::default());
         metrics::with_local_recorder(&recorder, || {
             figures_now.publish(Some(&hub), &tree, &tally);
         });
-        let seen = figures(&snapshot);
+        let seen = recorder.figures();
         assert_holds(
             &seen,
             &[
                 (
                     "threadbutler_mailbox_accepted_total{server=main}",
-                    DebugValue::Counter(3),
+                    Seen::Counter(3),
                 ),
                 (
                     "threadbutler_mailbox_handled_total{server=main}",
-                    DebugValue::Counter(1),
+                    Seen::Counter(1),
                 ),
-                (
-                    "threadbutler_mailbox_queued{server=main}",
-                    DebugValue::Gauge(2.0.into()),
-                ),
+                ("threadbutler_mailbox_queued{server=main}", Seen::Gauge(2.0)),
                 (
                     "threadbutler_mailbox_accepted_total{server=app/pool/worker}",
-                    DebugValue::Counter(2),
+                    Seen::Counter(2),
                 ),
                 (
                     "threadbutler_mailbox_handled_total{server=app/pool/worker}",
-                    DebugValue::Counter(0),
+                    Seen::Counter(0),
                 ),
                 (
                     "threadbutler_mailbox_queued{server=app/pool/worker}",
-                    DebugValue::Gauge(0.0.into()),
+                    Seen::Gauge(0.0),
                 ),
                 (
                     "threadbutler_mailbox_dead_lettered_total{reason=dropped,server=app/pool/worker}",
-                    DebugValue::Counter(2),
+                    Seen::Counter(2),
                 ),
             ],
         );
@@ -166,30 +161,29 @@ mod tests {
         let tally = Arc::new(DeadLetterTally::default());
         let hub = hub(&tally);
         let tree = StatusNode::new("app", "app", "supervisor", ChildState::Running);
-        let recorder = DebuggingRecorder::new();
-        let snapshot = recorder.snapshotter();
+        let recorder = TestRecorder::default();
         let figures_now = MailboxFigures::new(Arc::default());
         let read = || {
             metrics::with_local_recorder(&recorder, || {
                 figures_now.publish(Some(&hub), &tree, &tally);
             });
-            figures(&snapshot)
+            recorder.figures()
         };
-        let main_is = |seen: &[(String, DebugValue)], accepted, handled, queued: f64| {
+        let main_is = |seen: &[(String, Seen)], accepted, handled, queued: f64| {
             assert_holds(
                 seen,
                 &[
                     (
                         "threadbutler_mailbox_accepted_total{server=main}",
-                        DebugValue::Counter(accepted),
+                        Seen::Counter(accepted),
                     ),
                     (
                         "threadbutler_mailbox_handled_total{server=main}",
-                        DebugValue::Counter(handled),
+                        Seen::Counter(handled),
                     ),
                     (
                         "threadbutler_mailbox_queued{server=main}",
-                        DebugValue::Gauge(queued.into()),
+                        Seen::Gauge(queued),
                     ),
                 ],
             );
@@ -218,7 +212,7 @@ mod tests {
             &read(),
             &[(
                 "threadbutler_mailbox_dead_lettered_total{reason=dropped,server=main}",
-                DebugValue::Counter(1),
+                Seen::Counter(1),
             )],
         );
     }

@@ -46,6 +46,8 @@ mod events;
 mod exporter;
 mod mailboxes;
 mod paths;
+#[cfg(test)]
+mod test_recorder;
 
 use std::time::Duration;
 
@@ -133,58 +135,20 @@ fn describe() {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
-
+mod tests {
+    use super::test_recorder::TestRecorder;
     use super::*;
-
-    /// What a recorder holds, as sorted `name{label=value,...}` lines
-    /// (labels sorted by key).
-    pub(crate) fn figures(snapshot: &Snapshotter) -> Vec<(String, DebugValue)> {
-        let mut out: Vec<(String, DebugValue)> = snapshot
-            .snapshot()
-            .into_vec()
-            .into_iter()
-            .map(|(key, _, _, value)| {
-                let key = key.key();
-                let mut labels: Vec<String> = key
-                    .labels()
-                    .map(|l| format!("{}={}", l.key(), l.value()))
-                    .collect();
-                labels.sort();
-                (format!("{}{{{}}}", key.name(), labels.join(",")), value)
-            })
-            .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
-    }
 
     #[test]
     fn every_metric_is_described_with_its_unit() {
-        let recorder = DebuggingRecorder::new();
-        let snapshot = recorder.snapshotter();
-        metrics::with_local_recorder(&recorder, || {
-            describe();
-            // A description alone is not a figure: register each once.
-            for name in [
-                MAILBOX_ACCEPTED,
-                MAILBOX_HANDLED,
-                MAILBOX_DEAD_LETTERED,
-                CHILD_RESTARTS,
-                CHILD_EXITS,
-                HEARTBEAT_MISSES,
-                SUPERVISOR_GIVE_UPS,
-            ] {
-                metrics::counter!(name).increment(0);
-            }
-            metrics::gauge!(MAILBOX_QUEUED).set(0.0);
-        });
-        let described = snapshot.snapshot().into_vec();
+        let recorder = TestRecorder::default();
+        metrics::with_local_recorder(&recorder, describe);
+        let described = recorder.described();
         assert_eq!(described.len(), 8);
-        for (key, unit, help, _) in described {
-            assert_eq!(unit, Some(Unit::Count), "{key:?}");
-            assert!(help.is_some_and(|h| !h.is_empty()), "{key:?}");
-            assert!(key.key().name().starts_with("threadbutler_"), "{key:?}");
+        for (name, unit, help) in described {
+            assert_eq!(unit, Some(Unit::Count), "{name}");
+            assert!(!help.is_empty(), "{name}");
+            assert!(name.starts_with("threadbutler_"), "{name}");
         }
     }
 }
