@@ -76,6 +76,17 @@ impl Default for Running {
     }
 }
 
+/// Stops a tree whose start failed after its children started (its
+/// operations could not be set up), and says why.
+fn undo_start(root: &Supervisor, ops: &Ops, why: String) -> Error {
+    root.force_shutdown();
+    root.wait();
+    ops.finish();
+    Error::Start {
+        reason: ExitReason::failed(threadbutler_supervisor::Stage::Init, why.into()),
+    }
+}
+
 /// A running application. See the module docs.
 pub(crate) struct App {
     pub(crate) root: Arc<Supervisor>,
@@ -191,30 +202,22 @@ impl App {
             #[cfg(feature = "signals")]
             &running.signals,
         ) {
-            root.force_shutdown();
-            root.wait();
-            ops.finish();
-            return Err(Error::Start {
-                reason: ExitReason::failed(
-                    threadbutler_supervisor::Stage::Init,
-                    format!("could not set up signal handling: {e}").into(),
-                ),
-            });
+            return Err(undo_start(
+                &root,
+                &ops,
+                format!("could not set up signal handling: {e}"),
+            ));
         }
         #[cfg(feature = "metrics")]
         let metrics = match running.metrics {
             Some(m) => match m.start(Arc::clone(&root), hub.downgrade()) {
                 Ok(exporter) => Some(exporter),
                 Err(e) => {
-                    root.force_shutdown();
-                    root.wait();
-                    ops.finish();
-                    return Err(Error::Start {
-                        reason: ExitReason::failed(
-                            threadbutler_supervisor::Stage::Init,
-                            format!("could not start the metrics thread: {e}").into(),
-                        ),
-                    });
+                    return Err(undo_start(
+                        &root,
+                        &ops,
+                        format!("could not start the metrics thread: {e}"),
+                    ));
                 }
             },
             None => None,
