@@ -23,8 +23,6 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, bounded, select};
-#[cfg(feature = "config")]
-use threadbutler_supervisor::BoxError;
 #[cfg(feature = "signals")]
 use threadbutler_supervisor::StatusNode;
 use threadbutler_supervisor::Supervisor;
@@ -34,16 +32,9 @@ use threadbutler_supervisor::notify::{self, Notifier};
 use threadbutler_supervisor::signals::{SignalAction, Signals};
 
 #[cfg(feature = "config")]
-use crate::data::hub::{Hub, WeakHub};
+use crate::data::hub::WeakHub;
 #[cfg(feature = "config")]
-use crate::ops::reload::Reloader;
-
-/// A reload hook: runs on the signal thread with the new config, once it
-/// was read and resolved, before its policies are applied; an `Err`
-/// refuses it (see `ops::reload`).
-#[cfg(feature = "config")]
-pub(crate) type ReloadHook =
-    Arc<dyn Fn(&Hub, &crate::ops::config::Config) -> Result<(), BoxError> + Send + Sync>;
+use crate::ops::reload::{ReloadHook, Reloader};
 
 /// What the operations threads share with the `Butler`.
 pub(crate) struct Ops {

@@ -26,8 +26,13 @@ use threadbutler_supervisor::{BoxError, Policy, Supervisor};
 
 use crate::data::hub::Hub;
 use crate::ops::config::{Config, ConfigError};
-use crate::ops::operations::ReloadHook;
 use crate::ops::resolution::{DeclaredPaths, Kind, Resolved, resolve};
+
+/// A reload hook: runs on the signal thread with the new config, once it
+/// was read and resolved, before its policies are applied; an `Err`
+/// refuses it (see the module docs).
+pub(crate) type ReloadHook =
+    std::sync::Arc<dyn Fn(&Hub, &Config) -> Result<(), BoxError> + Send + Sync>;
 
 /// What a reload needs: the file, and the declared tree it names children
 /// of.

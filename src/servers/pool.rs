@@ -28,6 +28,26 @@ use crate::servers::factory::Factory;
 use crate::servers::server::Server;
 use crate::servers::server_child::ServerChild;
 
+/// The largest pool: 1024 workers, each a thread with its own stack. One
+/// check holds it: the config file's `pool_size` is refused above it at
+/// load, the builder's `pool(name, size, ..)` at `start`.
+pub const MAX_POOL_SIZE: usize = 1024;
+
+/// Checks a pool's size: at least 1, at most [`MAX_POOL_SIZE`].
+///
+/// # Errors
+///
+/// What was expected, and the size found.
+pub(crate) fn check_pool_size(size: usize) -> Result<usize, String> {
+    match size {
+        0 => Err("must be at least 1".into()),
+        n if n > MAX_POOL_SIZE => Err(format!(
+            "must be at most {MAX_POOL_SIZE} (each worker is a thread), found {n}"
+        )),
+        n => Ok(n),
+    }
+}
+
 /// One worker of a pool: a server instance on the shared mailbox. It runs
 /// like any supervised server, but leaves the queue to the pool.
 struct PoolWorker<S: Server> {

@@ -25,7 +25,7 @@ use crate::ops::health_http::HealthEndpoint;
 use crate::ops::metrics::{Exporter, MetricsSetup};
 use crate::ops::operations::Ops;
 #[cfg(feature = "config")]
-use crate::ops::operations::ReloadHook;
+use crate::ops::reload::ReloadHook;
 #[cfg(feature = "config")]
 use crate::ops::reload::Reloader;
 use crate::supervised::app_log;

@@ -28,7 +28,7 @@ use crate::ops::health_http::{HealthAt, HealthEndpoint};
 #[cfg(feature = "metrics")]
 use crate::ops::metrics::MetricsSetup;
 #[cfg(feature = "config")]
-use crate::ops::operations::ReloadHook;
+use crate::ops::reload::ReloadHook;
 use crate::servers::factory::{fallible, plain};
 use crate::servers::server::Server;
 use crate::supervised::app::{App, Running};

@@ -24,27 +24,8 @@ use crate::ops::config::Config;
 use crate::ops::reload::Reloader;
 #[cfg(feature = "config")]
 use crate::ops::resolution::{DeclaredPath, DeclaredPaths, Kind, Setting, resolve};
+use crate::servers::pool::check_pool_size;
 use crate::supervised::child_options::ChildOptions;
-
-/// The largest pool: 1024 workers, each a thread with its own stack. One
-/// check holds it: the config file's `pool_size` is refused above it at
-/// load, the builder's `pool(name, size, ..)` at `start`.
-pub const MAX_POOL_SIZE: usize = 1024;
-
-/// Checks a pool's size: at least 1, at most [`MAX_POOL_SIZE`].
-///
-/// # Errors
-///
-/// What was expected, and the size found.
-pub(crate) fn check_pool_size(size: usize) -> Result<usize, String> {
-    match size {
-        0 => Err("must be at least 1".into()),
-        n if n > MAX_POOL_SIZE => Err(format!(
-            "must be at most {MAX_POOL_SIZE} (each worker is a thread), found {n}"
-        )),
-        n => Ok(n),
-    }
-}
 
 pub(crate) type MakeServer =
     Box<dyn FnOnce(&Hub, &ChildOptions) -> Result<Arc<dyn Child>, SpawnError>>;

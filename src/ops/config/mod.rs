@@ -154,6 +154,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 pub use self::error::ConfigError;
 pub(crate) use self::error::{key_name, line_of};
+#[cfg(feature = "logging")]
 pub(crate) use self::log::check_max_files;
 pub use self::log::{LogConfig, LogFormat, LogOutput, MAX_LOG_FILES, Rotation, StreamName};
 pub use self::server::{CapacityConfig, ServerConfig};
@@ -161,7 +162,7 @@ pub use threadbutler_supervisor::HumanDuration;
 use threadbutler_supervisor::Policy;
 
 use self::source::Source;
-use crate::supervised::declaration::check_pool_size;
+use crate::servers::pool::check_pool_size;
 
 /// The whole file.
 ///

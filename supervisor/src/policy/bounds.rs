@@ -13,66 +13,40 @@
 
 use std::time::Duration;
 
-use super::value::Policy;
+/// The longest duration any policy takes (`Policy::MAX_DURATION`).
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+/// The largest `intensity.max_restarts` (`Policy::MAX_RESTARTS`).
+pub(crate) const MAX_RESTARTS: u32 = 100_000;
+/// The largest `stack_size` (`Policy::MAX_STACK_SIZE`).
+pub(crate) const MAX_STACK_SIZE: usize = 1 << 30;
 
-impl Policy {
-    /// The longest duration any policy takes: 365 days (see
-    /// [`Policy::validate`]).
-    pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
-    /// The largest `intensity.max_restarts`: 100 000.
-    pub const MAX_RESTARTS: u32 = 100_000;
-    /// The largest `stack_size`: 1 GiB.
-    pub const MAX_STACK_SIZE: usize = 1 << 30;
-
-    /// Checks a duration named `key` against [`MAX_DURATION`](Self::MAX_DURATION).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use threadbutler_supervisor::Policy;
-    ///
-    /// assert!(Policy::check_duration("heartbeat", Duration::from_secs(60)).is_ok());
-    /// let err = Policy::check_duration("heartbeat", Duration::MAX).unwrap_err();
-    /// assert!(err.starts_with("heartbeat: must be at most 365days"), "{err}");
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// A message naming `key`, the bound and the value.
-    pub fn check_duration(key: &str, d: Duration) -> Result<(), String> {
-        duration_bound(d).map_err(|m| format!("{key}: {m}"))
-    }
-}
-
-/// A duration at most [`Policy::MAX_DURATION`]; the message names the bound.
+/// A duration at most [`MAX_DURATION`]; the message names the bound.
 pub(crate) fn duration_bound(d: Duration) -> Result<(), String> {
-    if d > Policy::MAX_DURATION {
+    if d > MAX_DURATION {
         return Err(format!(
             "must be at most {} (the bound for every duration), found {}",
-            human(Policy::MAX_DURATION),
+            human(MAX_DURATION),
             human(d)
         ));
     }
     Ok(())
 }
 
-/// An intensity's `max_restarts`, at most [`Policy::MAX_RESTARTS`].
+/// An intensity's `max_restarts`, at most [`MAX_RESTARTS`].
 pub(crate) fn max_restarts_bound(n: u32) -> Result<(), String> {
-    if n > Policy::MAX_RESTARTS {
-        return Err(format!(
-            "must be at most {}, found {n}",
-            Policy::MAX_RESTARTS
-        ));
+    if n > MAX_RESTARTS {
+        return Err(format!("must be at most {}, found {n}", MAX_RESTARTS));
     }
     Ok(())
 }
 
-/// A stack size, greater than zero and at most [`Policy::MAX_STACK_SIZE`].
+/// A stack size, greater than zero and at most [`MAX_STACK_SIZE`].
 pub(crate) fn stack_size_bound(bytes: usize) -> Result<(), String> {
     match bytes {
         0 => Err("must be greater than zero".into()),
-        b if b > Policy::MAX_STACK_SIZE => Err(format!(
+        b if b > MAX_STACK_SIZE => Err(format!(
             "must be at most {} bytes (1 GiB), found {b}",
-            Policy::MAX_STACK_SIZE
+            MAX_STACK_SIZE
         )),
         _ => Ok(()),
     }
@@ -98,14 +72,15 @@ fn human(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Policy;
 
     #[test]
     fn the_bound_is_a_year_and_it_is_written_as_a_person_would() {
-        assert_eq!(human(Policy::MAX_DURATION), "365days");
+        assert_eq!(human(MAX_DURATION), "365days");
         assert_eq!(human(Duration::from_millis(1500)), "1s 500ms");
         assert_eq!(human(Duration::ZERO), "0ms");
-        assert!(Policy::check_duration("x", Policy::MAX_DURATION).is_ok());
-        let e = Policy::check_duration("x", Policy::MAX_DURATION + Duration::from_secs(1))
+        assert!(Policy::check_duration("x", MAX_DURATION).is_ok());
+        let e = Policy::check_duration("x", MAX_DURATION + Duration::from_secs(1))
             .expect_err("one second too long");
         assert_eq!(
             e,
@@ -121,12 +96,12 @@ mod tests {
 
     #[test]
     fn counts_have_their_bounds() {
-        assert!(max_restarts_bound(Policy::MAX_RESTARTS).is_ok());
+        assert!(max_restarts_bound(MAX_RESTARTS).is_ok());
         assert_eq!(
             max_restarts_bound(u32::MAX),
             Err("must be at most 100000, found 4294967295".into())
         );
-        assert!(stack_size_bound(Policy::MAX_STACK_SIZE).is_ok());
+        assert!(stack_size_bound(MAX_STACK_SIZE).is_ok());
         assert!(stack_size_bound(0).is_err());
         assert!(
             stack_size_bound(usize::MAX)

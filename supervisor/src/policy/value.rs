@@ -272,6 +272,34 @@ impl Policy {
     }
 }
 
+impl Policy {
+    /// The longest duration any policy takes: 365 days (see
+    /// [`Policy::validate`]).
+    pub const MAX_DURATION: Duration = bounds::MAX_DURATION;
+    /// The largest `intensity.max_restarts`: 100 000.
+    pub const MAX_RESTARTS: u32 = bounds::MAX_RESTARTS;
+    /// The largest `stack_size`: 1 GiB.
+    pub const MAX_STACK_SIZE: usize = bounds::MAX_STACK_SIZE;
+
+    /// Checks a duration named `key` against [`MAX_DURATION`](Self::MAX_DURATION).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use threadbutler_supervisor::Policy;
+    ///
+    /// assert!(Policy::check_duration("heartbeat", Duration::from_secs(60)).is_ok());
+    /// let err = Policy::check_duration("heartbeat", Duration::MAX).unwrap_err();
+    /// assert!(err.starts_with("heartbeat: must be at most 365days"), "{err}");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A message naming `key`, the bound and the value.
+    pub fn check_duration(key: &str, d: Duration) -> Result<(), String> {
+        bounds::duration_bound(d).map_err(|m| format!("{key}: {m}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
