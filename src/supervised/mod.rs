@@ -6,6 +6,7 @@ pub(crate) mod app;
 pub(crate) mod app_log;
 pub(crate) mod butler;
 pub(crate) mod butler_builder;
+mod butler_operations;
 pub(crate) mod butler_scope;
 pub(crate) mod child_options;
 pub(crate) mod child_scope;
