@@ -3,7 +3,8 @@
 //! (`#[diagnostic::on_unimplemented]` on `Routed`, and a marker trait named
 //! for the rule). The doctests in `src/data/message.rs` check the error
 //! codes; this test checks the words: it compiles small programs with the
-//! same `rustc` against the `threadbutler` this test was built with.
+//! `rustc` cargo built it with, against a `threadbutler` library from this
+//! build's `deps` folder (the newest one that compiles a correct program).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -22,7 +23,8 @@ fn check(source: &str, rlib: &Path, name: &str) -> Output {
     std::fs::create_dir_all(&dir).expect("temp is writable");
     let file = dir.join("lib.rs");
     std::fs::write(&file, source).expect("written");
-    let out = Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()))
+    // The compiler cargo built this test with (integration-tests/build.rs).
+    let out = Command::new(env!("TB_TEST_RUSTC"))
         .args([
             "--edition",
             "2024",

@@ -127,7 +127,8 @@ impl Capacity {
     }
 
     /// [`check`](Self::check), and that the slots of a mailbox of `M` (the
-    /// message and an 8-byte stamp each) take at most
+    /// message and a stamp each, padded to the message's alignment) take at
+    /// most
     /// [`MAX_BOUNDED_BYTES`](Self::MAX_BOUNDED_BYTES).
     ///
     /// # Errors
@@ -136,7 +137,9 @@ impl Capacity {
     pub(crate) fn check_slots<M>(self) -> Result<Capacity, String> {
         let c = self.check()?;
         if let Capacity::Bounded(n) = c {
-            let slot = std::mem::size_of::<M>() + 8;
+            // crossbeam's slot: a stamp and the message, with the padding
+            // the message's alignment asks for.
+            let slot = std::mem::size_of::<(std::sync::atomic::AtomicUsize, M)>();
             let bytes = n.saturating_mul(slot);
             if bytes > Self::MAX_BOUNDED_BYTES {
                 return Err(format!(

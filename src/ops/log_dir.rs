@@ -40,9 +40,8 @@ pub(crate) fn prepare(dir: &Path) -> Result<(), String> {
     if !meta.is_dir() {
         return Err("is not a directory".into());
     }
-    // This process's user owns `/proc/self` (std has no `getuid`); where
-    // there is no `/proc`, owners are not checked.
-    let me = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
+    // Where there is no `/proc`, owners are not checked.
+    let me = effective_uid();
     let foreign = |uid: u32| me.is_some_and(|me| uid != 0 && uid != me);
     if foreign(meta.uid()) {
         return Err(format!(
@@ -81,6 +80,16 @@ pub(crate) fn prepare(dir: &Path) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// This process's effective user id, from `/proc/self/status` (std has no
+/// `geteuid`). Not the owner of `/proc/self`: for a process that is not
+/// dumpable (one that dropped root with `setuid`), that owner is root.
+fn effective_uid() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uids = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+    // Real, effective, saved, filesystem.
+    uids.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[cfg(test)]
@@ -127,6 +136,18 @@ mod tests {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).expect("chmod");
         prepare(&dir.join("logs")).expect("a sticky parent, like /tmp, is fine");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_effective_uid_is_this_processs() {
+        let owner_of_a_new_file = {
+            let f = scratch("uid");
+            std::fs::write(&f, "").expect("written");
+            let uid = std::fs::metadata(&f).expect("exists").uid();
+            let _ = std::fs::remove_file(&f);
+            uid
+        };
+        assert_eq!(effective_uid(), Some(owner_of_a_new_file));
     }
 
     #[test]

@@ -57,7 +57,9 @@ use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
-use crate::ops::config::{LogConfig, LogFormat, LogOutput, Rotation, check_max_files};
+use crate::ops::config::{
+    LogConfig, LogFormat, LogOutput, Rotation, check_max_files, check_prefix,
+};
 use crate::ops::log_retention::Retained;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_appender::rolling::{RollingFileAppender, Rotation as AppenderRotation};
@@ -111,6 +113,13 @@ fn filter(config: &LogConfig) -> Result<EnvFilter, Error> {
 /// [`Error::Config`] for a bad level filter, a log directory that cannot be
 /// created, or when a global subscriber is already installed.
 pub fn init(app: &str, config: &LogConfig) -> Result<LogGuard, Error> {
+    // Before the log directory is made or pruned: a second setup touches
+    // no file.
+    if tracing::dispatcher::has_been_set() {
+        return Err(Error::Config {
+            detail: "logging is already set up: a global subscriber is installed".into(),
+        });
+    }
     let filter = filter(config)?;
     let json = config.format == Some(LogFormat::Json);
     let (writer, worker) = match &config.output {
@@ -173,8 +182,11 @@ fn rolling(
             dir.display()
         ),
     };
+    // A file's values were checked at load; ones set in code are checked here.
+    check_prefix(prefix).map_err(|e| Error::Config {
+        detail: format!("{}log.output.prefix: {e}", config.output_origin()),
+    })?;
     if let Some(n) = max_files {
-        // A file's value was checked at load; one set in code is checked here.
         check_max_files(n, rotation).map_err(|e| Error::Config {
             detail: format!("{}log.output.max_files: {e}", config.output_origin()),
         })?;

@@ -159,6 +159,19 @@ fn check_max_files_range(n: usize) -> Result<(), String> {
     }
 }
 
+/// The one check of a file name prefix (from a file or from code): a file
+/// name's start, so neither empty (the appender would name files by their
+/// date alone, which `max_files` could not tell from other files) nor a
+/// path.
+pub(crate) fn check_prefix(prefix: &str) -> Result<(), String> {
+    if prefix.is_empty() || prefix.contains('/') || prefix == "." || prefix == ".." {
+        return Err(format!(
+            "prefix must be the start of a file name, found {prefix:?}"
+        ));
+    }
+    Ok(())
+}
+
 /// The one check of a `max_files` (from a file or from code): in range,
 /// and only with a rotation that starts new files (with `never` there is
 /// one file, and keeping "the newest n" of one would mean deleting it).
@@ -196,6 +209,9 @@ impl<'de> Deserialize<'de> for LogOutput {
                 let f = Files::deserialize(MapAccessDeserializer::new(map))?;
                 if let Some(n) = f.max_files {
                     check_max_files(n, f.rotation).map_err(de::Error::custom)?;
+                }
+                if let Some(prefix) = &f.prefix {
+                    check_prefix(prefix).map_err(de::Error::custom)?;
                 }
                 Ok(LogOutput::Files {
                     dir: f.dir,

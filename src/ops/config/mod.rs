@@ -92,7 +92,7 @@
 //!
 //! | key | bound | why |
 //! |---|---|---|
-//! | `capacity` | 1 to [`Capacity::MAX_BOUNDED`](crate::Capacity::MAX_BOUNDED) = 1 048 576 messages, or `"unbounded"` | a bounded mailbox allocates every slot (the message plus 8 bytes) when it is created: at most 24 MiB for a 16-byte message |
+//! | `capacity` | 1 to [`Capacity::MAX_BOUNDED`](crate::Capacity::MAX_BOUNDED) = 1 048 576 messages, or `"unbounded"`; its slots at most [`Capacity::MAX_BOUNDED_BYTES`](crate::Capacity::MAX_BOUNDED_BYTES) = 256 MiB, checked at `start` (it depends on the message type) | a bounded mailbox allocates every slot (the message plus a stamp) when it is created: 24 MiB for 1 Mi 16-byte messages |
 //! | `pool_size` | 1 to [`MAX_POOL_SIZE`](crate::MAX_POOL_SIZE) = 1024 | each worker is a thread |
 //! | every duration (`heartbeat`, `start_timeout`, `shutdown.drain`, `backoff.min`/`max`/`reset_after`, `intensity.period`, `abandon_after`) | [`Policy::MAX_DURATION`] = 365 days (`heartbeat`, `start_timeout` and `intensity.period` also above zero) | `Instant + d` must not overflow; a deadline a year away already means "never" |
 //! | `intensity.max_restarts` | [`Policy::MAX_RESTARTS`] = 100 000 | the restart window keeps one instant per restart |
@@ -154,9 +154,9 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 pub use self::error::ConfigError;
 pub(crate) use self::error::{key_name, line_of};
-#[cfg(feature = "logging")]
-pub(crate) use self::log::check_max_files;
 pub use self::log::{LogConfig, LogFormat, LogOutput, MAX_LOG_FILES, Rotation, StreamName};
+#[cfg(feature = "logging")]
+pub(crate) use self::log::{check_max_files, check_prefix};
 pub use self::server::{CapacityConfig, ServerConfig};
 pub use threadbutler_supervisor::HumanDuration;
 use threadbutler_supervisor::Policy;

@@ -382,6 +382,17 @@ fn max_files_is_read_and_bounded() {
     let e = refused("[log]\noutput = { dir = \"/tmp\", rotation = \"never\", max_files = 1 }\n");
     assert_eq!(e.line, Some(2), "{e}");
     assert!(e.message.contains("max_files needs rotation"), "{e}");
+    for prefix in ["", "logs/app", ".."] {
+        let e = refused(&format!(
+            "[log]\noutput = {{ dir = \"/tmp\", prefix = {prefix:?} }}\n"
+        ));
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(
+            e.message
+                .contains("prefix must be the start of a file name"),
+            "{e}"
+        );
+    }
     let e = refused("[log]\noutput = { dir = \"/tmp\", keep = 3 }\n");
     assert!(e.message.contains("keep"), "{e}");
     let e = refused("[log]\noutput = \"stdout\"\n");
