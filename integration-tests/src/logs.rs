@@ -22,6 +22,14 @@ pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<String>) {
     (result, lines)
 }
 
+/// The one line of `logs` that contains `what`; fails, showing them all,
+/// when there is none or more than one.
+pub fn the_line<'a>(logs: &'a [String], what: &str) -> &'a str {
+    let found: Vec<&String> = logs.iter().filter(|l| l.contains(what)).collect();
+    assert_eq!(found.len(), 1, "one line with {what:?}: {logs:#?}");
+    found[0]
+}
+
 struct Lines(Arc<Mutex<Vec<u8>>>);
 
 impl io::Write for Lines {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, unbounded};
-use integration_tests::logs::capture;
+use integration_tests::logs::{capture, the_line};
 use integration_tests::probe::{Probe, ProbeConfig};
 use serde::Deserialize;
 use threadbutler::config::{Config, HumanDuration};
@@ -92,18 +92,10 @@ fn the_hook_sees_the_new_app_values_and_a_bad_one_changes_nothing() {
     )
     .expect("writable");
     let ((), logs) = capture(|| app.reload());
-    let refused: Vec<&String> = logs
-        .iter()
-        .filter(|l| l.contains("config reload failed; keeping the current policies"))
-        .collect();
-    assert_eq!(refused.len(), 1, "{logs:#?}");
+    let refused = the_line(&logs, "config reload failed; keeping the current policies");
     let at = format!("{}:6: app: ", path.display());
-    assert!(refused[0].contains(&at), "names {at}: {}", refused[0]);
-    assert!(
-        refused[0].contains("expected a duration like"),
-        "{}",
-        refused[0]
-    );
+    assert!(refused.contains(&at), "names {at}: {}", refused);
+    assert!(refused.contains("expected a duration like"), "{}", refused);
     assert!(seen.try_recv().is_err(), "the hook was not called");
     assert!(
         !logs.iter().any(|l| l.contains("config reloaded")),

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use integration_tests::events::EventLog;
-use integration_tests::logs::capture;
+use integration_tests::logs::{capture, the_line};
 use integration_tests::probe::{Crash, Probe, ProbeConfig};
 use threadbutler::Life;
 use threadbutler::prelude::*;
@@ -47,13 +47,9 @@ fn one_unknown_name_leaves_every_policy_as_it_was_and_says_where() {
     )
     .expect("writable");
     let ((), logs) = capture(|| app.reload());
-    let refused: Vec<&String> = logs
-        .iter()
-        .filter(|l| l.contains("config reload failed; keeping the current policies"))
-        .collect();
-    assert_eq!(refused.len(), 1, "{logs:#?}");
+    let refused = the_line(&logs, "config reload failed; keeping the current policies");
     let at = format!("{}:10: servers.nobody", path.display());
-    assert!(refused[0].contains(&at), "names {at}: {}", refused[0]);
+    assert!(refused.contains(&at), "names {at}: {}", refused);
     assert!(
         !logs.iter().any(|l| l.contains("config reloaded")),
         "{logs:#?}"

@@ -85,30 +85,27 @@ pub(crate) fn stopped(app: &str, report: &Report) {
     let dead_letters: u64 = report.mailboxes.iter().map(|(_, s)| s.dead_lettered).sum();
     let queued: u64 = report.mailboxes.iter().map(|(_, s)| s.queued).sum();
     let left = left(report);
+    // One line, at a level chosen at run time (tracing's macros take a
+    // constant level): INFO for a clean exit, WARN otherwise.
+    macro_rules! stop_line {
+        ($level:ident) => {
+            tracing::$level!(
+                app,
+                exit_code,
+                reason = %reason,
+                reason_kind = reason.kind(),
+                abandoned,
+                given_up,
+                dead_letters,
+                queued,
+                "stopped: exit {exit_code}, {reason}, {left}"
+            )
+        };
+    }
     if exit_code == 0 {
-        tracing::info!(
-            app,
-            exit_code,
-            reason = %reason,
-            reason_kind = reason.kind(),
-            abandoned,
-            given_up,
-            dead_letters,
-            queued,
-            "stopped: exit {exit_code}, {reason}, {left}"
-        );
+        stop_line!(info);
     } else {
-        tracing::warn!(
-            app,
-            exit_code,
-            reason = %reason,
-            reason_kind = reason.kind(),
-            abandoned,
-            given_up,
-            dead_letters,
-            queued,
-            "stopped: exit {exit_code}, {reason}, {left}"
-        );
+        stop_line!(warn);
     }
 }
 
